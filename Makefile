@@ -1,0 +1,33 @@
+# ordersync — `make demo` and `make test` work on a fresh machine with only Python 3.11+ and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench emulator clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[postgres]' pytest 'hypothesis>=6.100,<7' 'ruff>=0.5,<1' 'mypy>=1.10,<3'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/ordersync demo
+
+test: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/phase1_requests.py
+
+emulator: $(STAMP)
+	$(BIN)/ordersync emulator --port 8765
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,104 @@
+"""The error tree of ordersync: every failure a caller can act on has one class here.
+
+::
+
+    OrderSyncError
+    ├── ConfigError               bad configuration or arguments (exit code 2)
+    ├── SourceError               the source table cannot be read as configured
+    ├── LockedError               another run holds the board's delivery lock
+    ├── MondayError(code, request_id, http_status)
+    │   ├── RetryableMondayError(retry_after)   429s, 423, 5xx, timeouts, lost connections
+    │   ├── PermanentMondayError                 everything else; never retried
+    │   │   └── AuthError                        the token is missing, wrong or not allowed
+    └── RowRejected(code, message)  one bad row: recorded in the ERR tables, never raised
+                                    through a batch
+
+monday answers are classified into these exactly once, in ``ordersync.monday.errors``.
+No message here ever contains the API token.
+"""
+
+from __future__ import annotations
+
+
+class OrderSyncError(Exception):
+    """Base class of every error ordersync raises on purpose."""
+
+
+class ConfigError(OrderSyncError):
+    """The configuration, an argument or the environment is unusable; nothing was done."""
+
+
+class SourceError(OrderSyncError):
+    """The source table is missing or does not have the configured columns."""
+
+
+class LockedError(OrderSyncError):
+    """Another ordersync run is delivering to the same board."""
+
+
+class MondayError(OrderSyncError):
+    """An answer from monday.com that is not a success.
+
+    Attributes:
+        code: monday's error code (``extensions.code`` or legacy ``error_code``), or a
+            transport-level code such as ``TIMEOUT``.
+        request_id: monday's request id when the answer carried one.
+        http_status: the HTTP status of the answer, ``None`` when no answer arrived.
+    """
+
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "UNKNOWN",
+        request_id: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.request_id = request_id
+        self.http_status = http_status
+
+    def __str__(self) -> str:
+        status = f" (HTTP {self.http_status})" if self.http_status else ""
+        return f"{self.code}{status}: {self.message}"
+
+
+class RetryableMondayError(MondayError):
+    """A failure worth retrying: rate limits, locks, server errors, lost answers.
+
+    Attributes:
+        retry_after: seconds monday asked us to wait, when it said.
+    """
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class PermanentMondayError(MondayError):
+    """A failure that the same request will meet again: invalid values, unknown ids."""
+
+
+class AuthError(PermanentMondayError):
+    """The API token is missing, invalid or lacks permission."""
+
+
+class RowRejected(OrderSyncError):
+    """One source row cannot be delivered; recorded with a reason, the batch goes on.
+
+    Attributes:
+        code: a stable error code such as ``MISSING_KEY`` or ``INVALID_NUMBER``.
+        column: the source column at fault, when there is one.
+    """
+
+    def __init__(self, code: str, message: str, *, column: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.column = column
