@@ -1,0 +1,30 @@
+"""A local monday.com GraphQL API for tests, demos and benchmarks.
+
+``Emulator`` runs monday's API (the subset ordersync uses, checked against monday's published
+schema) over boards seeded with the Customer Master Schedule, in-process through an httpx
+transport or as a real HTTP server, with monday's error answers, limits, idempotency cache,
+cursors and injectable faults.
+
+Modules: ``schema.graphql`` (the served schema), ``seed`` (boards), ``model`` and ``store``
+(state), ``values`` (column values), ``paging`` (filters, cursors), ``complexity`` (prices),
+``limits`` (budgets, rate limits, idempotency), ``faults``, ``resolvers``, ``execution``
+(GraphQL), ``app`` (WSGI), ``server`` (transport, HTTP), ``emulator`` (the facade).
+"""
+
+from ordersync.emulator.emulator import Emulator, serve_forever
+from ordersync.emulator.faults import Fault
+from ordersync.emulator.limits import Limits
+from ordersync.emulator.seed import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID
+from ordersync.emulator.server import RunningServer
+from ordersync.emulator.stats import EmulatorStats
+
+__all__ = [
+    "CMS_BOARD_ID",
+    "CMS_SUBITEMS_BOARD_ID",
+    "Emulator",
+    "EmulatorStats",
+    "Fault",
+    "Limits",
+    "RunningServer",
+    "serve_forever",
+]

@@ -1,0 +1,83 @@
+"""Batch records: reading what ``MON_BatchProcessing`` holds about one batch or many."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from ordersync.db import Database
+from ordersync.db.tables import BATCH_STAGE_TIMESTAMPS
+from ordersync.states import FINISHED_BATCH_STATUSES
+
+
+@dataclass
+class BatchReport:
+    """A batch's record, as ``status`` and ``sync --json`` show it."""
+
+    batch_id: str
+    status: str
+    board_id: int
+    customer: str | None
+    po_number: str | None
+    planned_items: int
+    planned_subitems: int
+    items_created: int
+    items_adopted: int
+    items_failed: int
+    subitems_created: int
+    subitems_adopted: int
+    subitems_failed: int
+    rows_rejected: int
+    requests: int
+    retries: int
+    created_at: Any
+    staged_at: Any
+    items_completed_at: Any
+    subitems_completed_at: Any
+    completed_at: Any
+    error: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        for name in BATCH_STAGE_TIMESTAMPS:
+            data[name] = _iso(data[name])
+        return data
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat(sep=" ", timespec="seconds") if value is not None else None
+
+
+def load_report(db: Database, batch_id: str) -> BatchReport | None:
+    batches = db.tables.batches
+    with db.engine.connect() as connection:
+        row = connection.execute(sa.select(batches).where(batches.c.batch_id == batch_id)).first()
+    if row is None:
+        return None
+    fields = BatchReport.__dataclass_fields__
+    return BatchReport(**{name: getattr(row, name) for name in fields})
+
+
+def unfinished_batches(db: Database, board_id: int) -> list[str]:
+    """Batches of ``board_id`` not yet at an end state, oldest first."""
+    batches = db.tables.batches
+    with db.engine.connect() as connection:
+        return list(
+            connection.execute(
+                sa.select(batches.c.batch_id)
+                .where(batches.c.board_id == board_id, batches.c.status.not_in(list(FINISHED_BATCH_STATUSES)))
+                .order_by(batches.c.created_at)
+            ).scalars()
+        )
+
+
+def latest_batches(db: Database, limit: int = 10) -> list[BatchReport]:
+    """The most recent batches, newest first."""
+    batches = db.tables.batches
+    with db.engine.connect() as connection:
+        ids = connection.execute(
+            sa.select(batches.c.batch_id).order_by(batches.c.created_at.desc()).limit(limit)
+        ).scalars()
+        return [report for batch_id in ids if (report := load_report(db, batch_id))]

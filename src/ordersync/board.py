@@ -1,0 +1,103 @@
+"""The target board as delivery sees it: its columns checked against the mapping, its groups,
+its subitems board, and the label rules per column.
+
+Loaded once per delivery (two read requests). A mapping that names a column the board does not
+have, or with another type, stops the run before any mutation (``ConfigError``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ordersync.config import LABEL_TYPES, SyncConfig
+from ordersync.errors import ConfigError, RowRejected
+from ordersync.monday import Board, MondayClient
+
+
+@dataclass
+class BoardContext:
+    """The items board, its subitems board, and what the mapping needs of them."""
+
+    board: Board
+    subitems_board: Board
+    config: SyncConfig
+    group_ids: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, client: MondayClient, config: SyncConfig, board_id: int) -> BoardContext:
+        board = client.get_board(board_id)
+        if board.subitems_board_id is None:
+            raise ConfigError(f"board {board_id} has no subitems column; add one on monday")
+        subitems_board = client.get_board(board.subitems_board_id)
+        context = cls(board, subitems_board, config)
+        context.check_mapping()
+        context.group_ids = {group.title: group.id for group in board.groups}
+        return context
+
+    @property
+    def board_id(self) -> int:
+        return self.board.id
+
+    def check_mapping(self) -> None:
+        """Every mapped column exists on its board with the configured type."""
+        wanted = [(self.board, c.column_id, c.type) for c in self.config.items.columns]
+        wanted += [(self.board, c.column_id, c.type) for c in self.config.items.monday_owned]
+        sub = self.config.subitems
+        wanted += [
+            (self.subitems_board, sub.size_column_id, "dropdown"),
+            (self.subitems_board, sub.qty_column_id, "numbers"),
+            *((self.subitems_board, c.column_id, c.type) for c in sub.monday_owned),
+        ]
+        problems = []
+        for board, column_id, column_type in wanted:
+            column = board.columns.get(column_id)
+            if column is None:
+                problems.append(f"column {column_id} is not on board {board.id}")
+            elif column.type != column_type:
+                problems.append(
+                    f"column {column_id} on board {board.id} is {column.type}, "
+                    f"configured as {column_type}"
+                )
+        if problems:
+            raise ConfigError("the mapping does not match the board: " + "; ".join(problems))
+
+    def item_label_problems(self, column_values: dict[str, object]) -> list[RowRejected]:
+        """Labels missing on the board for columns where creating labels is not allowed."""
+        problems = []
+        for column in self.config.items.columns:
+            if column.type not in LABEL_TYPES or column.create_labels_if_missing:
+                continue
+            label = _label_of(column_values.get(column.column_id))
+            if label is not None and label not in self.board.columns[column.column_id].labels:
+                problems.append(_unknown_label(column.source, label, column.column_id, self.board))
+        return problems
+
+    def size_label_problem(self, size: str) -> RowRejected | None:
+        sub = self.config.subitems
+        column = self.subitems_board.columns[sub.size_column_id]
+        if sub.size_labels_create_if_missing or size in column.labels:
+            return None
+        return _unknown_label("Size", size, column.id, self.subitems_board)
+
+    def item_creates_labels(self) -> bool:
+        """create_labels_if_missing for item mutations: on when any mapped column allows it."""
+        return any(column.create_labels_if_missing for column in self.config.items.columns)
+
+
+def _label_of(monday_value: object) -> str | None:
+    if isinstance(monday_value, dict):
+        if "label" in monday_value:
+            return str(monday_value["label"])
+        labels = monday_value.get("labels") or []
+        return str(labels[0]) if labels else None
+    return None
+
+
+def _unknown_label(source: str, label: str, column_id: str, board: Board) -> RowRejected:
+    known = ", ".join(board.columns[column_id].labels) or "none"
+    return RowRejected(
+        "UNKNOWN_LABEL",
+        f"{source}: label {label!r} does not exist on board {board.id} column {column_id} "
+        f"(labels: {known}); add it on monday or allow create_labels_if_missing",
+        column=source,
+    )

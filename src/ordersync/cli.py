@@ -1,0 +1,305 @@
+"""The ``ordersync`` command line. Each command loads settings, calls one library function and
+prints the result; library errors become exit codes in one place (``main``).
+
+Exit codes: 0 completed, 3 completed with rejected rows, 1 failed, 2 usage or config error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ordersync.config import SyncConfig, load_config, load_settings
+from ordersync.db import Database
+from ordersync.db.migrate import upgrade
+from ordersync.batches import BatchReport, latest_batches, load_report
+from ordersync.errors import ConfigError, LockedError, OrderSyncError, SourceError
+from ordersync.source import Scope
+from ordersync.sync import SyncOutcome, make_client, run_sync
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def _database(config: SyncConfig) -> Database:
+    return Database.connect(load_settings().database_url, config.tables)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--verbose", "-v", is_flag=True, help="Log requests and stages to stderr.")
+@click.version_option(package_name="ordersync")
+def cli(verbose: bool) -> None:
+    """Keep monday.com boards true to an order database, exactly once.
+
+    \b
+    Example:
+      ordersync init-db && ordersync demo-data && ordersync sync --customer GREYSON --po-number 4755
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@cli.command("init-db")
+def init_db() -> None:
+    """Create or upgrade ordersync's tables (Alembic migrations).
+
+    \b
+    Example:
+      ORDERSYNC_DATABASE_URL=postgresql://postgres@127.0.0.1/orders ordersync init-db
+    """
+    config = load_config()
+    db = _database(config)
+    revision = upgrade(db.engine, config.tables)
+    console.print(f"ordersync tables at revision [bold]{revision}[/] in {db.engine.url!r}")
+
+
+@cli.command("demo-data")
+@click.option("--replace/--keep", default=True, show_default=True, help="Drop an existing table first.")
+def demo_data(replace: bool) -> None:
+    """Create and fill a sample ORDERS_UNIFIED (GREYSON PO 4755 → 264 sizes).
+
+    \b
+    Example:
+      ordersync demo-data
+    """
+    from ordersync.demo_data import create_source_table, fill_demo_orders
+
+    config = load_config()
+    db = _database(config)
+    table = create_source_table(
+        db.engine, config.source.table, config.source.db_schema, replace=replace
+    )
+    summary = fill_demo_orders(db.engine, table)
+    console.print(
+        f"{table.name}: {summary.rows} order lines for {len(summary.customers)} customer names; "
+        f"GREYSON PO 4755: {summary.greyson_po_4755_lines} lines, "
+        f"{summary.greyson_po_4755_sizes} sizes with a quantity"
+    )
+
+
+@cli.command()
+@click.option("--customer", required=True, help="Canonical customer name or any alias.")
+@click.option("--po-number", help="Only this PO number.")
+@click.option("--season", help="Only this customer season.")
+@click.option("--mode", help="Board set from the configuration (default: test).")
+@click.option("--dry-run", is_flag=True, help="Plan and print; write nothing, send nothing.")
+@click.option("--limit", type=click.IntRange(min=1), help="Stage at most N new order lines.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def sync(
+    customer: str,
+    po_number: str | None,
+    season: str | None,
+    mode: str | None,
+    dry_run: bool,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """Plan and deliver the changes of one customer (and PO) to monday.
+
+    \b
+    Example:
+      ordersync sync --customer GREYSON --po-number 4755 --dry-run
+    """
+    config = load_config()
+    settings = load_settings()
+    db = _database(config)
+    scope = Scope(customer=customer, po_number=po_number, season=season)
+    with make_client(settings, config) as client, _progress(enabled=not as_json) as progress:
+        outcome = run_sync(
+            db, config, client, scope, mode=mode, dry_run=dry_run, limit=limit, progress=progress
+        )
+    if as_json:
+        click.echo(json.dumps(outcome.as_dict(), default=str))
+    else:
+        _print_outcome(outcome)
+    sys.exit(outcome.exit_code)
+
+
+@cli.command()
+@click.argument("batch_id", required=False)
+@click.option("--limit", default=10, show_default=True, help="How many recent batches to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def status(batch_id: str | None, limit: int, as_json: bool) -> None:
+    """Show one batch, or the most recent batches.
+
+    \b
+    Example:
+      ordersync status --json
+    """
+    config = load_config()
+    db = _database(config)
+    if batch_id:
+        report = load_report(db, batch_id)
+        if report is None:
+            raise ConfigError(f"no batch {batch_id}")
+        reports = [report]
+    else:
+        reports = latest_batches(db, limit)
+    if as_json:
+        payload: Any = reports[0].as_dict() if batch_id else [r.as_dict() for r in reports]
+        click.echo(json.dumps(payload, default=str))
+        return
+    if not reports:
+        console.print("no batches yet")
+    for report in reports if batch_id else []:
+        _print_report(report)
+    if not batch_id and reports:
+        console.print(_batches_table(reports))
+
+
+@cli.command()
+@click.option("--port", default=8765, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--state", "state_file", type=click.Path(dir_okay=False), help="Keep boards in FILE.")
+@click.option("--latency", default=0.0, show_default=True, help="Seconds added to every answer.")
+def emulator(port: int, host: str, state_file: str | None, latency: float) -> None:
+    """Serve the monday.com emulator (board 4755559751 seeded) at http://HOST:PORT/v2.
+
+    \b
+    Example:
+      ordersync emulator --port 8765 --state board.json
+    """
+    from ordersync.emulator import serve_forever
+
+    console.print(f"monday emulator on http://{host}:{port}/v2 (Ctrl+C to stop)")
+    serve_forever(host, port, state_file=state_file, latency=latency)
+
+
+@cli.command()
+def demo() -> None:
+    """Everything end to end: an embedded SQLite file and an in-process monday emulator.
+
+    \b
+    Example:
+      ordersync demo
+    """
+    from ordersync.demo import run_demo
+
+    run_demo(console)
+
+
+# ------------------------------------------------------------------------------------ output
+@contextmanager
+def _progress(*, enabled: bool) -> Iterator[Any]:
+    if not enabled or not console.is_terminal:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description:>9}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield update
+
+
+def _print_outcome(outcome: SyncOutcome) -> None:
+    plan = outcome.plan
+    for report in outcome.resumed:
+        console.print(f"finished interrupted batch {report.batch_id}: {report.status}")
+    if outcome.dry_run:
+        console.print(
+            f"[bold]dry run[/] for board {plan.board_id}: would create {plan.items} items "
+            f"and {plan.subitems} subitems; {plan.unchanged} unchanged; {plan.rejected} rejected"
+        )
+        for line in plan.preview:
+            sizes = ", ".join(f"{size}={qty}" for size, qty in line.sizes.items())
+            console.print(f"  + {line.item_name}  [{line.group_title}]  {sizes}")
+        if plan.items > len(plan.preview):
+            console.print(f"  … and {plan.items - len(plan.preview)} more")
+        return
+    if outcome.report is None:
+        console.print(f"nothing to do: {plan.unchanged} order lines already on board {plan.board_id}")
+        return
+    _print_report(outcome.report)
+    console.print(f"{outcome.requests} requests to monday")
+
+
+def _print_report(report: BatchReport) -> None:
+    table = Table(title=f"batch {report.batch_id}", show_header=True)
+    for name in ("", "planned", "created", "adopted", "failed"):
+        table.add_column(name, justify="right" if name else "left")
+    table.add_row(
+        "items",
+        str(report.planned_items),
+        str(report.items_created),
+        str(report.items_adopted),
+        str(report.items_failed),
+    )
+    table.add_row(
+        "subitems",
+        str(report.planned_subitems),
+        str(report.subitems_created),
+        str(report.subitems_adopted),
+        str(report.subitems_failed),
+    )
+    console.print(table)
+    console.print(
+        f"status [bold]{report.status}[/]; {report.rows_rejected} rows rejected at planning; "
+        f"{report.requests} requests, {report.retries} retries"
+    )
+    if report.error:
+        console.print(f"last error: {report.error}")
+
+
+def _batches_table(reports: list[BatchReport]) -> Table:
+    table = Table(title="recent batches")
+    for name in ("batch", "created", "scope", "status", "items", "subitems", "rejected"):
+        table.add_column(name)
+    for r in reports:
+        table.add_row(
+            r.batch_id[:8],
+            f"{r.created_at:%Y-%m-%d %H:%M}",
+            f"{r.customer} {r.po_number or ''}".strip(),
+            r.status,
+            f"{r.items_created + r.items_adopted}/{r.planned_items}",
+            f"{r.subitems_created + r.subitems_adopted}/{r.planned_subitems}",
+            str(r.rows_rejected + r.items_failed + r.subitems_failed),
+        )
+    return table
+
+
+# ------------------------------------------------------------------------------ entry point
+def main() -> None:
+    """Console entry point: library errors become messages and exit codes here, once."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Abort:
+        errors.print("aborted")
+        sys.exit(EXIT_FAILED)
+    except (ConfigError, SourceError) as exc:
+        errors.print(f"[red]error:[/] {exc}")
+        sys.exit(EXIT_USAGE)
+    except LockedError as exc:
+        errors.print(f"[yellow]busy:[/] {exc}")
+        sys.exit(EXIT_FAILED)
+    except OrderSyncError as exc:
+        errors.print(f"[red]failed:[/] {exc}")
+        errors.print("the batch is kept; run the same `ordersync sync` again to finish it")
+        sys.exit(EXIT_FAILED)

@@ -1,0 +1,293 @@
+"""Configuration: the board mapping (a TOML file) and the runtime settings (the environment).
+
+Where the mapping comes from, first match wins: the ``ORDERSYNC_CONFIG`` environment variable,
+``./ordersync.toml``, else the built-in Customer Master Schedule configuration
+(``ordersync/builtin/cms.toml``). Every problem is reported before any work starts, as a
+``ConfigError`` that names the key at fault (the CLI turns it into exit code 2).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ordersync.errors import ConfigError
+
+ColumnType = Literal["text", "long_text", "numbers", "status", "dropdown", "date"]
+LABEL_TYPES = frozenset({"status", "dropdown"})
+DEFAULT_API_URL = "https://api.monday.com/v2"
+DEFAULT_API_VERSION = "2026-10"
+DEFAULT_DATABASE_URL = "sqlite:///ordersync.db"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnMapping(_Model):
+    """One source column pushed into one board column (owned by the database)."""
+
+    source: str
+    column_id: str
+    type: ColumnType
+    title: str | None = None
+    create_labels_if_missing: bool = False
+    value_map: dict[str, str] = Field(default_factory=dict)
+    transform: Literal["canonical_customer"] | None = None
+    on_invalid: Literal["reject_row", "skip_value"] = "reject_row"
+
+
+class MondayOwnedColumn(_Model):
+    """A board column people own: pulled back, never pushed."""
+
+    title: str
+    column_id: str
+    type: Literal["text", "long_text", "numbers", "status", "dropdown", "date"]
+
+
+class SizeRange(_Model):
+    after: str
+    before: str
+
+
+class SourceConfig(_Model):
+    table: str = "ORDERS_UNIFIED"
+    db_schema: str | None = Field(default=None, alias="schema")
+    key_columns: list[str] = Field(default_factory=lambda: ["AAG ORDER NUMBER"], min_length=1)
+    customer_column: str = "CUSTOMER NAME"
+    po_column: str = "PO NUMBER"
+    season_column: str = "CUSTOMER SEASON"
+    size_columns: list[str] | None = None
+    size_range: SizeRange | None = SizeRange(after="UNIT OF MEASURE", before="TOTAL QTY")
+    chunk_size: int = Field(default=1000, ge=1, le=50_000)
+
+    @model_validator(mode="after")
+    def _one_size_rule(self) -> SourceConfig:
+        if self.size_columns is None and self.size_range is None:
+            raise ValueError("set either source.size_columns or source.size_range")
+        return self
+
+
+class ItemsConfig(_Model):
+    name_columns: list[str] = Field(min_length=1)
+    group_columns: list[str] = Field(default_factory=list)
+    columns: list[ColumnMapping]
+    monday_owned: list[MondayOwnedColumn] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_columns(self) -> ItemsConfig:
+        _reject_duplicates("items.columns column_id", [c.column_id for c in self.columns])
+        _reject_duplicates("items.columns source", [c.source for c in self.columns])
+        pushed = {c.column_id for c in self.columns}
+        both = sorted(pushed & {c.column_id for c in self.monday_owned})
+        if both:
+            raise ValueError(f"columns {both} are both pushed and monday-owned; pick one owner")
+        return self
+
+
+class SubitemsConfig(_Model):
+    size_column_id: str
+    qty_column_id: str
+    size_labels_create_if_missing: bool = True
+    monday_owned: list[MondayOwnedColumn] = Field(default_factory=list)
+
+
+class BoardSet(_Model):
+    items_board_id: int | None = None
+
+
+class TablesConfig(_Model):
+    """Names of ordersync's own tables (defaults follow the original system)."""
+
+    batches: str = "MON_BatchProcessing"
+    staged_items: str = "STG_MON_CustMasterSchedule"
+    staged_subitems: str = "STG_MON_CustMasterSchedule_Subitems"
+    items: str = "MON_CustMasterSchedule"
+    subitems: str = "MON_CustMasterSchedule_Subitems"
+    item_errors: str = "ERR_MON_CustMasterSchedule"
+    subitem_errors: str = "ERR_MON_CustMasterSchedule_Subitems"
+    journal: str = "MON_DeliveryJournal"
+    locks: str = "MON_SyncLock"
+
+
+class DeliveryConfig(_Model):
+    items_per_request: int = Field(default=50, ge=1, le=200)
+    subitems_per_request: int = Field(default=50, ge=1, le=200)
+    max_retries: int = Field(default=8, ge=0, le=50)
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    api_version: str = DEFAULT_API_VERSION
+
+
+class SyncConfig(_Model):
+    """The whole mapping: source, boards, columns, customers, tables, delivery."""
+
+    default_mode: str = "test"
+    boards: dict[str, BoardSet]
+    source: SourceConfig = SourceConfig()
+    items: ItemsConfig
+    subitems: SubitemsConfig
+    customers: dict[str, str] = Field(default_factory=dict)
+    tables: TablesConfig = TablesConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+
+    @model_validator(mode="after")
+    def _default_mode_exists(self) -> SyncConfig:
+        if self.default_mode not in self.boards:
+            raise ValueError(f"default_mode {self.default_mode!r} is not one of boards.*")
+        return self
+
+    @cached_property
+    def canonical_customers(self) -> dict[str, str]:
+        """Upper-cased source name → canonical customer name."""
+        return {alias.strip().upper(): name for alias, name in self.customers.items()}
+
+    def canonical_customer(self, name: str) -> str:
+        """The canonical name for a customer as written in the source (unknown names kept)."""
+        cleaned = name.strip().upper()
+        return self.canonical_customers.get(cleaned, cleaned)
+
+    def customer_names(self, customer: str) -> list[str]:
+        """Every source spelling of ``customer`` (canonical name or any alias), upper-cased."""
+        canonical = self.canonical_customer(customer)
+        names = {alias for alias, name in self.canonical_customers.items() if name == canonical}
+        return sorted(names | {canonical.upper(), customer.strip().upper()})
+
+    def board_id(self, mode: str | None) -> int:
+        """The items board for ``mode`` (default: ``default_mode``)."""
+        mode = mode or self.default_mode
+        if mode not in self.boards:
+            raise ConfigError(f"unknown mode {mode!r}; configured modes: {sorted(self.boards)}")
+        board_id = self.boards[mode].items_board_id
+        if board_id is None:
+            raise ConfigError(
+                f"no board configured for --mode {mode}: set boards.{mode}.items_board_id "
+                "in ordersync.toml (ORDERSYNC_CONFIG)"
+            )
+        return board_id
+
+    @property
+    def key_column_mapping(self) -> ColumnMapping:
+        """The board column that holds the first key column (used to find items on monday)."""
+        first = self.source.key_columns[0]
+        for column in self.items.columns:
+            if column.source == first:
+                return column
+        raise ConfigError(f"key column {first!r} is not mapped to a board column in items.columns")
+
+
+def _reject_duplicates(what: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    twice = sorted({v for v in values if v in seen or seen.add(v)})  # type: ignore[func-returns-value]
+    if twice:
+        raise ValueError(f"{what} repeated: {twice}")
+
+
+def load_config(path: str | Path | None = None) -> SyncConfig:
+    """Load and validate the mapping.
+
+    Args:
+        path: a TOML file; ``None`` follows ``ORDERSYNC_CONFIG``, ``./ordersync.toml``, then
+            the built-in configuration.
+
+    Raises:
+        ConfigError: the file is missing, is not TOML, or fails validation.
+    """
+    source, text = _read_config_text(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    return parse_config(data, source=source)
+
+
+def parse_config(data: dict[str, Any], *, source: str = "configuration") -> SyncConfig:
+    """Validate an already-parsed mapping (used by tests and ``load_config``)."""
+    try:
+        config = SyncConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"{source}: {problems}") from None
+    config.key_column_mapping  # noqa: B018 - validates that the key column is mapped
+    return config
+
+
+def builtin_config_text() -> str:
+    return resources.files("ordersync.builtin").joinpath("cms.toml").read_text("utf-8")
+
+
+def load_builtin_config() -> SyncConfig:
+    """The built-in Customer Master Schedule configuration, whatever the environment says."""
+    return parse_config(tomllib.loads(builtin_config_text()), source="built-in configuration")
+
+
+def _read_config_text(path: str | Path | None) -> tuple[str, str]:
+    if path is None:
+        env = os.environ.get("ORDERSYNC_CONFIG")
+        if env:
+            path = env
+        elif Path("ordersync.toml").is_file():
+            path = "ordersync.toml"
+        else:
+            return "built-in configuration", builtin_config_text()
+    file = Path(path)
+    try:
+        return str(file), file.read_text("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration {file}: {exc.strerror}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings from the environment. The token is kept out of ``repr``."""
+
+    database_url: str
+    api_url: str
+    api_token: str | None
+
+    def __repr__(self) -> str:
+        token = "<set>" if self.api_token else None
+        return (
+            f"Settings(database_url={self.database_url!r}, api_url={self.api_url!r}, token={token})"
+        )
+
+    def require_token(self) -> None:
+        """A real monday URL needs a token; a loopback emulator does not."""
+        if not self.api_token and not is_loopback_url(self.api_url):
+            raise ConfigError(
+                f"MONDAY_API_TOKEN is not set; it is required to reach {self.api_url}"
+            )
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read ``ORDERSYNC_DATABASE_URL``, ``MONDAY_API_URL`` and ``MONDAY_API_TOKEN``."""
+    env = os.environ if environ is None else environ
+    api_url = env.get("MONDAY_API_URL") or DEFAULT_API_URL
+    if urlsplit(api_url).scheme not in ("http", "https"):
+        raise ConfigError(f"MONDAY_API_URL must be an http(s) URL, got {api_url!r}")
+    return Settings(
+        database_url=env.get("ORDERSYNC_DATABASE_URL") or DEFAULT_DATABASE_URL,
+        api_url=api_url,
+        api_token=env.get("MONDAY_API_TOKEN") or None,
+    )
+
+
+def is_loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

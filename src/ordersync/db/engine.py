@@ -1,0 +1,70 @@
+"""Connecting to the configured database, with the few dialect differences in one place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from ordersync.errors import ConfigError
+
+# The capability table: what differs per dialect, and nothing else.
+MAX_BOUND_PARAMETERS = {"sqlite": 999, "postgresql": 30_000, "mssql": 2_000}
+
+
+def make_engine(url: str) -> sa.Engine:
+    """An engine for ``url``; ``postgresql://`` means psycopg 3, SQLite waits on locks.
+
+    Raises:
+        ConfigError: the URL cannot be parsed or its driver is not installed.
+    """
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise ConfigError(f"ORDERSYNC_DATABASE_URL is not a database URL: {exc}") from None
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"timeout": 30}
+    try:
+        engine = sa.create_engine(parsed, **kwargs)
+    except ModuleNotFoundError as exc:
+        extra = {"postgresql": "postgres", "mssql": "mssql"}.get(parsed.get_backend_name(), "")
+        hint = f" (pip install 'ordersync[{extra}]')" if extra else ""
+        raise ConfigError(f"database driver not installed: {exc.name}{hint}") from None
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets a reader and a writer (two ordersync commands) work side by side.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def max_parameters(connection: sa.Connection) -> int:
+    return MAX_BOUND_PARAMETERS.get(connection.dialect.name, 999)
+
+
+def utcnow() -> datetime:
+    """Naive UTC, as every ordersync timestamp column stores it."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def upsert(
+    connection: sa.Connection, table: sa.Table, keys: dict[str, object], values: dict[str, object]
+) -> None:
+    """Update the row with ``keys``, or insert it (portable: no dialect-specific MERGE).
+
+    Safe because every writer holds the board's delivery lock.
+    """
+    condition = sa.and_(*(table.c[name] == value for name, value in keys.items()))
+    updated = connection.execute(table.update().where(condition).values(**values))
+    if updated.rowcount == 0:
+        connection.execute(table.insert().values(**keys, **values))

@@ -1,0 +1,243 @@
+"""ordersync's own tables, as SQLAlchemy Core metadata (the current shape; migrations build it).
+
+Names come from ``TablesConfig`` (defaults follow the original system). Types are chosen so
+every table compiles for SQLite, PostgreSQL and SQL Server: keys are ``NVARCHAR(450)`` at most
+(SQL Server's index key limit), monday ids are ``BIGINT``, JSON documents are ``NVARCHAR(MAX)``
+text, timestamps are naive UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ordersync.config import TablesConfig
+from ordersync.db.types import LONG_TEXT
+
+KEY = sa.Unicode(450)
+ID = sa.String(36)
+SCOPE = sa.Unicode(200)
+HASH = sa.String(64)
+STATE = sa.String(32)
+
+
+def _timestamps() -> list[sa.Column]:
+    return [
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("updated_at", sa.DateTime),
+    ]
+
+
+def _counter(name: str) -> sa.Column:
+    return sa.Column(name, sa.Integer, nullable=False, server_default=sa.text("0"))
+
+
+BATCH_COUNTERS = (
+    "planned_items",
+    "planned_subitems",
+    "items_created",
+    "items_updated",
+    "items_archived",
+    "items_adopted",
+    "items_failed",
+    "subitems_created",
+    "subitems_updated",
+    "subitems_archived",
+    "subitems_adopted",
+    "subitems_failed",
+    "rows_rejected",
+    "requests",
+    "retries",
+)
+
+BATCH_STAGE_TIMESTAMPS = (
+    "created_at",
+    "staged_at",
+    "items_completed_at",
+    "subitems_completed_at",
+    "completed_at",
+)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Every table ordersync owns, bound to one ``MetaData``."""
+
+    metadata: sa.MetaData
+    batches: sa.Table
+    staged_items: sa.Table
+    staged_subitems: sa.Table
+    items: sa.Table
+    subitems: sa.Table
+    item_errors: sa.Table
+    subitem_errors: sa.Table
+    journal: sa.Table
+    locks: sa.Table
+
+
+def build_tables(names: TablesConfig | None = None) -> Tables:
+    """Describe ordersync's tables under the configured names."""
+    names = names or TablesConfig()
+    md = sa.MetaData()
+    batches = sa.Table(
+        names.batches,
+        md,
+        sa.Column("batch_id", ID, primary_key=True),
+        sa.Column("board_id", sa.BigInteger, nullable=False),
+        sa.Column("mode", sa.String(32), nullable=False),
+        sa.Column("customer", SCOPE),
+        sa.Column("po_number", SCOPE),
+        sa.Column("season", SCOPE),
+        sa.Column("status", STATE, nullable=False),
+        *(sa.Column(name, sa.DateTime) for name in BATCH_STAGE_TIMESTAMPS[1:]),
+        *(_counter(name) for name in BATCH_COUNTERS),
+        sa.Column("error", LONG_TEXT),
+        sa.Column("config_snapshot", LONG_TEXT),
+        *_timestamps(),
+        sa.Index(f"ix_{names.batches}_board_status", "board_id", "status"),
+    )
+    staged_items = sa.Table(
+        names.staged_items,
+        md,
+        sa.Column("stg_id", ID, primary_key=True),
+        sa.Column("batch_id", ID, nullable=False),
+        sa.Column("action", sa.String(16), nullable=False),
+        sa.Column("order_key", KEY, nullable=False),
+        sa.Column("item_name", LONG_TEXT),
+        sa.Column("group_title", sa.Unicode(255)),
+        sa.Column("column_values", LONG_TEXT),
+        sa.Column("row_hash", HASH),
+        sa.Column("customer", SCOPE),
+        sa.Column("po_number", SCOPE),
+        sa.Column("season", SCOPE),
+        sa.Column("status", STATE, nullable=False),
+        sa.Column("monday_item_id", sa.BigInteger),
+        sa.Column("request_id", ID),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
+        sa.Column("error", LONG_TEXT),
+        *_timestamps(),
+        sa.Index(f"ix_{names.staged_items}_batch_status", "batch_id", "status"),
+    )
+    staged_subitems = sa.Table(
+        names.staged_subitems,
+        md,
+        sa.Column("stg_id", ID, primary_key=True),
+        sa.Column("batch_id", ID, nullable=False),
+        sa.Column("parent_stg_id", ID),
+        sa.Column("action", sa.String(16), nullable=False),
+        sa.Column("order_key", KEY, nullable=False),
+        sa.Column("size_label", sa.Unicode(100), nullable=False),
+        sa.Column("qty", sa.Integer),
+        sa.Column("column_values", LONG_TEXT),
+        sa.Column("row_hash", HASH),
+        sa.Column("status", STATE, nullable=False),
+        sa.Column("monday_parent_item_id", sa.BigInteger),
+        sa.Column("monday_subitem_id", sa.BigInteger),
+        sa.Column("request_id", ID),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
+        sa.Column("error", LONG_TEXT),
+        *_timestamps(),
+        sa.Index(f"ix_{names.staged_subitems}_batch_status", "batch_id", "status"),
+        sa.Index(f"ix_{names.staged_subitems}_parent", "parent_stg_id"),
+    )
+    items = sa.Table(
+        names.items,
+        md,
+        sa.Column("board_id", sa.BigInteger, primary_key=True),
+        sa.Column("order_key", KEY, primary_key=True),
+        sa.Column("monday_item_id", sa.BigInteger, nullable=False),
+        sa.Column("item_name", LONG_TEXT),
+        sa.Column("group_id", sa.Unicode(100)),
+        sa.Column("group_title", sa.Unicode(255)),
+        sa.Column("column_values", LONG_TEXT),
+        sa.Column("row_hash", HASH),
+        sa.Column("customer", SCOPE),
+        sa.Column("po_number", SCOPE),
+        sa.Column("season", SCOPE),
+        sa.Column("state", STATE, nullable=False),
+        sa.Column("batch_id", ID),
+        sa.Column("synced_at", sa.DateTime, nullable=False),
+        sa.Column("monday_values", LONG_TEXT),
+        sa.Column("pulled_at", sa.DateTime),
+        sa.Index(f"ix_{names.items}_scope", "board_id", "customer", "po_number"),
+        sa.Index(f"ix_{names.items}_item_id", "monday_item_id"),
+    )
+    subitems = sa.Table(
+        names.subitems,
+        md,
+        sa.Column("board_id", sa.BigInteger, primary_key=True),
+        sa.Column("order_key", KEY, primary_key=True),
+        sa.Column("size_label", sa.Unicode(100), primary_key=True),
+        sa.Column("monday_subitem_id", sa.BigInteger, nullable=False),
+        sa.Column("monday_parent_item_id", sa.BigInteger, nullable=False),
+        sa.Column("qty", sa.Integer),
+        sa.Column("row_hash", HASH),
+        sa.Column("state", STATE, nullable=False),
+        sa.Column("batch_id", ID),
+        sa.Column("synced_at", sa.DateTime, nullable=False),
+        sa.Column("monday_values", LONG_TEXT),
+        sa.Column("pulled_at", sa.DateTime),
+        sa.Index(f"ix_{names.subitems}_subitem_id", "monday_subitem_id"),
+    )
+    item_errors = _error_table(names.item_errors, md, with_size=False)
+    subitem_errors = _error_table(names.subitem_errors, md, with_size=True)
+    journal = sa.Table(
+        names.journal,
+        md,
+        sa.Column("request_id", ID, primary_key=True),
+        sa.Column("batch_id", ID, nullable=False),
+        sa.Column("board_id", sa.BigInteger, nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("aliases", LONG_TEXT, nullable=False),
+        sa.Column("state", STATE, nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
+        sa.Column("sent_at", sa.DateTime, nullable=False),
+        sa.Column("finished_at", sa.DateTime),
+        sa.Column("http_status", sa.Integer),
+        sa.Column("error", LONG_TEXT),
+        sa.Index(f"ix_{names.journal}_board_state", "board_id", "state"),
+    )
+    locks = sa.Table(
+        names.locks,
+        md,
+        sa.Column("board_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("owner", sa.String(200), nullable=False),
+        sa.Column("acquired_at", sa.DateTime, nullable=False),
+        sa.Column("expires_at", sa.DateTime, nullable=False),
+    )
+    return Tables(
+        md,
+        batches,
+        staged_items,
+        staged_subitems,
+        items,
+        subitems,
+        item_errors,
+        subitem_errors,
+        journal,
+        locks,
+    )
+
+
+def _error_table(name: str, md: sa.MetaData, *, with_size: bool) -> sa.Table:
+    size = [sa.Column("size_label", sa.Unicode(100))] if with_size else []
+    return sa.Table(
+        name,
+        md,
+        sa.Column("err_id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("batch_id", ID, nullable=False),
+        sa.Column("stg_id", ID),
+        sa.Column("order_key", KEY),
+        *size,
+        sa.Column("stage", sa.String(16), nullable=False),
+        sa.Column("error_code", sa.String(64), nullable=False),
+        sa.Column("message", LONG_TEXT, nullable=False),
+        sa.Column("payload", LONG_TEXT),
+        sa.Column("http_status", sa.Integer),
+        sa.Column("retryable", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("resolved", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("resolved_at", sa.DateTime),
+        sa.Index(f"ix_{name}_batch", "batch_id"),
+    )

@@ -1,0 +1,194 @@
+"""monday's error answers: the codes the emulator raises and the JSON bodies that carry them.
+
+Application errors (a bad column value, an unknown board or item) are raised by resolvers as
+``MondayAPIError``; graphql-core turns each into one entry of ``errors`` with ``path`` naming
+the failing alias, while sibling aliases keep their data (HTTP 200, partial data). Request-level
+errors (auth, rate limits, idempotency conflicts) are whole answers built here.
+
+Two body formats, as monday has had both:
+
+* current (API 2025-01 and later): ``{"data": ..., "errors": [{"message", "locations", "path",
+  "extensions": {"code", "status_code", "error_data", ...}}]}``;
+* legacy (before 2024-10): ``error_code``, ``error_message``, ``error_data`` and
+  ``status_code`` at the top level (plus ``data``, as monday has sent since 2024-07).
+
+Sources (developer.monday.com): "Error handling" (format, partial data, Retry-After,
+request_id), "Rate limits" and its changelogs (COMPLEXITY_BUDGET_EXHAUSTED with
+``retry_in_seconds`` since 2025-07; the legacy ComplexityException text), the ColumnValueException
+``column_type`` changelog, and "Idempotency" (409 for a concurrent duplicate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+COLUMN_VALUE = "ColumnValueException"
+JSON_PARSE = "JsonParseException"
+INVALID_COLUMN = "InvalidColumnIdException"
+INVALID_BOARD = "InvalidBoardIdException"
+INVALID_ARGUMENT = "InvalidArgumentException"
+ITEM_NAME_TOO_LONG = "ItemNameTooLongException"
+RESOURCE_NOT_FOUND = "ResourceNotFoundException"
+CURSOR_EXPIRED = "CursorExpiredError"
+CURSOR_INVALID = "CursorException"
+MAX_COMPLEXITY = "maxComplexityExceeded"
+LEGACY_COMPLEXITY = "ComplexityException"
+COMPLEXITY_BUDGET = "COMPLEXITY_BUDGET_EXHAUSTED"
+RATE_LIMIT = "RATE_LIMIT_EXCEEDED"
+DAILY_LIMIT = "DAILY_LIMIT_EXCEEDED"
+CONCURRENCY = "maxConcurrencyExceeded"
+UNAUTHORIZED = "USER_UNAUTHORIZED"
+IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+BAD_REQUEST = "BAD_REQUEST"
+INTERNAL_ERROR = "INTERNAL_SERVER_ERROR"
+RESOURCE_LOCKED = "RESOURCE_LOCKED"
+
+ACCOUNT_ID = 31_415_926
+
+
+class MondayAPIError(Exception):
+    """An application error for one root field (one alias); the rest of the request goes on.
+
+    Attributes:
+        code: monday's ``extensions.code``.
+        status_code: the ``extensions.status_code`` monday reports (the HTTP status stays 200).
+        error_data: monday's ``extensions.error_data``.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status_code: int = 200,
+        error_data: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status_code = status_code
+        self.error_data = error_data or {}
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        """What graphql-core copies into the error's ``extensions``."""
+        return {"code": self.code, "status_code": self.status_code, "error_data": self.error_data}
+
+
+def invalid_board(board_id: str) -> MondayAPIError:
+    return MondayAPIError(
+        INVALID_BOARD,
+        "The board does not exist. Please check your board ID and try again",
+        error_data={"board_id": board_id},
+    )
+
+
+def item_not_found(item_id: str | None) -> MondayAPIError:
+    return MondayAPIError(
+        RESOURCE_NOT_FOUND,
+        f"Item with id {item_id} was not found",
+        status_code=404,
+        error_data={"item_id": item_id, "resource_type": "item"},
+    )
+
+
+def invalid_column(column_id: str, board_id: str) -> MondayAPIError:
+    return MondayAPIError(
+        INVALID_COLUMN,
+        "This column ID doesn't exist for the board",
+        error_data={"column_id": column_id, "board_id": board_id},
+    )
+
+
+def invalid_argument(message: str, **error_data: Any) -> MondayAPIError:
+    return MondayAPIError(INVALID_ARGUMENT, message, error_data=error_data)
+
+
+@dataclass
+class HttpAnswer:
+    """A whole HTTP answer: status, JSON body (or raw text) and extra headers."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+def request_error(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    legacy: bool,
+    retry_in_seconds: int | None = None,
+    error_data: dict[str, Any] | None = None,
+    status_in_extensions: bool = True,
+) -> HttpAnswer:
+    """A request-level error (nothing was executed), in the current or the legacy format."""
+    headers = {"Retry-After": str(retry_in_seconds)} if retry_in_seconds is not None else {}
+    if legacy:
+        body: dict[str, Any] = {
+            "error_code": code,
+            "error_message": message,
+            "error_data": dict(error_data or {}),
+            "status_code": status,
+            "account_id": ACCOUNT_ID,
+        }
+        if retry_in_seconds is not None:
+            body["error_data"]["retry_in_seconds"] = retry_in_seconds
+        return HttpAnswer(status, body, headers)
+    extensions: dict[str, Any] = {"code": code}
+    if retry_in_seconds is not None:
+        extensions["retry_in_seconds"] = retry_in_seconds
+    if status_in_extensions:
+        extensions["status_code"] = status
+    if error_data:
+        extensions["error_data"] = error_data
+    body = {"errors": [{"message": message, "extensions": extensions}], "account_id": ACCOUNT_ID}
+    return HttpAnswer(status, body, headers)
+
+
+def complexity_exhausted(
+    retry_in_seconds: int, *, legacy: bool, cost: int, remaining: int, budget: int
+) -> HttpAnswer:
+    """HTTP 429 for a spent per-minute budget (2025-07 format, or the legacy text)."""
+    if legacy:
+        message = (
+            f"Complexity budget exhausted, query cost {cost} budget remaining {remaining} "
+            f"out of {budget} reset in {retry_in_seconds} seconds"
+        )
+        answer = request_error(429, LEGACY_COMPLEXITY, message, legacy=True)
+        answer.body["errors"] = [message]
+        answer.headers["Retry-After"] = str(retry_in_seconds)
+        return answer
+    return request_error(
+        429,
+        COMPLEXITY_BUDGET,
+        "Complexity budget exhausted",
+        legacy=False,
+        retry_in_seconds=retry_in_seconds,
+        status_in_extensions=False,
+    )
+
+
+def to_legacy(body: dict[str, Any]) -> dict[str, Any]:
+    """Move the first application error of a current-format body to legacy top-level keys.
+
+    GraphQL validation errors keep their ``errors`` list, as monday's legacy answers did.
+    """
+    errors = body.get("errors") or []
+    first = errors[0] if errors else None
+    extensions = (first or {}).get("extensions") or {}
+    if first is None or extensions.get("code") in (VALIDATION_FAILED, PARSE_FAILED, None):
+        return body
+    legacy = {key: value for key, value in body.items() if key != "errors"}
+    legacy.update(
+        error_code=extensions["code"],
+        error_message=first["message"],
+        error_data=extensions.get("error_data", {}),
+        status_code=extensions.get("status_code", 200),
+    )
+    return legacy

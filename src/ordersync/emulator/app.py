@@ -1,0 +1,295 @@
+"""The emulator's WSGI application: monday's ``POST /v2`` and a few test endpoints.
+
+A GraphQL request goes through the same gates, in the same order, as on monday: concurrency,
+authentication, body, (injected latency), requests per minute and per day, idempotency key,
+(injected faults), then complexity and execution. Test endpoints, for clients in another
+process: ``GET /emulator/stats``, ``POST /emulator/faults`` (a ``Fault`` as JSON),
+``POST /emulator/reset-stats`` and ``GET /emulator/items?board_id=N``.
+
+Faults that must break the transport (a lost answer, a timeout) can't be expressed by a WSGI
+response; the app marks them with the ``X-Emulator-Fault`` header on a 502, and the in-process
+transport or the HTTP server (``server``) turns the mark into the real failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Request, Response
+
+from ordersync.emulator import api_errors
+from ordersync.emulator.api_errors import HttpAnswer
+from ordersync.emulator.execution import PreparedOperation
+from ordersync.emulator.faults import Fault
+from ordersync.emulator.limits import IdempotencyOutcome, Throttled, throttled_answer
+
+if TYPE_CHECKING:
+    from ordersync.emulator.emulator import Emulator
+
+FAULT_HEADER = "X-Emulator-Fault"
+FAULT_DELAY_HEADER = "X-Emulator-Fault-Delay"
+NETWORK_ENVIRON_KEY = "ordersync.emulator.network"
+GRAPHQL_PATH = "/v2"
+STATUS_MESSAGES = {
+    423: "Resource is currently locked, please try again later",
+    429: "Rate Limit Exceeded",
+    500: "Internal server error",
+    503: "Service Unavailable",
+}
+STATUS_CODES = {
+    423: api_errors.RESOURCE_LOCKED,
+    429: api_errors.RATE_LIMIT,
+    500: api_errors.INTERNAL_ERROR,
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
+class EmulatorApp:
+    """WSGI callable serving one ``Emulator``."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self._emu = emulator
+        self._routes: dict[tuple[str, str], Callable[[Request], HttpAnswer]] = {
+            ("POST", GRAPHQL_PATH): self._graphql,
+            ("GET", "/emulator/stats"): self._stats,
+            ("POST", "/emulator/faults"): self._inject,
+            ("POST", "/emulator/reset-stats"): self._reset_stats,
+            ("GET", "/emulator/items"): self._items,
+        }
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        path = request.path.rstrip("/") or "/"
+        handler = self._routes.get((request.method, path))
+        if handler is not None:
+            answer = handler(request)
+        elif any(route_path == path for _, route_path in self._routes):
+            answer = HttpAnswer(405, {"error": f"{request.method} not allowed on {path}"})
+        else:
+            answer = HttpAnswer(404, {"error": f"no such endpoint: {path}"})
+        response: Iterable[bytes] = _to_response(answer)(environ, start_response)
+        return response
+
+    # -- GraphQL -------------------------------------------------------------------------
+
+    def _graphql(self, request: Request) -> HttpAnswer:
+        emu = self._emu
+        with emu.stats.lock:
+            emu.stats.requests += 1
+        try:
+            with emu.concurrency.slot():
+                return self._admitted(request)
+        except Throttled as throttle:
+            return self._throttled(throttle)
+
+    def _admitted(self, request: Request) -> HttpAnswer:
+        emu = self._emu
+        if emu.token is not None and request.headers.get("Authorization") != emu.token:
+            return api_errors.request_error(
+                401, api_errors.UNAUTHORIZED, "Not Authenticated", legacy=emu.legacy_errors
+            )
+        body = _read_body(request)
+        if isinstance(body, HttpAnswer):
+            return body
+        prepared = emu.service.prepare(
+            body["query"], body.get("variables"), body.get("operationName")
+        )
+        self._delay(request, prepared.root_fields)
+        try:
+            emu.requests.admit()
+        except Throttled as throttle:
+            return self._throttled(throttle)
+        if prepared.answer is not None:
+            return prepared.answer
+        key = request.headers.get("Idempotency-Key") if prepared.is_mutation else None
+        if not key:
+            return self._execute(prepared, None)
+        return self._execute_once(prepared, key, _fingerprint(body))
+
+    def _execute_once(self, prepared: PreparedOperation, key: str, fingerprint: str) -> HttpAnswer:
+        emu = self._emu
+        outcome, cached = emu.idempotency.begin(key, fingerprint)
+        if outcome is IdempotencyOutcome.REPLAY:
+            assert cached is not None
+            with emu.stats.lock:
+                emu.stats.idempotent_replays += 1
+            return HttpAnswer(
+                cached.status,
+                cached.body,
+                {**cached.headers, "Idempotency-Replayed": "true"},
+                cached.content_type,
+            )
+        if outcome is IdempotencyOutcome.IN_FLIGHT:
+            return api_errors.request_error(
+                409,
+                api_errors.IDEMPOTENCY_CONFLICT,
+                "A request with this Idempotency-Key is still being processed",
+                legacy=emu.legacy_errors,
+                retry_in_seconds=1,
+                error_data={"reason": "in_progress"},
+            )
+        if outcome is IdempotencyOutcome.CONFLICT:
+            return api_errors.request_error(
+                409,
+                api_errors.IDEMPOTENCY_CONFLICT,
+                "This Idempotency-Key was already used with a different request",
+                legacy=emu.legacy_errors,
+                error_data={"reason": "different_request"},
+            )
+        answer = None
+        try:
+            answer = self._execute(prepared, key)
+        finally:
+            if answer is None:
+                emu.idempotency.abandon(key)
+        return answer
+
+    def _execute(self, prepared: PreparedOperation, key: str | None) -> HttpAnswer:
+        """Run the operation, with any injected fault; cache the answer under ``key``."""
+        emu = self._emu
+        fault = emu.faults.take(prepared.root_fields)
+        if fault is not None and not _applies_first(fault):
+            if key:
+                emu.idempotency.abandon(key)
+            if fault.kind == "status":
+                return _status_answer(fault, legacy=emu.legacy_errors)
+            return _transport_fault(fault)
+        outcome = emu.service.run(prepared)
+        emu.record(outcome)
+        if outcome.throttled is not None:
+            if key:
+                emu.idempotency.abandon(key)
+            return outcome.answer
+        answer = outcome.answer
+        if fault is not None and fault.kind == "partial_errors":
+            answer = _partial_errors_answer()
+        if outcome.applied and emu.state_file is not None:
+            emu.save()
+        if key:
+            emu.idempotency.complete(key, answer)
+        if fault is not None and fault.kind in ("lost_response", "timeout"):
+            return _transport_fault(fault)
+        return answer
+
+    def _delay(self, request: Request, root_fields: frozenset[str]) -> None:
+        delay = self._emu.faults.latency(root_fields)
+        if delay <= 0:
+            return
+        if request.environ.get(NETWORK_ENVIRON_KEY):
+            time.sleep(delay)
+        else:
+            self._emu.clock.sleep(delay)
+
+    def _throttled(self, throttle: Throttled) -> HttpAnswer:
+        with self._emu.stats.lock:
+            self._emu.stats.throttled[throttle.code] += 1
+        return throttled_answer(throttle, legacy=self._emu.legacy_errors)
+
+    # -- test endpoints ------------------------------------------------------------------
+
+    def _stats(self, request: Request) -> HttpAnswer:
+        return HttpAnswer(200, self._emu.stats.to_dict())
+
+    def _inject(self, request: Request) -> HttpAnswer:
+        try:
+            payload = json.loads(request.get_data() or b"{}")
+            fault = Fault.from_dict(payload)
+        except (ValueError, TypeError) as exc:
+            return HttpAnswer(400, {"error": str(exc)})
+        self._emu.inject(fault)
+        return HttpAnswer(200, {"injected": payload})
+
+    def _reset_stats(self, request: Request) -> HttpAnswer:
+        self._emu.reset_stats()
+        return HttpAnswer(200, {"reset": True})
+
+    def _items(self, request: Request) -> HttpAnswer:
+        board_id = request.args.get("board_id", "")
+        if not board_id.isdigit() or board_id not in self._emu.store.boards:
+            return HttpAnswer(404, {"error": f"no such board: {board_id!r}"})
+        return HttpAnswer(200, self._emu.items(int(board_id)))
+
+
+def _read_body(request: Request) -> dict[str, Any] | HttpAnswer:
+    """The JSON body ``{query, variables, operationName}``, or monday's 400."""
+    try:
+        body = json.loads(request.get_data() or b"null")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        return api_errors.request_error(
+            400, api_errors.BAD_REQUEST, "No query string was present", legacy=False
+        )
+    if body.get("variables") is not None and not isinstance(body["variables"], dict):
+        return api_errors.request_error(
+            400, api_errors.BAD_REQUEST, "variables must be a JSON object", legacy=False
+        )
+    return body
+
+
+def _fingerprint(body: dict[str, Any]) -> str:
+    request = {k: body.get(k) for k in ("query", "variables", "operationName")}
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+
+
+def _applies_first(fault: Fault) -> bool:
+    """Whether the request is executed before the fault strikes."""
+    return fault.kind in ("lost_response", "partial_errors") or (
+        fault.kind == "timeout" and fault.after_apply
+    )
+
+
+def _status_answer(fault: Fault, *, legacy: bool) -> HttpAnswer:
+    status = fault.status or 500
+    if status in (502, 504):
+        html = f"<html><body><h1>{status} Gateway error</h1></body></html>"
+        return HttpAnswer(status, html, content_type="text/html")
+    retry = fault.retry_in_seconds
+    if retry is None and status == 429:
+        retry = 1
+    return api_errors.request_error(
+        status,
+        fault.code or STATUS_CODES.get(status, f"HTTP_{status}"),
+        STATUS_MESSAGES.get(status, f"HTTP {status}"),
+        legacy=legacy,
+        retry_in_seconds=retry,
+    )
+
+
+def _transport_fault(fault: Fault) -> HttpAnswer:
+    return HttpAnswer(
+        502,
+        {"errors": [{"message": f"emulated {fault.kind}: no answer reached the client"}]},
+        {FAULT_HEADER: fault.kind, FAULT_DELAY_HEADER: str(fault.delay)},
+    )
+
+
+def _partial_errors_answer() -> HttpAnswer:
+    """monday's answer when it fails without saying which alias: no data, no paths."""
+    return HttpAnswer(
+        200,
+        {
+            "data": None,
+            "errors": [
+                {
+                    "message": "Internal server error",
+                    "extensions": {"code": api_errors.INTERNAL_ERROR, "status_code": 500},
+                }
+            ],
+            "account_id": api_errors.ACCOUNT_ID,
+        },
+    )
+
+
+def _to_response(answer: HttpAnswer) -> Response:
+    if answer.content_type == "application/json":
+        payload = json.dumps(answer.body)
+    else:
+        payload = str(answer.body)
+    return Response(
+        payload, status=answer.status, headers=answer.headers, content_type=answer.content_type
+    )

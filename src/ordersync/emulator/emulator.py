@@ -1,0 +1,219 @@
+"""``Emulator``: one emulated monday.com account, served in-process or over HTTP.
+
+It wires the pieces together (store, limits, faults, GraphQL service, WSGI app) and offers what
+tests and the CLI need: a transport, a server, fault injection, stats, a view of the items and
+a state file that keeps the boards between runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ordersync.clock import Clock, SystemClock
+from ordersync.emulator.app import EmulatorApp
+from ordersync.emulator.execution import GraphQLService, Outcome
+from ordersync.emulator.faults import Fault, FaultPlan
+from ordersync.emulator.limits import (
+    ComplexityBudget,
+    ConcurrencyGate,
+    IdempotencyCache,
+    Limits,
+    RequestLimiter,
+)
+from ordersync.emulator.model import WallClock, Webhook
+from ordersync.emulator.paging import CursorRegistry
+from ordersync.emulator.seed import CMS_BOARDS
+from ordersync.emulator.server import (
+    InProcessTransport,
+    RunningServer,
+    make_http_server,
+    serve_in_thread,
+)
+from ordersync.emulator.stats import EmulatorStats
+from ordersync.emulator.store import Event, Store
+
+
+class Emulator:
+    """A local monday.com GraphQL API.
+
+    Args:
+        clock: time for every limit, cursor, cache and timestamp (default: the system clock).
+        limits: the account's limits (default: a Pro account).
+        state_file: JSON file holding the boards; loaded when it exists, written after every
+            request that changed something.
+        seed: create the Customer Master Schedule boards when not loading a state file.
+        token: when set, requests must send ``Authorization: <token>`` exactly.
+        legacy_errors: answer errors in monday's pre-2024-10 format.
+        epoch: wall-clock seconds at start (default: now); fixes timestamps for tests.
+
+    Example:
+        >>> emu = Emulator(clock=ManualClock())
+        >>> client = httpx.Client(transport=emu.transport(), base_url="https://api.monday.com")
+    """
+
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        limits: Limits | None = None,
+        state_file: str | os.PathLike[str] | None = None,
+        seed: bool = True,
+        token: str | None = None,
+        *,
+        legacy_errors: bool = False,
+        epoch: float | None = None,
+    ) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self.limits = limits or Limits()
+        self.token = token
+        self.legacy_errors = legacy_errors
+        self.state_file = Path(state_file) if state_file is not None else None
+        self.events: list[Event] = []
+        self.stats = EmulatorStats()
+        self.faults = FaultPlan(fired=self.stats.faults)
+        wall = WallClock(self.clock, time.time() if epoch is None else epoch)
+        self.store = Store(now=wall, on_event=self._emit)
+        self._load_or_seed(seed)
+        self.budget = ComplexityBudget(
+            self.clock, self.limits.complexity_budget, self.limits.complexity_window
+        )
+        self.requests = RequestLimiter(
+            self.clock, self.limits.requests_per_minute, self.limits.daily_calls, wall
+        )
+        self.concurrency = ConcurrencyGate(self.limits.max_concurrency)
+        self.idempotency = IdempotencyCache(self.clock, self.limits.idempotency_ttl)
+        cursors = CursorRegistry(self.clock, self.limits.cursor_ttl, self.limits.max_page_size)
+        self.service = GraphQLService(
+            self.store,
+            cursors,
+            self.budget,
+            self.limits.max_query_complexity,
+            legacy_errors=legacy_errors,
+        )
+        self.wsgi_app = EmulatorApp(self)
+
+    # -- serving -------------------------------------------------------------------------
+
+    def transport(self) -> httpx.BaseTransport:
+        """An httpx transport that runs requests through this emulator in-process."""
+        return InProcessTransport(self.wsgi_app)
+
+    @contextmanager
+    def serve(
+        self, host: str = "127.0.0.1", port: int = 0, *, latency: float = 0.0
+    ) -> Iterator[RunningServer]:
+        """Serve over real HTTP from a background thread; ``server.url`` ends in ``/v2``."""
+        with serve_in_thread(self.wsgi_app, host, port, latency) as server:
+            yield server
+
+    # -- test controls -------------------------------------------------------------------
+
+    def inject(self, fault: Fault) -> None:
+        """Arm a fault (see ``ordersync.emulator.faults``)."""
+        self.faults.inject(fault)
+
+    def reset_stats(self) -> None:
+        self.stats.reset()
+
+    def record(self, outcome: Outcome) -> None:
+        """Add one executed request to the stats."""
+        with self.stats.lock:
+            self.stats.mutations.update(outcome.applied)
+            self.stats.complexity_used += outcome.charged
+            self.stats.errors.update(outcome.error_codes)
+            if outcome.throttled is not None:
+                self.stats.throttled[outcome.throttled] += 1
+
+    @property
+    def webhooks(self) -> list[Webhook]:
+        return list(self.store.webhooks.values())
+
+    def items(self, board_id: int | str) -> list[dict[str, Any]]:
+        """Every item of a board (any state), for assertions.
+
+        Each is ``{"id", "name", "group_id", "group_title", "state", "parent_id",
+        "column_values": {column_id: decoded JSON value or None}, "texts": {column_id: text}}``
+        over all columns but ``name``.
+        """
+        with self.store.lock:
+            board = self.store.board(board_id)
+            columns = [c for c in board.columns.values() if c.type != "name"]
+            snapshot = []
+            for item in self.store.board_items(board.id):
+                cells = {c.id: self.store.cell(item, c) for c in columns}
+                group = board.groups.get(item.group_id)
+                snapshot.append(
+                    {
+                        "id": item.id,
+                        "name": item.name,
+                        "group_id": item.group_id,
+                        "group_title": group.title if group else None,
+                        "state": item.state.value,
+                        "parent_id": item.parent_id,
+                        "column_values": {
+                            cid: None if value is None else json.loads(value)
+                            for cid, (_, value) in cells.items()
+                        },
+                        "texts": {cid: text for cid, (text, _) in cells.items()},
+                    }
+                )
+            return snapshot
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str] | None = None) -> None:
+        """Write the boards and items as JSON (atomically) to ``path`` or the state file."""
+        target = Path(path) if path is not None else self.state_file
+        if target is None:
+            raise ValueError("no path given and no state_file set")
+        data = json.dumps(self.store.to_dict(), indent=1)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(data)
+        os.replace(temporary, target)
+
+    def _load_or_seed(self, seed: bool) -> None:
+        if self.state_file is not None and self.state_file.exists():
+            self.store.load_dict(json.loads(self.state_file.read_text("utf-8")))
+            return
+        if seed:
+            self.store.seed(CMS_BOARDS)
+        if self.state_file is not None:
+            self.save()
+
+    # -- webhooks (delivery comes later) -------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        """Record a board event; webhook delivery will hook in here."""
+        self.events.append(event)
+
+
+def serve_forever(
+    host: str,
+    port: int,
+    state_file: str | os.PathLike[str] | None = None,
+    limits: Limits | None = None,
+    latency: float = 0.0,
+    *,
+    token: str | None = None,
+    quiet: bool = False,
+) -> None:
+    """Run an emulator over HTTP until interrupted (``ordersync emulator``).
+
+    ``latency`` adds real seconds to every request, for benchmarks.
+    """
+    emulator = Emulator(state_file=state_file, limits=limits, token=token)
+    server = make_http_server(emulator.wsgi_app, host, port, latency=latency, quiet=quiet)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()

@@ -1,0 +1,202 @@
+"""GraphQL execution: parse, validate, price, charge, run, and shape the answer like monday's.
+
+``prepare`` turns a request body into a ``PreparedOperation`` (the document, its root fields,
+whether it mutates, its complexity) or an answer explaining why it can't run. ``run`` checks
+the per-query maximum, charges the complexity budget (429 when spent) and executes the
+operation against the store under its lock. Application errors come back with HTTP 200,
+partial ``data`` and one error per failing alias; parse and validation errors too (monday
+documents "Parse error on..." as a 200).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    build_schema,
+    execute_sync,
+    get_operation_ast,
+    parse,
+    validate,
+)
+from graphql.execution.values import get_variable_values
+
+from ordersync.emulator import api_errors, resolvers
+from ordersync.emulator.api_errors import HttpAnswer
+from ordersync.emulator.complexity import ComplexityCalculator
+from ordersync.emulator.limits import ComplexityBudget, Throttled
+from ordersync.emulator.paging import CursorRegistry
+from ordersync.emulator.resolvers import RequestContext, Root
+from ordersync.emulator.store import Store
+
+
+@cache
+def load_schema() -> GraphQLSchema:
+    """The emulator's schema (``schema.graphql``) with the interface resolver attached."""
+    sdl = resources.files("ordersync.emulator").joinpath("schema.graphql").read_text("utf-8")
+    schema = build_schema(sdl)
+    column_value = schema.get_type("ColumnValue")
+    column_value.resolve_type = resolvers.resolve_value_type  # type: ignore[union-attr]
+    return schema
+
+
+@dataclass
+class PreparedOperation:
+    """A request ready to run, or ``answer`` saying why it can't."""
+
+    document: DocumentNode | None = None
+    operation: OperationDefinitionNode | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+    root_fields: frozenset[str] = frozenset()
+    is_mutation: bool = False
+    cost: int = 0
+    answer: HttpAnswer | None = None
+
+
+@dataclass
+class Outcome:
+    """A finished request: its answer, the mutations it applied and the errors it met."""
+
+    answer: HttpAnswer
+    applied: Counter[str] = field(default_factory=Counter)
+    error_codes: list[str] = field(default_factory=list)
+    throttled: str | None = None
+    charged: int = 0
+
+
+class GraphQLService:
+    def __init__(
+        self,
+        store: Store,
+        cursors: CursorRegistry,
+        budget: ComplexityBudget,
+        max_query_complexity: int,
+        *,
+        legacy_errors: bool = False,
+    ) -> None:
+        self._schema = load_schema()
+        self._store = store
+        self._cursors = cursors
+        self._budget = budget
+        self._max_query = max_query_complexity
+        self._legacy = legacy_errors
+
+    def prepare(
+        self, query: str, variables: dict[str, Any] | None, operation_name: str | None
+    ) -> PreparedOperation:
+        try:
+            document = parse(query)
+        except GraphQLError as error:
+            return PreparedOperation(answer=self._graphql_errors([error], api_errors.PARSE_FAILED))
+        errors = validate(self._schema, document)
+        operation = get_operation_ast(document, operation_name)
+        if not errors and operation is None:
+            errors = [GraphQLError("Unknown operation, or operation name required")]
+        if errors or operation is None:
+            answer = self._graphql_errors(errors, api_errors.VALIDATION_FAILED)
+            return PreparedOperation(document=document, answer=answer)
+        coerced = get_variable_values(
+            self._schema, operation.variable_definitions or (), variables or {}
+        )
+        if isinstance(coerced, list):
+            answer = self._graphql_errors(coerced, api_errors.VALIDATION_FAILED)
+            return PreparedOperation(document=document, answer=answer)
+        return PreparedOperation(
+            document=document,
+            operation=operation,
+            variables=variables or {},
+            root_fields=_root_fields(operation),
+            is_mutation=operation.operation.value == "mutation",
+            cost=ComplexityCalculator(self._schema, document, coerced).cost(operation),
+        )
+
+    def run(self, prepared: PreparedOperation) -> Outcome:
+        """Charge and execute a prepared operation."""
+        assert prepared.document is not None and prepared.operation is not None
+        if prepared.cost > self._max_query:
+            return self._too_complex(prepared.cost)
+        try:
+            charge = self._budget.charge(prepared.cost)
+        except Throttled as throttle:
+            answer = api_errors.complexity_exhausted(
+                throttle.retry_in_seconds,
+                legacy=self._legacy,
+                cost=prepared.cost,
+                remaining=self._budget.remaining(),
+                budget=self._budget.budget,
+            )
+            return Outcome(answer, throttled=throttle.code)
+        context = RequestContext(self._store, self._cursors, charge)
+        with self._store.lock:
+            result = execute_sync(
+                self._schema,
+                prepared.document,
+                root_value=Root(context),
+                context_value=context,
+                variable_values=prepared.variables,
+                operation_name=prepared.operation.name.value if prepared.operation.name else None,
+            )
+        body, codes = self._format(result)
+        return Outcome(HttpAnswer(200, body), context.applied, codes, charged=charge.query)
+
+    def _format(self, result: ExecutionResult) -> tuple[dict[str, Any], list[str]]:
+        request_id = str(uuid.uuid4())
+        body: dict[str, Any] = {"data": result.data}
+        codes = []
+        if result.errors:
+            body["errors"] = [_format_error(e, request_id) for e in result.errors]
+            codes = [e["extensions"]["code"] for e in body["errors"]]
+        body["extensions"] = {"request_id": request_id}
+        body["account_id"] = api_errors.ACCOUNT_ID
+        return (api_errors.to_legacy(body) if self._legacy else body), codes
+
+    def _graphql_errors(self, errors: list[GraphQLError], code: str) -> HttpAnswer:
+        formatted = []
+        for error in errors:
+            entry: dict[str, Any] = dict(error.formatted)
+            entry["extensions"] = {**(entry.get("extensions") or {}), "code": code}
+            formatted.append(entry)
+        return HttpAnswer(200, {"errors": formatted, "account_id": api_errors.ACCOUNT_ID})
+
+    def _too_complex(self, cost: int) -> Outcome:
+        message = (
+            f"Query has complexity of {cost}, which exceeds max complexity of {self._max_query}"
+        )
+        error = api_errors.MondayAPIError(
+            api_errors.MAX_COMPLEXITY,
+            message,
+            error_data={"complexity": cost, "max_complexity": self._max_query},
+        )
+        body = {
+            "errors": [{"message": message, "extensions": error.extensions}],
+            "account_id": api_errors.ACCOUNT_ID,
+        }
+        answer = HttpAnswer(200, api_errors.to_legacy(body) if self._legacy else body)
+        return Outcome(answer, error_codes=[error.code])
+
+
+def _format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
+    entry: dict[str, Any] = dict(error.formatted)
+    extensions = dict(entry.get("extensions") or {})
+    if "code" not in extensions:
+        # A bug in the emulator, not a monday answer: say so the way monday would.
+        extensions = {"code": api_errors.INTERNAL_ERROR, "status_code": 500, "error_data": {}}
+    extensions["request_id"] = request_id
+    entry["extensions"] = extensions
+    return entry
+
+
+def _root_fields(operation: OperationDefinitionNode) -> frozenset[str]:
+    selections = operation.selection_set.selections
+    return frozenset(s.name.value for s in selections if isinstance(s, FieldNode))

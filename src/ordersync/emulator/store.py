@@ -1,0 +1,358 @@
+"""The emulator's state: boards, groups, items and webhooks, and every change made to them.
+
+One ``Store`` per emulator, guarded by a re-entrant lock (the HTTP server is threaded). Every
+mutation validates everything first and changes state last, so a failing alias leaves no trace.
+Each change is reported to ``on_event`` in the shape of a monday webhook event, ready for the
+webhook delivery that comes later. ``to_dict``/``from_dict`` make the state file.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from typing import Any
+
+from ordersync.emulator import api_errors, values
+from ordersync.emulator.model import Board, Column, Group, Item, ItemState, Webhook, iso_timestamp
+from ordersync.emulator.seed import DEFAULT_GROUP_ID, BoardSpec, ColumnSpec
+
+FIRST_ITEM_ID = 9_100_000_001
+FIRST_WEBHOOK_ID = 510_000_001
+STATE_VERSION = 1
+Event = dict[str, Any]
+
+
+class Store:
+    """Boards and items, changed only through the methods below."""
+
+    def __init__(
+        self,
+        now: Callable[[], float],
+        on_event: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.boards: dict[str, Board] = {}
+        self.items: dict[str, Item] = {}
+        self.webhooks: dict[str, Webhook] = {}
+        self._now = now
+        self._on_event = on_event or (lambda event: None)
+        self._next_item_id = FIRST_ITEM_ID
+        self._next_webhook_id = FIRST_WEBHOOK_ID
+        self._next_group_number = 1
+
+    # -- lookups -------------------------------------------------------------------------
+
+    def board(self, board_id: Any) -> Board:
+        board = self.boards.get(str(board_id))
+        if board is None:
+            raise api_errors.invalid_board(str(board_id))
+        return board
+
+    def item(self, item_id: Any) -> Item:
+        """An item that has not been deleted, else ``ResourceNotFoundException``."""
+        item = self.items.get(str(item_id)) if item_id is not None else None
+        if item is None or item.state is ItemState.DELETED:
+            raise api_errors.item_not_found(None if item_id is None else str(item_id))
+        return item
+
+    def board_items(self, board_id: str) -> list[Item]:
+        return [item for item in self.items.values() if item.board_id == board_id]
+
+    def cell(self, item: Item, column: Column) -> tuple[str, str | None]:
+        """``(text, value)`` of one column of one item, as monday renders them."""
+        if column.type == "name":
+            return item.name, None
+        if column.type == "item_id":
+            return item.id, None
+        if column.type == "subtasks":
+            subitems = self.subitems(item)
+            linked = [{"linkedPulseId": int(sub.id)} for sub in subitems]
+            text = ", ".join(sub.name for sub in subitems)
+            return text, values.stored_json({"linkedPulseIds": linked}) if linked else None
+        stored = item.values.get(column.id)
+        return values.stored_text(column, stored), values.stored_json(stored)
+
+    def subitems(self, item: Item) -> list[Item]:
+        return [self.items[i] for i in item.subitem_ids if self.items[i].is_active]
+
+    # -- boards and groups -----------------------------------------------------------------
+
+    def add_board(self, spec: BoardSpec) -> Board:
+        board = Board(
+            id=str(spec.id),
+            name=spec.name,
+            columns={c.id: _column_from_spec(c, spec) for c in spec.columns},
+            groups={gid: Group(gid, title) for gid, title in spec.groups},
+            subitems_board_id=_optional_id(spec.subitems_board_id),
+            parent_board_id=_optional_id(spec.parent_board_id),
+        )
+        with self.lock:
+            self.boards[board.id] = board
+        return board
+
+    def create_group(self, board_id: Any, group_name: str) -> Group:
+        with self.lock:
+            board = self.board(board_id)
+            if not group_name.strip():
+                raise api_errors.invalid_argument("group_name can't be empty")
+            group = Group(self._new_group_id(board), group_name)
+            board.groups[group.id] = group
+            return group
+
+    def _new_group_id(self, board: Board) -> str:
+        while True:
+            group_id = f"group_mk{self._next_group_number:06x}"
+            self._next_group_number += 1
+            if group_id not in board.groups:
+                return group_id
+
+    # -- items ---------------------------------------------------------------------------
+
+    def create_item(
+        self,
+        board_id: Any,
+        item_name: str,
+        group_id: str | None,
+        column_values: Any,
+        create_labels: bool | None,
+    ) -> Item:
+        with self.lock:
+            board = self.board(board_id)
+            if board.is_subitems_board:
+                raise api_errors.MondayAPIError(
+                    api_errors.INVALID_BOARD,
+                    "Can't create an item on subitems board. Please use create_subitem mutation.",
+                    error_data={"board_id": board.id},
+                )
+            group = self._group(board, group_id)
+            item = self._new_item(board, group, item_name, column_values, create_labels)
+            self._emit("create_item", "create_pulse", item, groupId=group.id)
+            return item
+
+    def create_subitem(
+        self, parent_item_id: Any, item_name: str, column_values: Any, create_labels: bool | None
+    ) -> Item:
+        with self.lock:
+            parent = self.item(parent_item_id)
+            parent_board = self.board(parent.board_id)
+            if parent_board.subitems_board_id is None:
+                raise api_errors.invalid_argument(
+                    "The parent item's board has no subitems column", item_id=parent.id
+                )
+            board = self.board(parent_board.subitems_board_id)
+            group = self._group(board, None)
+            item = self._new_item(board, group, item_name, column_values, create_labels, parent)
+            parent.subitem_ids.append(item.id)
+            self._emit(
+                "create_subitem",
+                "create_pulse",
+                item,
+                parentItemId=int(parent.id),
+                parentItemBoardId=int(parent.board_id),
+            )
+            return item
+
+    def _new_item(
+        self,
+        board: Board,
+        group: Group,
+        item_name: str,
+        column_values: Any,
+        create_labels: bool | None,
+        parent: Item | None = None,
+    ) -> Item:
+        name = values.validate_item_name(item_name)
+        now = self._now()
+        stored, new_name = self._convert(board, column_values, create_labels, now)
+        item = Item(
+            id=str(self._next_item_id),
+            board_id=board.id,
+            group_id=group.id,
+            name=new_name or name,
+            created_at=now,
+            updated_at=now,
+            values={k: v for k, v in stored.items() if v is not None},
+            parent_id=parent.id if parent else None,
+        )
+        self._next_item_id += 1
+        self.items[item.id] = item
+        return item
+
+    def change_values(
+        self, board_id: Any, item_id: Any, column_values: Any, create_labels: bool | None
+    ) -> Item:
+        with self.lock:
+            board = self.board(board_id)
+            item = self.item(item_id)
+            if item.board_id != board.id:
+                raise api_errors.MondayAPIError(
+                    api_errors.RESOURCE_NOT_FOUND,
+                    f"Item {item.id} was not found on board {board.id}",
+                    status_code=404,
+                    error_data={"item_id": item.id, "board_id": board.id},
+                )
+            now = self._now()
+            stored, new_name = self._convert(board, column_values, create_labels, now)
+            previous = dict(item.values)
+            for column_id, value in stored.items():
+                if value is None:
+                    item.values.pop(column_id, None)
+                else:
+                    item.values[column_id] = value
+            if new_name is not None:
+                item.name = new_name
+            item.updated_at = now
+            for column_id in stored:
+                self._emit_change(board, item, column_id, previous.get(column_id))
+            return item
+
+    def _convert(
+        self, board: Board, column_values: Any, create_labels: bool | None, now: float
+    ) -> tuple[dict[str, Any], str | None]:
+        """Validate all raw values; returns stored values and a new name when ``name`` is set."""
+        raw_values = values.parse_column_values(column_values)
+        writer = values.ValueWriter(
+            board, create_labels=bool(create_labels), changed_at=iso_timestamp(now)
+        )
+        stored: dict[str, Any] = {}
+        for column_id, raw in raw_values.items():
+            column = board.columns.get(column_id)
+            if column is None:
+                raise api_errors.invalid_column(column_id, board.id)
+            stored[column_id] = writer.convert(column, raw)
+        writer.commit()
+        new_name = stored.pop("name", None)
+        return stored, new_name
+
+    def set_state(self, item_id: Any, state: ItemState) -> Item:
+        """Archive or delete an item and its subitems (as monday's board does)."""
+        with self.lock:
+            item = self.item(item_id)
+            now = self._now()
+            for target in (item, *(self.items[i] for i in item.subitem_ids)):
+                if target.state is not ItemState.DELETED and target.state is not state:
+                    target.state = state
+                    target.updated_at = now
+            event = "item_archived" if state is ItemState.ARCHIVED else "item_deleted"
+            self._emit(event, "archive_pulse" if event == "item_archived" else "delete_pulse", item)
+            return item
+
+    def _group(self, board: Board, group_id: str | None) -> Group:
+        if group_id is None:
+            return board.groups.get(DEFAULT_GROUP_ID) or next(iter(board.groups.values()))
+        group = board.groups.get(group_id)
+        if group is None or group.deleted:
+            raise api_errors.MondayAPIError(
+                api_errors.RESOURCE_NOT_FOUND,
+                f"Group {group_id} was not found on board {board.id}",
+                status_code=404,
+                error_data={"group_id": group_id, "board_id": board.id},
+            )
+        return group
+
+    # -- webhooks ------------------------------------------------------------------------
+
+    def create_webhook(self, board_id: Any, url: str, event: str, config: Any) -> Webhook:
+        with self.lock:
+            board = self.board(board_id)
+            config_text = (
+                config if config is None or isinstance(config, str) else values.stored_json(config)
+            )
+            webhook = Webhook(str(self._next_webhook_id), board.id, url, event, config_text)
+            self._next_webhook_id += 1
+            self.webhooks[webhook.id] = webhook
+            return webhook
+
+    # -- events --------------------------------------------------------------------------
+
+    def _emit(self, event: str, kind: str, item: Item, **extra: Any) -> None:
+        self._on_event(
+            {
+                "event": event,
+                "type": kind,
+                "boardId": int(item.board_id),
+                "pulseId": int(item.id),
+                "pulseName": item.name,
+                "triggerTime": iso_timestamp(self._now()),
+                **extra,
+            }
+        )
+
+    def _emit_change(self, board: Board, item: Item, column_id: str, previous: Any) -> None:
+        column = board.columns[column_id]
+        self._emit(
+            "change_column_value",
+            "update_column_value",
+            item,
+            columnId=column_id,
+            columnType=column.type,
+            value=item.values.get(column_id),
+            previousValue=previous,
+        )
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "version": STATE_VERSION,
+                "next_item_id": self._next_item_id,
+                "next_webhook_id": self._next_webhook_id,
+                "next_group_number": self._next_group_number,
+                "boards": [_board_to_dict(b) for b in self.boards.values()],
+                "items": [asdict(item) for item in self.items.values()],
+                "webhooks": [asdict(w) for w in self.webhooks.values()],
+            }
+
+    def load_dict(self, data: dict[str, Any]) -> None:
+        if data.get("version") != STATE_VERSION:
+            raise ValueError(f"unsupported emulator state version {data.get('version')!r}")
+        with self.lock:
+            self.boards = {b["id"]: _board_from_dict(b) for b in data["boards"]}
+            self.items = {
+                i["id"]: Item(**{**i, "state": ItemState(i["state"])}) for i in data["items"]
+            }
+            self.webhooks = {w["id"]: Webhook(**w) for w in data["webhooks"]}
+            self._next_item_id = data["next_item_id"]
+            self._next_webhook_id = data["next_webhook_id"]
+            self._next_group_number = data["next_group_number"]
+
+    def seed(self, specs: Iterable[BoardSpec]) -> None:
+        for spec in specs:
+            self.add_board(spec)
+
+
+def _column_from_spec(spec: ColumnSpec, board: BoardSpec) -> Column:
+    settings: dict[str, Any] = {}
+    if spec.type == "status":
+        indexes = (i for i in range(len(spec.labels) + 1) if i != 5)
+        settings = {
+            "labels": {str(i): label for i, label in zip(indexes, spec.labels, strict=False)}
+        }
+    elif spec.type == "dropdown":
+        settings = {"labels": [{"id": i, "name": n} for i, n in enumerate(spec.labels, start=1)]}
+    elif spec.type == "subtasks" and board.subitems_board_id is not None:
+        settings = {"allowMultipleItems": True, "boardIds": [board.subitems_board_id]}
+    return Column(spec.id, spec.title, spec.type, settings)
+
+
+def _board_to_dict(board: Board) -> dict[str, Any]:
+    data = asdict(board)
+    data["columns"] = list(data["columns"].values())
+    data["groups"] = list(data["groups"].values())
+    return data
+
+
+def _board_from_dict(data: dict[str, Any]) -> Board:
+    return Board(
+        **{
+            **data,
+            "columns": {c["id"]: Column(**c) for c in data["columns"]},
+            "groups": {g["id"]: Group(**g) for g in data["groups"]},
+        }
+    )
+
+
+def _optional_id(value: int | None) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,76 @@
+"""The delivery journal: every mutation request is written down before it is sent.
+
+An entry names the staged rows it carries (alias → staged row id) and is SENDING until its
+answer has been recorded, in the same transaction, by ``deliver``. An entry still SENDING
+after a crash or a lost answer is resolved before anything else is sent to that board.
+The entry's id is the request's ``Idempotency-Key``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ordersync.db import Database, utcnow
+from ordersync.states import JournalState
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    request_id: str
+    batch_id: str
+    kind: str
+    aliases: dict[str, str]  # alias → staged row id
+
+
+def open_entry(
+    db: Database, batch_id: str, board_id: int, kind: str, aliases: dict[str, str]
+) -> JournalEntry:
+    """Record a request as SENDING (committed before the request leaves)."""
+    entry = JournalEntry(str(uuid.uuid4()), batch_id, kind, aliases)
+    with db.engine.begin() as connection:
+        connection.execute(
+            db.tables.journal.insert().values(
+                request_id=entry.request_id,
+                batch_id=batch_id,
+                board_id=board_id,
+                kind=kind,
+                aliases=json.dumps(aliases),
+                state=JournalState.SENDING,
+                attempts=1,
+                sent_at=utcnow(),
+            )
+        )
+    return entry
+
+
+def close_entry(
+    connection: sa.Connection,
+    db: Database,
+    request_id: str,
+    state: JournalState = JournalState.DONE,
+    *,
+    error: str | None = None,
+    http_status: int | None = None,
+) -> None:
+    """Mark an entry answered; call inside the transaction that records the answer."""
+    connection.execute(
+        db.tables.journal.update()
+        .where(db.tables.journal.c.request_id == request_id)
+        .values(state=state, finished_at=utcnow(), error=error, http_status=http_status)
+    )
+
+
+def open_entries(db: Database, board_id: int) -> list[JournalEntry]:
+    """Entries of ``board_id`` still SENDING, oldest first."""
+    journal = db.tables.journal
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(journal)
+            .where(journal.c.board_id == board_id, journal.c.state == JournalState.SENDING)
+            .order_by(journal.c.sent_at)
+        ).all()
+    return [JournalEntry(r.request_id, r.batch_id, r.kind, json.loads(r.aliases)) for r in rows]

@@ -1,0 +1,443 @@
+"""The monday.com API client: one HTTP request loop with retries, pacing and error mapping.
+
+``MondayClient`` sends GraphQL documents (built in ``documents``) over an injectable httpx
+transport, classifies each answer once (``errors``), retries what is retryable with the
+same ``Idempotency-Key`` (honouring ``retry_in_seconds`` / ``Retry-After``, else
+exponential backoff with jitter), waits for the complexity budget when it runs low
+(``pacing``), and maps multi-mutation answers back by alias. Time goes through a ``Clock``
+so that no test ever sleeps. The API token is sent only in the ``Authorization`` header and
+is scrubbed from every answer before anything is built from it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from ordersync.clock import Clock, SystemClock
+from ordersync.errors import MondayError, RetryableMondayError
+from ordersync.monday import documents, reads
+from ordersync.monday import errors as monday_errors
+from ordersync.monday.models import (
+    AliasResult,
+    Board,
+    Complexity,
+    Group,
+    Item,
+    Mutation,
+    RequestStats,
+)
+from ordersync.monday.pacing import Pacer
+
+__all__ = ["MondayClient"]
+
+logger = logging.getLogger("ordersync.monday")
+
+REDACTED = "[REDACTED]"
+_MIN_SECRET_LENGTH = 8
+_BACKOFF_BASE = 1.0
+_BACKOFF_CAP = 60.0
+
+
+class MondayClient:
+    """A synchronous client for monday.com's GraphQL API.
+
+    Args:
+        url: the API endpoint, e.g. ``https://api.monday.com/v2``.
+        token: the API token (sent as ``Authorization``), or ``None`` for no header.
+        api_version: the ``API-Version`` header.
+        transport: an httpx transport (the in-process emulator, ``httpx.MockTransport``);
+            real HTTP when ``None``.
+        clock: the clock used for waiting; ``SystemClock`` when ``None``.
+        timeout: seconds before a request times out.
+        max_retries: retries of a retryable failure before giving up.
+        user_agent: the ``User-Agent`` header.
+        max_retry_wait: a retryable failure asking to wait longer than this (e.g. the
+            daily call limit) is raised at once instead of waited out.
+        rng: the random source for backoff jitter (seed it in tests).
+
+    Example:
+        >>> with MondayClient(url, token) as client:
+        ...     board = client.get_board(4755559751)
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        *,
+        api_version: str = "2026-10",
+        transport: httpx.BaseTransport | None = None,
+        clock: Clock | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 8,
+        user_agent: str = "ordersync/0.1",
+        max_retry_wait: float = 300.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.url = url
+        self.api_version = api_version
+        self.stats = RequestStats()
+        self._token = token or None
+        self._clock: Clock = clock or SystemClock()
+        self._max_retries = max_retries
+        self._max_retry_wait = max_retry_wait
+        self._rng = rng or random.Random()
+        self._pacer = Pacer()
+        self._http = httpx.Client(
+            transport=transport,
+            timeout=timeout,
+            headers={"API-Version": api_version, "User-Agent": user_agent},
+        )
+
+    def __repr__(self) -> str:
+        return f"MondayClient(url={self.url!r}, api_version={self.api_version!r})"
+
+    def close(self) -> None:
+        """Close the underlying HTTP connections."""
+        self._http.close()
+
+    def __enter__(self) -> MondayClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- requests ----------------------------------------------------------------------
+
+    def execute(
+        self,
+        document: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        operation_name: str,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Send one GraphQL document and return its ``data``.
+
+        Any error in the answer, even beside partial data, raises. Retryable failures are
+        retried as in ``mutate``.
+
+        Args:
+            document: the GraphQL document.
+            variables: its variables.
+            operation_name: the operation to run (named in logs, pacing and the request).
+            idempotency_key: sent as ``Idempotency-Key`` when given (do for mutations).
+
+        Raises:
+            RetryableMondayError: still failing after ``max_retries`` retries.
+            PermanentMondayError: a failure that will not pass (``AuthError`` for tokens).
+        """
+        body = self._send(
+            document,
+            variables,
+            operation_name=operation_name,
+            idempotency_key=idempotency_key,
+            kinds={operation_name: 1},
+            strict=True,
+        )
+        data = body.get("data")
+        return data if isinstance(data, dict) else {}
+
+    def mutate(
+        self,
+        mutations: Sequence[Mutation],
+        *,
+        idempotency_key: str,
+        operation_name: str = "Deliver",
+    ) -> dict[str, AliasResult]:
+        """Send several mutations in one request and say what became of each alias.
+
+        Whole-request failures that are retryable (429 of any kind, 423, 5xx, 409
+        ``IDEMPOTENCY_CONFLICT``, timeouts, lost connections) are retried up to
+        ``max_retries`` times with the same ``Idempotency-Key``, so monday replays its
+        cached answer instead of applying the mutations twice.
+
+        Args:
+            mutations: the mutations, each under its own alias.
+            idempotency_key: the key for this request; reuse it only to resend the same
+                mutations (e.g. after a crash, within monday's 30-minute cache).
+            operation_name: the GraphQL operation name.
+
+        Returns:
+            Alias → ``AliasResult``: ``ok`` with data, ``failed`` with the classified
+            error, or ``unknown`` (resolve by looking the row up on monday).
+
+        Raises:
+            RetryableMondayError: still failing after ``max_retries`` retries; the outcome
+                of every alias is unknown.
+            PermanentMondayError: the whole request was refused (``AuthError`` for tokens).
+            ValueError: no key, no mutations or duplicate aliases.
+        """
+        if not idempotency_key:
+            raise ValueError("mutations need an idempotency key")
+        document, variables = documents.build_mutation_document(mutations, operation_name)
+        body = self._send(
+            document,
+            variables,
+            operation_name=operation_name,
+            idempotency_key=idempotency_key,
+            kinds=Counter(mutation.field for mutation in mutations),
+            strict=False,
+        )
+        results = monday_errors.alias_results(
+            body, [m.alias for m in mutations], http_status=200, headers={}
+        )
+        for result in results.values():
+            if result.error is not None:
+                self._scrub_error(result.error)
+        return results
+
+    def _send(
+        self,
+        document: str,
+        variables: dict[str, Any] | None,
+        *,
+        operation_name: str,
+        idempotency_key: str | None,
+        kinds: Mapping[str, int],
+        strict: bool,
+    ) -> dict[str, Any]:
+        """Post until an answer can be read, a permanent error, or retries run out."""
+        payload = {"query": document, "variables": variables or {}, "operationName": operation_name}
+        headers = {"Content-Type": "application/json"}
+        if self._token:
+            headers["Authorization"] = self._token
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        aliases = sum(kinds.values()) if idempotency_key else 0
+        attempt = 0
+        while True:
+            self._pace(kinds)
+            self.stats.requests += 1
+            self.stats.mutations_sent += aliases
+            started = self._clock.monotonic()
+            cause: Exception | None = None
+            try:
+                response = self._http.post(self.url, json=payload, headers=headers)
+            except httpx.TransportError as exc:
+                cause = exc
+                error: MondayError | None = monday_errors.from_transport_error(exc)
+                body: dict[str, Any] = {}
+                status = None
+            else:
+                status = response.status_code
+                body, error = self._read(response, strict)
+            self._log(operation_name, aliases, status, started, error)
+            if error is None:
+                self._observe(body, kinds)
+                return body
+            self._scrub_error(error)
+            wait = self._retry_wait(error, attempt)
+            if wait is None:
+                raise error from cause
+            attempt += 1
+            self.stats.retries += 1
+            self._clock.sleep(wait)
+
+    def _read(
+        self, response: httpx.Response, strict: bool
+    ) -> tuple[dict[str, Any], MondayError | None]:
+        """Decode and classify one answer (the token scrubbed out of it first)."""
+        if response.status_code == 429:
+            self.stats.throttled += 1
+        if response.headers.get("Idempotency-Replayed", "").lower() == "true":
+            self.stats.replayed += 1
+        try:
+            decoded = json.loads(self._scrub(response.text))
+        except ValueError:
+            decoded = None
+        body = decoded if isinstance(decoded, dict) else {}
+        error = monday_errors.classify(
+            response.status_code, decoded, response.headers, strict=strict
+        )
+        return body, error
+
+    def _retry_wait(self, error: MondayError, attempt: int) -> float | None:
+        """Seconds to wait before retrying, or ``None`` to raise ``error`` now."""
+        if not isinstance(error, RetryableMondayError) or attempt >= self._max_retries:
+            return None
+        if error.retry_after is not None:
+            return None if error.retry_after > self._max_retry_wait else error.retry_after
+        ceiling = min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt)
+        return ceiling * self._rng.uniform(0.5, 1.0)
+
+    def _pace(self, kinds: Mapping[str, int]) -> None:
+        delay = self._pacer.delay(kinds, self._clock.monotonic())
+        if delay > 0:
+            logger.debug("monday: complexity budget low, waiting %.1fs for its reset", delay)
+            self.stats.paced_seconds += delay
+            self._clock.sleep(delay)
+
+    def _observe(self, body: Mapping[str, Any], kinds: Mapping[str, int]) -> None:
+        data = body.get("data")
+        raw = data.get("complexity") if isinstance(data, dict) else None
+        if not isinstance(raw, dict):
+            return
+        try:
+            complexity = Complexity(
+                before=int(raw["before"]),
+                query=int(raw["query"]),
+                after=int(raw["after"]),
+                reset_in_seconds=float(raw["reset_in_x_seconds"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return
+        self.stats.last_complexity = complexity
+        self._pacer.observe(complexity, kinds, self._clock.monotonic())
+
+    def _log(
+        self,
+        operation_name: str,
+        aliases: int,
+        status: int | None,
+        started: float,
+        error: MondayError | None,
+    ) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "monday %s: %d aliases, HTTP %s, %.3fs%s",
+                operation_name,
+                aliases,
+                status if status is not None else "-",
+                self._clock.monotonic() - started,
+                f", {error.code}" if error is not None else "",
+            )
+
+    # --- secrets -----------------------------------------------------------------------
+
+    def _scrub(self, text: str) -> str:
+        """``text`` with the token replaced; tokens too short to be real are left alone."""
+        token = self._token
+        if token and len(token) >= _MIN_SECRET_LENGTH and token in text:
+            return text.replace(token, REDACTED)
+        return text
+
+    def _scrub_error(self, error: MondayError) -> None:
+        error.message = self._scrub(error.message)
+        error.args = tuple(self._scrub(a) if isinstance(a, str) else a for a in error.args)
+
+    # --- reads and conveniences --------------------------------------------------------
+
+    def get_board(self, board_id: int | str) -> Board:
+        """The board with its columns (settings, labels), groups and subitems board id.
+
+        Raises:
+            PermanentMondayError: the board does not exist (code ``BOARD_NOT_FOUND``).
+        """
+        return reads.get_board(self.execute, board_id)
+
+    def iter_items(
+        self,
+        board_id: int | str,
+        *,
+        column_ids: list[str] | None = None,
+        page_size: int = 500,
+        with_subitems: bool = False,
+        subitem_column_ids: list[str] | None = None,
+        include_archived: bool = False,
+    ) -> Iterator[Item]:
+        """Every item of a board: ``items_page``, then ``next_items_page`` per cursor.
+
+        Args:
+            board_id: the board.
+            column_ids: only these columns' values (all columns when ``None``).
+            page_size: items a page, 1–500.
+            with_subitems: also fetch each item's subitems.
+            subitem_column_ids: only these subitem columns' values.
+            include_archived: keep items monday reports as not active (``items_page``
+                itself returns active items only).
+        """
+        return reads.iter_items(
+            self.execute,
+            board_id,
+            column_ids=column_ids,
+            page_size=page_size,
+            with_subitems=with_subitems,
+            subitem_column_ids=subitem_column_ids,
+            include_archived=include_archived,
+        )
+
+    def items_by_column_values(
+        self,
+        board_id: int | str,
+        column_id: str,
+        values: list[str],
+        *,
+        column_ids: list[str] | None = None,
+        with_subitems: bool = False,
+        subitem_column_ids: list[str] | None = None,
+    ) -> list[Item]:
+        """Active items whose ``column_id`` holds one of ``values`` (exact match), paged.
+
+        Values go 100 a request; each item appears once.
+        """
+        return reads.items_by_column_values(
+            self.execute,
+            board_id,
+            column_id,
+            values,
+            column_ids=column_ids,
+            with_subitems=with_subitems,
+            subitem_column_ids=subitem_column_ids,
+        )
+
+    def get_items(
+        self,
+        ids: list[int],
+        *,
+        column_ids: list[str] | None = None,
+        with_subitems: bool = False,
+        subitem_column_ids: list[str] | None = None,
+        include_archived: bool = True,
+    ) -> list[Item]:
+        """Items or subitems by id, 100 ids a request; ids that do not exist are absent.
+
+        Archived items are included by default (check ``Item.state``), so a lookup after a
+        lost ``archive_item`` answer can tell that the archive happened.
+        """
+        return reads.get_items(
+            self.execute,
+            ids,
+            column_ids=column_ids,
+            with_subitems=with_subitems,
+            subitem_column_ids=subitem_column_ids,
+            include_archived=include_archived,
+        )
+
+    def create_group(self, board_id: int | str, group_name: str, *, idempotency_key: str) -> Group:
+        """Create a group and return it.
+
+        When monday's answer does not say whether the group was created, the board is read
+        and a group with that title is returned if one exists.
+
+        Raises:
+            PermanentMondayError: monday refused to create the group.
+            RetryableMondayError: the outcome is still unknown (retry with the same key).
+        """
+        mutation = documents.create_group("a1", board_id=board_id, group_name=group_name)
+        result = self.mutate(
+            [mutation], idempotency_key=idempotency_key, operation_name="CreateGroup"
+        )["a1"]
+        if result.outcome == "ok" and result.data:
+            return Group(str(result.data["id"]), str(result.data.get("title") or group_name))
+        if result.outcome == "failed" and result.error is not None:
+            raise result.error
+        found = self.get_board(board_id).group_by_title(group_name)
+        if found is None:
+            raise RetryableMondayError(
+                f"outcome of creating group {group_name!r} is unknown", code="UNKNOWN_OUTCOME"
+            )
+        return found

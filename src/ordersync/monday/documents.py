@@ -1,0 +1,384 @@
+"""Every GraphQL document ordersync sends to monday, built in one place.
+
+Mutations are built per alias (``create_item``, ``create_subitem``,
+``change_multiple_column_values``, ``archive_item``, ``create_group``) and joined into one
+request by ``build_mutation_document``; each argument travels as its own variable named
+``<alias>_<argument>``, so no value is ever written into query text. Reads are named
+operations with variables, shaped by ``ReadShape`` (which columns, whether subitems).
+Every document also selects ``complexity`` for pacing. ``all_documents()`` yields each
+document the client can build, so a test can validate them all against monday's schema.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ordersync.monday.models import Argument, Mutation
+
+__all__ = [
+    "ALL_DOCUMENTS",
+    "COMPLEXITY_SELECTION",
+    "ReadShape",
+    "all_documents",
+    "archive_item",
+    "board_document",
+    "build_mutation_document",
+    "change_multiple_column_values",
+    "create_group",
+    "create_item",
+    "create_subitem",
+    "items_by_column_values_document",
+    "items_by_ids_document",
+    "items_page_document",
+    "next_items_page_document",
+]
+
+COMPLEXITY_SELECTION = "complexity { before query after reset_in_x_seconds }"
+_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
+
+
+def _check_name(kind: str, name: str) -> None:
+    if not _NAME.match(name):
+        raise ValueError(f"invalid GraphQL {kind}: {name!r}")
+
+
+def _encode_column_values(column_values: dict[str, Any]) -> str:
+    # monday's JSON scalar takes a JSON-encoded string; sorted keys keep a retried body
+    # byte-identical to the first one.
+    return json.dumps(column_values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _mutation(
+    alias: str, field: str, arguments: Sequence[tuple[str, str, Any]], selection: str
+) -> Mutation:
+    _check_name("alias", alias)
+    if alias == "complexity":
+        raise ValueError("alias 'complexity' is reserved for the complexity report")
+    return Mutation(
+        alias=alias,
+        field=field,
+        arguments=tuple(Argument(n, t, v) for n, t, v in arguments if v is not None),
+        selection=selection,
+    )
+
+
+def _labels_flag(create_labels_if_missing: bool) -> tuple[str, str, Any]:
+    return ("create_labels_if_missing", "Boolean", True if create_labels_if_missing else None)
+
+
+def create_item(
+    alias: str,
+    *,
+    board_id: int | str,
+    item_name: str,
+    group_id: str | None = None,
+    column_values: dict[str, Any],
+    create_labels_if_missing: bool = False,
+) -> Mutation:
+    """A ``create_item`` mutation; its result is ``{"id": ...}``.
+
+    Args:
+        alias: the alias of this mutation in the request.
+        board_id: the board to create the item on.
+        item_name: the item's name (monday allows 1–255 characters).
+        group_id: the group to create it in; the board's top group when ``None``.
+        column_values: column id → monday JSON (see ``column_values.to_monday``).
+        create_labels_if_missing: let monday add missing status/dropdown labels.
+    """
+    return _mutation(
+        alias,
+        "create_item",
+        [
+            ("board_id", "ID!", str(board_id)),
+            ("group_id", "String", group_id),
+            ("item_name", "String!", item_name),
+            ("column_values", "JSON", _encode_column_values(column_values)),
+            _labels_flag(create_labels_if_missing),
+        ],
+        "{ id }",
+    )
+
+
+def create_subitem(
+    alias: str,
+    *,
+    parent_item_id: int | str,
+    item_name: str,
+    column_values: dict[str, Any],
+    create_labels_if_missing: bool = False,
+) -> Mutation:
+    """A ``create_subitem`` mutation; its result is ``{"id": ..., "board": {"id": ...}}``.
+
+    Args:
+        alias: the alias of this mutation in the request.
+        parent_item_id: the item the subitem goes under.
+        item_name: the subitem's name.
+        column_values: column id (of the subitems board) → monday JSON.
+        create_labels_if_missing: let monday add missing status/dropdown labels.
+    """
+    return _mutation(
+        alias,
+        "create_subitem",
+        [
+            ("parent_item_id", "ID!", str(parent_item_id)),
+            ("item_name", "String!", item_name),
+            ("column_values", "JSON", _encode_column_values(column_values)),
+            _labels_flag(create_labels_if_missing),
+        ],
+        "{ id board { id } }",
+    )
+
+
+def change_multiple_column_values(
+    alias: str,
+    *,
+    board_id: int | str,
+    item_id: int | str,
+    column_values: dict[str, Any],
+    create_labels_if_missing: bool = False,
+) -> Mutation:
+    """A ``change_multiple_column_values`` mutation; its result is ``{"id": ...}``.
+
+    Args:
+        alias: the alias of this mutation in the request.
+        board_id: the board holding the item (the subitems board for a subitem).
+        item_id: the item or subitem to change.
+        column_values: column id → monday JSON; ``None`` clears a column.
+        create_labels_if_missing: let monday add missing status/dropdown labels.
+    """
+    return _mutation(
+        alias,
+        "change_multiple_column_values",
+        [
+            ("board_id", "ID!", str(board_id)),
+            ("item_id", "ID!", str(item_id)),
+            ("column_values", "JSON!", _encode_column_values(column_values)),
+            _labels_flag(create_labels_if_missing),
+        ],
+        "{ id }",
+    )
+
+
+def archive_item(alias: str, *, item_id: int | str) -> Mutation:
+    """An ``archive_item`` mutation (items and subitems); its result is ``{"id": ...}``."""
+    return _mutation(alias, "archive_item", [("item_id", "ID!", str(item_id))], "{ id }")
+
+
+def create_group(alias: str, *, board_id: int | str, group_name: str) -> Mutation:
+    """A ``create_group`` mutation; its result is ``{"id": ..., "title": ...}``."""
+    return _mutation(
+        alias,
+        "create_group",
+        [("board_id", "ID!", str(board_id)), ("group_name", "String!", group_name)],
+        "{ id title }",
+    )
+
+
+def build_mutation_document(
+    mutations: Sequence[Mutation], operation_name: str
+) -> tuple[str, dict[str, Any]]:
+    """Join mutations into one request: ``mutation Op($a1_board_id: ID!, ...) { ... }``.
+
+    Args:
+        mutations: the mutations, each under its own alias.
+        operation_name: the GraphQL operation name (shows in logs and pacing).
+
+    Returns:
+        The document and its variables.
+
+    Raises:
+        ValueError: no mutations, a duplicate alias, or an invalid name.
+    """
+    _check_name("operation name", operation_name)
+    if not mutations:
+        raise ValueError("no mutations to send")
+    aliases = [mutation.alias for mutation in mutations]
+    if len(set(aliases)) != len(aliases):
+        raise ValueError(f"duplicate aliases in {aliases}")
+    declarations: list[str] = []
+    fields: list[str] = []
+    variables: dict[str, Any] = {}
+    for mutation in mutations:
+        arguments = []
+        for argument in mutation.arguments:
+            variable = f"{mutation.alias}_{argument.name}"
+            declarations.append(f"${variable}: {argument.graphql_type}")
+            arguments.append(f"{argument.name}: ${variable}")
+            variables[variable] = argument.value
+        fields.append(
+            f"  {mutation.alias}: {mutation.field}({', '.join(arguments)}) {mutation.selection}"
+        )
+    header = f"mutation {operation_name}({', '.join(declarations)})"
+    document = "\n".join([f"{header} {{", f"  {COMPLEXITY_SELECTION}", *fields, "}"])
+    return document, variables
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadShape:
+    """What an item read selects.
+
+    Attributes:
+        column_ids: values of the ``$columnIds`` columns only (else every column).
+        subitems: also select each item's subitems.
+        subitem_column_ids: subitem values of the ``$subitemColumnIds`` columns only.
+    """
+
+    column_ids: bool = False
+    subitems: bool = False
+    subitem_column_ids: bool = False
+
+    def declarations(self) -> list[str]:
+        """The variable declarations this shape needs."""
+        found = []
+        if self.column_ids:
+            found.append("$columnIds: [String!]")
+        if self.subitems and self.subitem_column_ids:
+            found.append("$subitemColumnIds: [String!]")
+        return found
+
+    def item_fields(self) -> str:
+        """The selection of one item (and its subitems, when asked)."""
+        fields = _item_fields("columnIds" if self.column_ids else None)
+        if self.subitems:
+            inner = _item_fields("subitemColumnIds" if self.subitem_column_ids else None)
+            fields += f" subitems {{ {inner} }}"
+        return fields
+
+
+def _item_fields(column_variable: str | None) -> str:
+    values = f"column_values(ids: ${column_variable})" if column_variable else "column_values"
+    return f"id name state group {{ id }} parent_item {{ id }} {values} {{ id text value }}"
+
+
+def _operation(name: str, declarations: list[str], body: str) -> str:
+    return f"query {name}({', '.join(declarations)}) {{ {COMPLEXITY_SELECTION} {body} }}"
+
+
+def board_document() -> str:
+    """``GetBoard($boardId)``: the board's name, columns (with settings) and groups."""
+    return _operation(
+        "GetBoard",
+        ["$boardId: ID!"],
+        "boards(ids: [$boardId]) { id name columns { id title type settings } "
+        "groups { id title } }",
+    )
+
+
+def items_page_document(shape: ReadShape) -> str:
+    """``ItemsPage($boardId, $limit)``: the first page of a board's items."""
+    return _operation(
+        "ItemsPage",
+        ["$boardId: ID!", "$limit: Int!", *shape.declarations()],
+        "boards(ids: [$boardId]) { items_page(limit: $limit) "
+        f"{{ cursor items {{ {shape.item_fields()} }} }} }}",
+    )
+
+
+def next_items_page_document(shape: ReadShape) -> str:
+    """``NextItemsPage($cursor, $limit)``: the page after a cursor (valid 60 minutes)."""
+    return _operation(
+        "NextItemsPage",
+        ["$cursor: String!", "$limit: Int!", *shape.declarations()],
+        f"next_items_page(cursor: $cursor, limit: $limit) "
+        f"{{ cursor items {{ {shape.item_fields()} }} }}",
+    )
+
+
+def items_by_column_values_document(shape: ReadShape) -> str:
+    """``ItemsByColumnValues($boardId, $columns, $limit)``: items whose column matches."""
+    return _operation(
+        "ItemsByColumnValues",
+        [
+            "$boardId: ID!",
+            "$columns: [ItemsPageByColumnValuesQuery!]",
+            "$limit: Int!",
+            *shape.declarations(),
+        ],
+        "items_page_by_column_values(board_id: $boardId, columns: $columns, limit: $limit) "
+        f"{{ cursor items {{ {shape.item_fields()} }} }}",
+    )
+
+
+def items_by_ids_document(shape: ReadShape) -> str:
+    """``ItemsByIds($ids, $limit, $excludeNonactive)``: items (or subitems) by id."""
+    return _operation(
+        "ItemsByIds",
+        ["$ids: [ID!]", "$limit: Int", "$excludeNonactive: Boolean", *shape.declarations()],
+        "items(ids: $ids, limit: $limit, exclude_nonactive: $excludeNonactive) "
+        f"{{ {shape.item_fields()} }}",
+    )
+
+
+def read_shapes() -> Iterator[ReadShape]:
+    """Every distinct ``ReadShape``."""
+    for column_ids in (False, True):
+        yield ReadShape(column_ids=column_ids)
+        for subitem_column_ids in (False, True):
+            yield ReadShape(column_ids, subitems=True, subitem_column_ids=subitem_column_ids)
+
+
+def _sample_mutations() -> Iterator[tuple[str, Mutation]]:
+    values = {"text_mkr5wya6": "JOO-00505", "numeric_mkr5cact": "42"}
+    yield "create_item", create_item("a1", board_id=1, item_name="x", column_values=values)
+    yield (
+        "create_item+group+labels",
+        create_item(
+            "a1",
+            board_id=1,
+            item_name="x",
+            group_id="g",
+            column_values={},
+            create_labels_if_missing=True,
+        ),
+    )
+    yield (
+        "create_subitem",
+        create_subitem("a1", parent_item_id=2, item_name="M", column_values=values),
+    )
+    yield (
+        "create_subitem+labels",
+        create_subitem(
+            "a1", parent_item_id=2, item_name="M", column_values={}, create_labels_if_missing=True
+        ),
+    )
+    yield (
+        "change_multiple_column_values",
+        change_multiple_column_values("a1", board_id=1, item_id=2, column_values=values),
+    )
+    yield (
+        "change_multiple_column_values+labels",
+        change_multiple_column_values(
+            "a1", board_id=1, item_id=2, column_values={}, create_labels_if_missing=True
+        ),
+    )
+    yield "archive_item", archive_item("a1", item_id=2)
+    yield "create_group", create_group("a1", board_id=1, group_name="GREYSON 2025 FALL")
+
+
+def all_documents() -> Iterator[tuple[str, str]]:
+    """Yield ``(name, document)`` for every document the client can build."""
+    samples = list(_sample_mutations())
+    for name, mutation in samples:
+        yield f"mutation {name}", build_mutation_document([mutation], "Deliver")[0]
+    mixed = [replace(mutation, alias=f"a{n}") for n, (_, mutation) in enumerate(samples, 1)]
+    yield "mutation mixed aliases", build_mutation_document(mixed, "Deliver")[0]
+    yield "GetBoard", board_document()
+    for shape in read_shapes():
+        for build in (
+            items_page_document,
+            next_items_page_document,
+            items_by_column_values_document,
+            items_by_ids_document,
+        ):
+            yield f"{build.__name__}({shape})", build(shape)
+
+
+ALL_DOCUMENTS: tuple[tuple[str, str], ...] = tuple(all_documents())
+"""``(name, document)`` for every document the client can build."""

@@ -1,0 +1,364 @@
+"""The one boundary where monday's answers and transport failures become ordersync errors.
+
+Classification looks only at the HTTP status, at ``errors[].extensions.code`` /
+``extensions.status_code`` (API 2025-01 and later) and at the legacy top-level
+``error_code`` / ``status_code`` fields; never at message text. The table, with its
+sources in monday's developer docs (``docs/error-handling``, ``docs/rate-limits``,
+``docs/idempotency`` and the changelog entries on complexity errors):
+
+Retryable (``RetryableMondayError``, retried with the same ``Idempotency-Key``):
+  - HTTP 429 whatever the code: ``COMPLEXITY_BUDGET_EXHAUSTED``, ``RATE_LIMIT_EXCEEDED``,
+    ``DAILY_LIMIT_EXCEEDED``, ``maxConcurrencyExceeded``, ``IP_RATE_LIMIT_EXCEEDED``,
+    ``FIELD_LIMIT_EXCEEDED`` (and those codes, or a reported ``status_code`` 429, at 200);
+  - HTTP 423 (board locked) and HTTP 5xx;
+  - ``API_TEMPORARILY_BLOCKED`` (HTTP 200);
+  - 409 ``IDEMPOTENCY_CONFLICT`` with ``Retry-After``: the key's first request still runs;
+  - ``ComplexityException`` (legacy) with a reset time: the budget is spent.
+Auth (``AuthError``): HTTP 401/403 (or that ``status_code`` reported), ``USER_UNAUTHORIZED``,
+  ``UserUnauthorizedException``, ``USER_ACCESS_DENIED``, ``missingRequiredPermissions``.
+Permanent (``PermanentMondayError``): everything else, unknown codes included:
+  ``ColumnValueException``, ``InvalidBoardIdException``, ``ItemNameTooLongException``, HTTP
+  400, GraphQL validation errors, 409 ``IDEMPOTENCY_CONFLICT`` without ``Retry-After`` (the
+  key was reused for a different request), ``ComplexityException`` without a reset time (a
+  query over 5M points).
+
+``retry_after`` comes from ``extensions.retry_in_seconds``, the legacy
+``error_data.retry_in_seconds``, the ``Retry-After`` header (seconds or an HTTP date), or
+the legacy ``ComplexityException`` message ("reset in N seconds"), in that order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from ordersync.errors import (
+    AuthError,
+    MondayError,
+    PermanentMondayError,
+    RetryableMondayError,
+)
+from ordersync.monday.models import AliasResult
+
+__all__ = [
+    "AUTH_CODES",
+    "RETRYABLE_CODES",
+    "RETRYABLE_WHEN_TIMED",
+    "alias_results",
+    "classify",
+    "classify_error",
+    "from_transport_error",
+    "most_severe",
+    "request_id_of",
+    "retry_after_from_header",
+]
+
+RETRYABLE_CODES = frozenset(
+    {
+        "COMPLEXITY_BUDGET_EXHAUSTED",
+        "RATE_LIMIT_EXCEEDED",
+        "Rate Limit Exceeded",
+        "Minute limit rate exceeded",
+        "DAILY_LIMIT_EXCEEDED",
+        "maxConcurrencyExceeded",
+        "Concurrency limit exceeded",
+        "IP_RATE_LIMIT_EXCEEDED",
+        "FIELD_LIMIT_EXCEEDED",
+        "API_TEMPORARILY_BLOCKED",
+        "INTERNAL_SERVER_ERROR",
+    }
+)
+"""Codes that mean "try again later" whatever HTTP status carried them."""
+
+COMPLEXITY_EXCEPTION = "ComplexityException"
+IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+RETRYABLE_WHEN_TIMED = frozenset({COMPLEXITY_EXCEPTION, IDEMPOTENCY_CONFLICT})
+"""Codes that are retryable only when monday says when: a ``ComplexityException`` with a
+reset time (a spent budget, not a query over 5M), an ``IDEMPOTENCY_CONFLICT`` with
+``Retry-After`` (the first request with the key is still running, not a key reused for a
+different request)."""
+
+AUTH_CODES = frozenset(
+    {
+        "USER_UNAUTHORIZED",
+        "UserUnauthorizedException",
+        "USER_ACCESS_DENIED",
+        "Unauthorized",
+        "UNAUTHORIZED",
+        "Not Authenticated",
+        "missingRequiredPermissions",
+    }
+)
+"""Codes that mean the token is missing, wrong or not allowed."""
+
+_RETRYABLE_STATUSES = frozenset({423, 429})
+_AUTH_STATUSES = frozenset({401, 403})
+_LEGACY_RESET = re.compile(r"reset in (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
+
+
+def retry_after_from_header(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    raw = headers.get("retry-after") or headers.get("Retry-After")
+    if not raw:
+        return None
+    raw = raw.strip()
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return max(0.0, float(value))
+    if isinstance(value, str):
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            return None
+    return None
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _retry_after(entry: Mapping[str, Any], headers: Mapping[str, str]) -> float | None:
+    extensions = _mapping(entry.get("extensions"))
+    for candidate in (
+        extensions.get("retry_in_seconds"),
+        entry.get("retry_in_seconds"),
+        _mapping(extensions.get("error_data")).get("retry_in_seconds"),
+        _mapping(entry.get("error_data")).get("retry_in_seconds"),
+    ):
+        seconds = _number(candidate)
+        if seconds is not None:
+            return seconds
+    from_header = retry_after_from_header(headers)
+    if from_header is not None:
+        return from_header
+    if COMPLEXITY_EXCEPTION in (entry.get("error_code"), extensions.get("code")):
+        # The legacy ComplexityException gives its reset time only inside its message.
+        match = _LEGACY_RESET.search(str(entry.get("error_message") or entry.get("message")))
+        if match:
+            return float(match.group(1))
+    return None
+
+
+def _build(
+    *,
+    code: str,
+    status: int | None,
+    http_status: int | None,
+    message: str,
+    request_id: str | None,
+    retry_after: float | None,
+) -> MondayError:
+    """Pick the class for a code and a status (the answer's, or the one monday reports)."""
+    kwargs: dict[str, Any] = {"code": code, "request_id": request_id, "http_status": http_status}
+    if code in AUTH_CODES or status in _AUTH_STATUSES:
+        return AuthError(message, **kwargs)
+    retryable = (
+        code in RETRYABLE_CODES
+        or status in _RETRYABLE_STATUSES
+        or (status is not None and status >= 500)
+        or (code in RETRYABLE_WHEN_TIMED and retry_after is not None)
+    )
+    if retryable:
+        return RetryableMondayError(message, retry_after=retry_after, **kwargs)
+    return PermanentMondayError(message, **kwargs)
+
+
+def classify_error(
+    entry: Mapping[str, Any],
+    *,
+    http_status: int | None,
+    headers: Mapping[str, str] | None = None,
+    request_id: str | None = None,
+) -> MondayError:
+    """Classify one entry of a GraphQL ``errors`` list, or a legacy top-level error body.
+
+    Args:
+        entry: ``{"message", "path", "extensions": {"code", "status_code", ...}}`` or a
+            legacy body ``{"error_code", "error_message", "status_code", "error_data"}``.
+        http_status: the HTTP status of the answer that carried it.
+        headers: the answer's headers (for ``Retry-After``).
+        request_id: monday's request id for the whole answer, if known.
+
+    Returns:
+        The matching ``MondayError`` subclass; never raises.
+    """
+    headers = headers or {}
+    extensions = _mapping(entry.get("extensions"))
+    code = extensions.get("code") or entry.get("error_code") or "UNKNOWN"
+    reported = _int(extensions.get("status_code")) or _int(entry.get("status_code"))
+    status = http_status if http_status is not None and http_status >= 300 else reported
+    message = entry.get("message") or entry.get("error_message") or str(code)
+    return _build(
+        code=str(code),
+        status=status,
+        http_status=http_status,
+        message=str(message),
+        request_id=extensions.get("request_id") or request_id,
+        retry_after=_retry_after(entry, headers),
+    )
+
+
+def _severity(error: MondayError) -> int:
+    # One error in a list decides for the whole answer: a token problem first, then anything
+    # that will fail again, then what may pass later.
+    if isinstance(error, AuthError):
+        return 0
+    return 2 if error.retryable else 1
+
+
+def most_severe(errors: list[MondayError]) -> MondayError:
+    """The error that decides for an answer carrying several."""
+    return min(errors, key=_severity)
+
+
+def request_id_of(body: Any, headers: Mapping[str, str]) -> str | None:
+    """monday's request id: ``extensions.request_id`` of the body, else a header."""
+    extensions = _mapping(_mapping(body).get("extensions"))
+    found = extensions.get("request_id") or _mapping(body).get("request_id")
+    return str(found) if found else headers.get("x-request-id")
+
+
+def classify(
+    http_status: int, body: Any, headers: Mapping[str, str], *, strict: bool = False
+) -> MondayError | None:
+    """Classify a whole answer from monday.
+
+    Returns ``None`` when the answer can be read field by field: a 2xx JSON body with a
+    ``data`` key (even ``null``, even beside errors current or legacy: execution began, so
+    the caller maps results by alias), or with errors of which some name a field. Anything
+    else is a whole-request error: a non-2xx status, a body that is not JSON, or errors
+    with no ``data`` key and no path, GraphQL's "failed before execution".
+
+    Args:
+        http_status: the HTTP status.
+        body: the decoded JSON body, or ``None`` when it was not JSON.
+        headers: the answer's headers.
+        strict: any error at all makes a whole-request error (for reads, where partial
+            data is of no use).
+
+    Returns:
+        The error for the whole request, or ``None``.
+    """
+    request_id = request_id_of(body, headers)
+    body_map = _mapping(body)
+    errors = body_map.get("errors")
+    entries = [e for e in errors if isinstance(e, Mapping)] if isinstance(errors, list) else []
+    success = 200 <= http_status < 300
+    legacy = bool(body_map.get("error_code") or body_map.get("error_message"))
+
+    if success:
+        # GraphQL leaves "data" out only when a request fails before execution; with "data"
+        # present (even null) or an error naming a field, mutations may have been applied,
+        # so the caller must read the answer alias by alias.
+        executed = "data" in body_map or any(entry.get("path") for entry in entries)
+        if executed and (not strict or not (legacy or entries)):
+            return None
+
+    if legacy:
+        # Legacy format: the body itself is the error.
+        return classify_error(
+            body_map, http_status=http_status, headers=headers, request_id=request_id
+        )
+    if entries:
+        classified = [
+            classify_error(e, http_status=http_status, headers=headers, request_id=request_id)
+            for e in entries
+        ]
+        return most_severe(classified)
+    if success:
+        return PermanentMondayError(
+            "monday answered without data or errors",
+            code="INVALID_RESPONSE",
+            request_id=request_id,
+            http_status=http_status,
+        )
+    return _build(
+        code=f"HTTP_{http_status}",
+        status=http_status,
+        http_status=http_status,
+        message=f"HTTP {http_status} from monday",
+        request_id=request_id,
+        retry_after=retry_after_from_header(headers),
+    )
+
+
+def alias_results(
+    body: Mapping[str, Any],
+    aliases: Sequence[str],
+    *,
+    http_status: int,
+    headers: Mapping[str, str],
+) -> dict[str, AliasResult]:
+    """Map an answer to a multi-mutation request back to its aliases, by alias only.
+
+    An alias with data is ``ok`` (even if a sub-field errored: the mutation happened). An
+    alias without data but named by an error's ``path[0]`` is ``failed`` with that error
+    classified. Any other alias is ``unknown``: monday does not promise per-alias results,
+    so an answer with errors that name no alias (or with no data for it) says nothing about
+    whether it was applied, and the caller must look it up.
+    """
+    data = _mapping(body.get("data"))
+    errors = body.get("errors")
+    entries = [e for e in errors if isinstance(e, Mapping)] if isinstance(errors, list) else []
+    request_id = request_id_of(body, headers)
+    by_alias: dict[str, Mapping[str, Any]] = {}
+    for entry in entries:
+        path = entry.get("path")
+        if isinstance(path, list) and path and path[0] in aliases:
+            by_alias.setdefault(str(path[0]), entry)
+    results: dict[str, AliasResult] = {}
+    for alias in aliases:
+        value = data.get(alias)
+        if isinstance(value, Mapping):
+            results[alias] = AliasResult(alias, "ok", data=dict(value))
+        elif alias in by_alias:
+            error = classify_error(
+                by_alias[alias], http_status=http_status, headers=headers, request_id=request_id
+            )
+            results[alias] = AliasResult(alias, "failed", error=error)
+        else:
+            results[alias] = AliasResult(alias, "unknown")
+    return results
+
+
+_PERMANENT_TRANSPORT = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+
+
+def from_transport_error(exc: httpx.TransportError) -> MondayError:
+    """Map an httpx transport failure to a ``MondayError`` (raise it ``from exc``).
+
+    Timeouts become ``TIMEOUT`` and lost connections ``CONNECTION_LOST`` (both retryable:
+    the request may or may not have reached monday, and a retry with the same
+    ``Idempotency-Key`` is safe). A malformed request on our side (unsupported URL scheme,
+    local protocol error) is permanent, since it would fail the same way again.
+    """
+    name = type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return RetryableMondayError(f"request timed out ({name})", code="TIMEOUT")
+    if isinstance(exc, _PERMANENT_TRANSPORT):
+        return PermanentMondayError(f"request could not be sent ({name})", code="TRANSPORT_ERROR")
+    return RetryableMondayError(f"connection lost ({name})", code="CONNECTION_LOST")

@@ -1,0 +1,195 @@
+"""Plain data the monday client hands back and takes in: boards, items, mutations, results.
+
+Everything here is a frozen dataclass with no behaviour beyond small conveniences, so the
+delivery code can store, compare and log these objects freely. None of them ever holds the
+API token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ordersync.errors import MondayError
+
+Outcome = Literal["ok", "failed", "unknown"]
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One argument of a mutation field, sent as its own GraphQL variable.
+
+    Attributes:
+        name: the argument's name in monday's schema, e.g. ``board_id``.
+        graphql_type: the variable's declared type, e.g. ``ID!``.
+        value: the JSON value sent in ``variables``.
+    """
+
+    name: str
+    graphql_type: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One aliased mutation field of a multi-mutation request.
+
+    Built by the functions in ``ordersync.monday.documents``; values only ever travel as
+    variables named ``<alias>_<argument>``, never inside the query text.
+
+    Attributes:
+        alias: the GraphQL alias the result comes back under, e.g. ``a1``.
+        field: the mutation field, e.g. ``create_item``; also the pacing cost kind.
+        arguments: the field's arguments, in the order they are written.
+        selection: the selection set requested for the result, e.g. ``{ id }``.
+    """
+
+    alias: str
+    field: str
+    arguments: tuple[Argument, ...]
+    selection: str
+
+
+@dataclass(frozen=True)
+class AliasResult:
+    """What became of one alias of a ``MondayClient.mutate`` call.
+
+    Attributes:
+        alias: the alias the mutation was sent under.
+        outcome: ``ok`` (monday returned data for it), ``failed`` (an error names it) or
+            ``unknown`` (the answer does not say; resolve by looking the row up on monday).
+        data: the alias's data when ``ok``, e.g. ``{"id": "123"}``.
+        error: the classified error when ``failed`` (usually a ``PermanentMondayError``).
+    """
+
+    alias: str
+    outcome: Outcome
+    data: dict[str, Any] | None = None
+    error: MondayError | None = None
+
+
+@dataclass(frozen=True)
+class Complexity:
+    """monday's complexity report for one request (``complexity { ... }``).
+
+    Attributes:
+        before: budget left before the request.
+        query: what the request cost.
+        after: budget left after the request.
+        reset_in_seconds: seconds until the per-minute budget resets.
+    """
+
+    before: int
+    query: int
+    after: int
+    reset_in_seconds: float
+
+
+@dataclass
+class RequestStats:
+    """Counters of one client's traffic, for batch records and benchmarks.
+
+    Attributes:
+        requests: HTTP requests sent, retries included.
+        retries: requests that were retries of an earlier failed attempt.
+        throttled: answers with HTTP 429.
+        replayed: answers monday served from its idempotency cache.
+        mutations_sent: aliases sent in mutation requests (retries included).
+        paced_seconds: time spent waiting for the complexity budget to reset.
+        last_complexity: the last complexity report seen.
+    """
+
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    replayed: int = 0
+    mutations_sent: int = 0
+    paced_seconds: float = 0.0
+    last_complexity: Complexity | None = None
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a board.
+
+    Attributes:
+        id: monday's column id, e.g. ``numeric_mkr5cact``.
+        title: the column's title as people see it.
+        type: monday's column type, e.g. ``numbers``, ``status``, ``dropdown``.
+        settings: the column's settings (decoded JSON).
+        labels: the labels of a status or dropdown column, from its settings.
+    """
+
+    id: str
+    title: str
+    type: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group of a board."""
+
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Board:
+    """A board with its columns and groups.
+
+    Attributes:
+        id: the board id.
+        name: the board's name.
+        columns: columns by id.
+        groups: groups in board order.
+        subitems_board_id: the board holding this board's subitems, from the settings of
+            its ``subtasks`` column; ``None`` when the board has no subitems column.
+    """
+
+    id: int
+    name: str
+    columns: dict[str, Column]
+    groups: list[Group]
+    subitems_board_id: int | None = None
+
+    def group_by_title(self, title: str) -> Group | None:
+        """The first group with this exact title, or ``None``."""
+        return next((group for group in self.groups if group.title == title), None)
+
+
+@dataclass(frozen=True)
+class ColumnValue:
+    """One column value of an item as monday returns it.
+
+    Attributes:
+        text: monday's text rendering (``None`` when empty).
+        value: the raw value, JSON-decoded (``None`` when empty).
+    """
+
+    text: str | None
+    value: Any
+
+
+@dataclass(frozen=True)
+class Item:
+    """An item or subitem.
+
+    Attributes:
+        id: the item id.
+        name: the item name.
+        group_id: the group it sits in, when asked for.
+        state: ``active``, ``archived`` or ``deleted``.
+        parent_id: the parent item's id for a subitem, else ``None``.
+        values: column values by column id (only the columns asked for).
+        subitems: the subitems, when asked for.
+    """
+
+    id: int
+    name: str
+    group_id: str | None = None
+    state: str = "active"
+    parent_id: int | None = None
+    values: dict[str, ColumnValue] = field(default_factory=dict)
+    subitems: list[Item] = field(default_factory=list)

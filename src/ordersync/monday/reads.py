@@ -1,0 +1,291 @@
+"""Reads: boards and items from monday, paged and chunked, parsed into ``models``.
+
+Each function takes an ``Execute`` callable (``MondayClient.execute``) so it holds no
+transport of its own: the client's retry, pacing and error rules apply to every page.
+Pages follow monday's cursor protocol (``items_page`` or ``items_page_by_column_values``
+first, then root ``next_items_page(cursor)``; at most 500 items a page); lookups by id go
+100 ids a request, monday's limit for ``items(ids:)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Protocol
+
+from ordersync.errors import PermanentMondayError
+from ordersync.monday import documents
+from ordersync.monday.column_values import decode_value
+from ordersync.monday.documents import ReadShape
+from ordersync.monday.models import Board, Column, ColumnValue, Group, Item
+
+__all__ = [
+    "MAX_IDS_PER_REQUEST",
+    "MAX_PAGE_SIZE",
+    "Execute",
+    "get_board",
+    "get_items",
+    "items_by_column_values",
+    "iter_items",
+    "parse_board",
+    "parse_item",
+]
+
+MAX_PAGE_SIZE = 500
+MAX_IDS_PER_REQUEST = 100
+MAX_VALUES_PER_REQUEST = 100
+_LABELLED_TYPES = frozenset({"status", "dropdown"})
+
+
+class Execute(Protocol):
+    """What reads need of the client: run one named query, return its ``data``."""
+
+    def __call__(
+        self, document: str, variables: dict[str, Any] | None = None, *, operation_name: str
+    ) -> dict[str, Any]: ...
+
+
+# --- parsing -----------------------------------------------------------------------------
+
+
+def _settings(raw: Any) -> dict[str, Any]:
+    decoded = decode_value(raw)
+    return decoded if isinstance(decoded, dict) else {}
+
+
+def _labels(settings: Mapping[str, Any]) -> tuple[str, ...]:
+    """Labels of a status (``{"labels": {"1": "Done"}}``) or dropdown column
+    (``{"labels": [{"id": 1, "name": "A"}]}``), in monday's order."""
+    raw = settings.get("labels")
+    if isinstance(raw, Mapping):
+        ordered = sorted(raw.items(), key=lambda kv: int(kv[0]) if str(kv[0]).isdigit() else 0)
+        candidates: Iterable[Any] = [value for _, value in ordered]
+    elif isinstance(raw, list):
+        candidates = raw
+    else:
+        return ()
+    labels = []
+    for entry in candidates:
+        label = (entry.get("name") or entry.get("label")) if isinstance(entry, Mapping) else entry
+        if isinstance(label, str) and label:
+            labels.append(label)
+    return tuple(labels)
+
+
+def _column(raw: Mapping[str, Any]) -> Column:
+    settings = _settings(raw.get("settings"))
+    column_type = str(raw.get("type") or "")
+    return Column(
+        id=str(raw["id"]),
+        title=str(raw.get("title") or ""),
+        type=column_type,
+        settings=settings,
+        labels=_labels(settings) if column_type in _LABELLED_TYPES else (),
+    )
+
+
+def _subitems_board_id(columns: Iterable[Column]) -> int | None:
+    for column in columns:
+        if column.type == "subtasks":
+            board_ids = column.settings.get("boardIds") or []
+            if board_ids:
+                return int(board_ids[0])
+    return None
+
+
+def parse_board(raw: Mapping[str, Any]) -> Board:
+    """A ``Board`` from one entry of ``boards { id name columns {...} groups {...} }``."""
+    columns = [_column(column) for column in raw.get("columns") or [] if column]
+    return Board(
+        id=int(raw["id"]),
+        name=str(raw.get("name") or ""),
+        columns={column.id: column for column in columns},
+        groups=[Group(str(g["id"]), str(g.get("title") or "")) for g in raw.get("groups") or []],
+        subitems_board_id=_subitems_board_id(columns),
+    )
+
+
+def parse_item(raw: Mapping[str, Any], parent_id: int | None = None) -> Item:
+    """An ``Item`` (with its subitems, when selected) from monday's item selection."""
+    item_id = int(raw["id"])
+    parent = raw.get("parent_item")
+    group = raw.get("group")
+    return Item(
+        id=item_id,
+        name=str(raw.get("name") or ""),
+        group_id=str(group["id"]) if group else None,
+        state=str(raw.get("state") or "active"),
+        parent_id=int(parent["id"]) if parent else parent_id,
+        values={
+            str(value["id"]): ColumnValue(
+                text=value.get("text"), value=decode_value(value.get("value"))
+            )
+            for value in raw.get("column_values") or []
+        },
+        subitems=[parse_item(sub, parent_id=item_id) for sub in raw.get("subitems") or [] if sub],
+    )
+
+
+# --- operations --------------------------------------------------------------------------
+
+
+def _shape(
+    column_ids: Sequence[str] | None, with_subitems: bool, subitem_column_ids: Sequence[str] | None
+) -> tuple[ReadShape, dict[str, Any]]:
+    shape = ReadShape(
+        column_ids=column_ids is not None,
+        subitems=with_subitems,
+        subitem_column_ids=with_subitems and subitem_column_ids is not None,
+    )
+    variables: dict[str, Any] = {}
+    if shape.column_ids:
+        variables["columnIds"] = list(column_ids or [])
+    if shape.subitem_column_ids:
+        variables["subitemColumnIds"] = list(subitem_column_ids or [])
+    return shape, variables
+
+
+def _visible(items: Iterable[Item], include_archived: bool) -> Iterator[Item]:
+    for item in items:
+        if include_archived:
+            yield item
+        elif item.state == "active":
+            subitems = [sub for sub in item.subitems if sub.state == "active"]
+            yield item if subitems == item.subitems else replace(item, subitems=subitems)
+
+
+def _pages(
+    execute: Execute,
+    first_page: Mapping[str, Any],
+    shape: ReadShape,
+    variables: dict[str, Any],
+    page_size: int,
+) -> Iterator[Item]:
+    """Items of a first page and of every ``next_items_page`` after it."""
+    page: Mapping[str, Any] | None = first_page
+    next_document = documents.next_items_page_document(shape)
+    while page:
+        for raw in page.get("items") or []:
+            yield parse_item(raw)
+        cursor = page.get("cursor")
+        if not cursor:
+            return
+        data = execute(
+            next_document,
+            {"cursor": cursor, "limit": page_size, **variables},
+            operation_name="NextItemsPage",
+        )
+        page = data.get("next_items_page")
+
+
+def _check_page_size(page_size: int) -> None:
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, not {page_size}")
+
+
+def _single_board(data: Mapping[str, Any], board_id: int | str) -> Mapping[str, Any]:
+    boards = [board for board in data.get("boards") or [] if board]
+    if not boards:
+        raise PermanentMondayError(f"board {board_id} not found", code="BOARD_NOT_FOUND")
+    return boards[0]
+
+
+def get_board(execute: Execute, board_id: int | str) -> Board:
+    """The board with its columns, groups and subitems board id.
+
+    Raises:
+        PermanentMondayError: the board does not exist or is not visible to the token.
+    """
+    data = execute(
+        documents.board_document(), {"boardId": str(board_id)}, operation_name="GetBoard"
+    )
+    return parse_board(_single_board(data, board_id))
+
+
+def iter_items(
+    execute: Execute,
+    board_id: int | str,
+    *,
+    column_ids: Sequence[str] | None = None,
+    page_size: int = MAX_PAGE_SIZE,
+    with_subitems: bool = False,
+    subitem_column_ids: Sequence[str] | None = None,
+    include_archived: bool = False,
+) -> Iterator[Item]:
+    """Every item of a board, page by page (see ``MondayClient.iter_items``)."""
+    _check_page_size(page_size)
+    shape, variables = _shape(column_ids, with_subitems, subitem_column_ids)
+    data = execute(
+        documents.items_page_document(shape),
+        {"boardId": str(board_id), "limit": page_size, **variables},
+        operation_name="ItemsPage",
+    )
+    first = _single_board(data, board_id).get("items_page") or {}
+    yield from _visible(_pages(execute, first, shape, variables, page_size), include_archived)
+
+
+def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def items_by_column_values(
+    execute: Execute,
+    board_id: int | str,
+    column_id: str,
+    values: Sequence[str],
+    *,
+    column_ids: Sequence[str] | None = None,
+    with_subitems: bool = False,
+    subitem_column_ids: Sequence[str] | None = None,
+    include_archived: bool = False,
+) -> list[Item]:
+    """Items whose ``column_id`` holds one of ``values`` (see the client method)."""
+    shape, variables = _shape(column_ids, with_subitems, subitem_column_ids)
+    document = documents.items_by_column_values_document(shape)
+    found: dict[int, Item] = {}
+    for chunk in _chunks(list(dict.fromkeys(values)), MAX_VALUES_PER_REQUEST):
+        data = execute(
+            document,
+            {
+                "boardId": str(board_id),
+                "columns": [{"column_id": column_id, "column_values": list(chunk)}],
+                "limit": MAX_PAGE_SIZE,
+                **variables,
+            },
+            operation_name="ItemsByColumnValues",
+        )
+        first = data.get("items_page_by_column_values") or {}
+        items = _pages(execute, first, shape, variables, MAX_PAGE_SIZE)
+        for item in _visible(items, include_archived):
+            found.setdefault(item.id, item)
+    return list(found.values())
+
+
+def get_items(
+    execute: Execute,
+    ids: Sequence[int | str],
+    *,
+    column_ids: Sequence[str] | None = None,
+    with_subitems: bool = False,
+    subitem_column_ids: Sequence[str] | None = None,
+    include_archived: bool = True,
+) -> list[Item]:
+    """Items or subitems by id, 100 ids a request (see the client method)."""
+    shape, variables = _shape(column_ids, with_subitems, subitem_column_ids)
+    document = documents.items_by_ids_document(shape)
+    found: list[Item] = []
+    for chunk in _chunks([str(i) for i in dict.fromkeys(ids)], MAX_IDS_PER_REQUEST):
+        data = execute(
+            document,
+            {
+                "ids": list(chunk),
+                "limit": len(chunk),
+                "excludeNonactive": not include_archived,
+                **variables,
+            },
+            operation_name="ItemsByIds",
+        )
+        items = (parse_item(raw) for raw in data.get("items") or [] if raw)
+        found.extend(_visible(items, include_archived))
+    return found

@@ -1,0 +1,137 @@
+"""Reading the order source (``ORDERS_UNIFIED``): columns, size detection, scope, chunks.
+
+ordersync only needs SELECT on the source. The table is reflected once; every configured
+column is checked before any work; size columns are found between the configured markers
+(integer columns only, so a text column such as ``INFOR COLOUR CODE`` inside the range is
+skipped) or taken from an explicit list. Rows are streamed in chunks with bound parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ordersync.config import SyncConfig
+from ordersync.errors import ConfigError, SourceError
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which order lines a run looks at: one customer (any spelling), optionally PO and season."""
+
+    customer: str
+    po_number: str | None = None
+    season: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.customer.strip():
+            raise ConfigError("--customer must not be empty")
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """The reflected source table and the columns ordersync reads from it."""
+
+    table: sa.Table
+    size_columns: tuple[str, ...]
+    read_columns: tuple[str, ...]
+
+    def column(self, name: str) -> sa.Column:
+        return self.table.c[name]
+
+
+def reflect_source(engine: sa.Engine, config: SyncConfig) -> SourceTable:
+    """Reflect the source table and check the configuration against it.
+
+    Raises:
+        SourceError: the table does not exist.
+        ConfigError: a configured column is missing, or no size column is found.
+    """
+    src = config.source
+    try:
+        table = sa.Table(src.table, sa.MetaData(), schema=src.db_schema, autoload_with=engine)
+    except sa.exc.NoSuchTableError:
+        where = f"{src.db_schema}.{src.table}" if src.db_schema else src.table
+        raise SourceError(
+            f"source table {where} not found (run `ordersync demo-data` to create a sample)"
+        ) from None
+    sizes = detect_size_columns(table, config)
+    wanted = [
+        *src.key_columns,
+        src.customer_column,
+        src.po_column,
+        src.season_column,
+        *config.items.name_columns,
+        *config.items.group_columns,
+        *(column.source for column in config.items.columns),
+    ]
+    missing = sorted({name for name in wanted if name not in table.c})
+    if missing:
+        raise ConfigError(f"columns not in source table {src.table}: {missing}")
+    read = tuple(dict.fromkeys([*wanted, *sizes]))
+    return SourceTable(table=table, size_columns=sizes, read_columns=read)
+
+
+def detect_size_columns(table: sa.Table, config: SyncConfig) -> tuple[str, ...]:
+    """The size columns: the explicit list, else integer columns between the markers."""
+    src = config.source
+    names = [column.name for column in table.columns]
+    if src.size_columns is not None:
+        missing = [name for name in src.size_columns if name not in table.c]
+        if missing:
+            raise ConfigError(f"source.size_columns not in source table: {missing}")
+        return tuple(src.size_columns)
+    assert src.size_range is not None
+    for marker in (src.size_range.after, src.size_range.before):
+        if marker not in table.c:
+            raise ConfigError(f"size marker column {marker!r} not in source table {src.table}")
+    start = names.index(src.size_range.after) + 1
+    end = names.index(src.size_range.before)
+    sizes = tuple(name for name in names[start:end] if _is_integer(table.c[name].type))
+    if not sizes:
+        raise ConfigError(
+            f"no integer size columns between {src.size_range.after!r} and "
+            f"{src.size_range.before!r} in {src.table}"
+        )
+    return sizes
+
+
+def _is_integer(column_type: sa.types.TypeEngine) -> bool:
+    return isinstance(column_type, sa.Integer) or (
+        isinstance(column_type, sa.Numeric) and getattr(column_type, "scale", None) == 0
+    )
+
+
+def scope_condition(
+    source: SourceTable, config: SyncConfig, scope: Scope
+) -> sa.ColumnElement[bool]:
+    """WHERE clause for a scope: the customer under every alias, PO and season exact."""
+    src = config.source
+    customer = sa.func.upper(sa.func.trim(source.column(src.customer_column)))
+    conditions = [customer.in_(config.customer_names(scope.customer))]
+    if scope.po_number is not None:
+        conditions.append(sa.func.trim(source.column(src.po_column)) == scope.po_number.strip())
+    if scope.season is not None:
+        conditions.append(sa.func.trim(source.column(src.season_column)) == scope.season.strip())
+    return sa.and_(*conditions)
+
+
+def select_scope(source: SourceTable, config: SyncConfig, scope: Scope) -> sa.Select:
+    """The scoped source rows, in key order, only the columns ordersync reads."""
+    columns = [source.column(name) for name in source.read_columns]
+    order = [source.column(name) for name in config.source.key_columns]
+    return sa.select(*columns).where(scope_condition(source, config, scope)).order_by(*order)
+
+
+def iter_chunks(
+    connection: sa.Connection, statement: sa.Select, chunk_size: int
+) -> Iterator[list[dict[str, object]]]:
+    """Stream a SELECT as lists of row mappings, at most ``chunk_size`` rows in memory."""
+    result = connection.execute(
+        statement, execution_options={"stream_results": True, "yield_per": chunk_size}
+    )
+    with result:
+        for partition in result.mappings().partitions(chunk_size):
+            yield [dict(row) for row in partition]

@@ -1,0 +1,58 @@
+"""Every state a batch, a staged row or a journal entry can be in (one place for the words)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class BatchStatus(StrEnum):
+    """A batch moves left to right; the last three are ends."""
+
+    STAGED = "STAGED"
+    ITEMS_COMPLETED = "ITEMS_COMPLETED"
+    SUBITEMS_COMPLETED = "SUBITEMS_COMPLETED"
+    BATCH_COMPLETED = "BATCH_COMPLETED"
+    COMPLETED_WITH_ERRORS = "COMPLETED_WITH_ERRORS"
+    FAILED = "FAILED"
+
+    @property
+    def finished(self) -> bool:
+        return self in FINISHED_BATCH_STATUSES
+
+
+FINISHED_BATCH_STATUSES = frozenset(
+    {BatchStatus.BATCH_COMPLETED, BatchStatus.COMPLETED_WITH_ERRORS, BatchStatus.FAILED}
+)
+
+
+class Action(StrEnum):
+    CREATE = "CREATE"
+    UPDATE = "UPDATE"
+    ARCHIVE = "ARCHIVE"
+
+
+class RowStatus(StrEnum):
+    """A staged row: PENDING until monday's answer says DONE or FAILED (ADOPTED: found there)."""
+
+    PENDING = "PENDING"
+    DONE = "DONE"
+    ADOPTED = "ADOPTED"
+    FAILED = "FAILED"
+
+
+class JournalState(StrEnum):
+    SENDING = "SENDING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+
+
+class MirrorState(StrEnum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+class Stage(StrEnum):
+    """Where a row was rejected."""
+
+    PLAN = "PLAN"
+    DELIVER = "DELIVER"

@@ -1,0 +1,115 @@
+"""``sync`` = finish what an earlier run left unfinished, then plan + deliver, under the lock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ordersync.board import BoardContext
+from ordersync.config import Settings, SyncConfig
+from ordersync.db import Database
+from ordersync.db.lock import board_lock
+from ordersync.batches import BatchReport, unfinished_batches
+from ordersync.deliver import Delivery, Progress
+from ordersync.monday import MondayClient
+from ordersync.plan import PlanResult, plan_batch
+from ordersync.source import Scope
+from ordersync.states import BatchStatus
+
+
+@dataclass
+class SyncOutcome:
+    """What one ``ordersync sync`` did."""
+
+    plan: PlanResult
+    report: BatchReport | None = None
+    resumed: list[BatchReport] = field(default_factory=list)
+    requests: int = 0
+    dry_run: bool = False
+
+    @property
+    def status(self) -> str:
+        if self.dry_run:
+            return "DRY_RUN"
+        if self.report is not None:
+            return self.report.status
+        if any(r.status != BatchStatus.BATCH_COMPLETED for r in self.resumed):
+            return self.resumed[-1].status
+        return "NO_CHANGES"
+
+    @property
+    def exit_code(self) -> int:
+        """0 completed (or nothing to do), 3 completed with rejected rows, 1 failed."""
+        statuses = [r.status for r in [*self.resumed, *([self.report] if self.report else [])]]
+        if any(s not in (BatchStatus.BATCH_COMPLETED, BatchStatus.COMPLETED_WITH_ERRORS) for s in statuses):
+            return 1
+        if BatchStatus.COMPLETED_WITH_ERRORS in statuses or (self.dry_run and self.plan.rejected):
+            return 3
+        return 0
+
+    def as_dict(self) -> dict[str, Any]:
+        report = self.report
+        return {
+            "batch_id": report.batch_id if report else None,
+            "status": self.status,
+            "board_id": self.plan.board_id,
+            "dry_run": self.dry_run,
+            "planned_items": self.plan.items,
+            "planned_subitems": self.plan.subitems,
+            "unchanged": self.plan.unchanged,
+            "items_created": report.items_created if report else 0,
+            "items_adopted": report.items_adopted if report else 0,
+            "subitems_created": report.subitems_created if report else 0,
+            "subitems_adopted": report.subitems_adopted if report else 0,
+            "items_failed": report.items_failed if report else 0,
+            "subitems_failed": report.subitems_failed if report else 0,
+            "rows_rejected": report.rows_rejected if report else self.plan.rejected,
+            "requests": self.requests,
+            "resumed_batches": [r.as_dict() for r in self.resumed],
+            "batch": report.as_dict() if report else None,
+        }
+
+
+def make_client(settings: Settings, config: SyncConfig, **kwargs: Any) -> MondayClient:
+    """The monday client for these settings (checks that a real URL has a token)."""
+    settings.require_token()
+    delivery = config.delivery
+    return MondayClient(
+        settings.api_url,
+        settings.api_token,
+        api_version=delivery.api_version,
+        timeout=delivery.timeout_seconds,
+        max_retries=delivery.max_retries,
+        **kwargs,
+    )
+
+
+def run_sync(
+    db: Database,
+    config: SyncConfig,
+    client: MondayClient,
+    scope: Scope,
+    *,
+    mode: str | None = None,
+    dry_run: bool = False,
+    limit: int | None = None,
+    progress: Progress | None = None,
+) -> SyncOutcome:
+    """Finish unfinished batches of the board, then plan and deliver a new one.
+
+    A dry run plans without writing and sends nothing to monday.
+    """
+    board_id = config.board_id(mode)
+    if dry_run:
+        plan = plan_batch(db, config, scope, mode=mode, dry_run=True, limit=limit)
+        return SyncOutcome(plan=plan, dry_run=True)
+    before = client.stats.requests
+    with board_lock(db.engine, db.tables.locks, board_id):
+        board = BoardContext.load(client, config, board_id)
+        delivery = Delivery(db, config, client, board, progress=progress)
+        resumed = [delivery.deliver(batch_id) for batch_id in unfinished_batches(db, board_id)]
+        plan = plan_batch(db, config, scope, mode=mode, limit=limit)
+        report = delivery.deliver(plan.batch_id) if plan.batch_id else None
+    return SyncOutcome(
+        plan=plan, report=report, resumed=resumed, requests=client.stats.requests - before
+    )
