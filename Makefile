@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python bench/phase1_requests.py
+	$(BIN)/python bench/phase1_requests.py --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 emulator: $(STAMP)
 	$(BIN)/ordersync emulator --port 8765

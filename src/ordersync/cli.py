@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
+import sqlalchemy as sa
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -298,6 +299,9 @@ def main() -> None:
         sys.exit(EXIT_USAGE)
     except LockedError as exc:
         errors.print(f"[yellow]busy:[/] {exc}")
+        sys.exit(EXIT_FAILED)
+    except sa.exc.SQLAlchemyError as exc:
+        errors.print(f"[red]database error:[/] {str(exc).splitlines()[0]}")
         sys.exit(EXIT_FAILED)
     except OrderSyncError as exc:
         errors.print(f"[red]failed:[/] {exc}")

@@ -7,7 +7,7 @@ emulator is tested as monday would be.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHARED = PROJECT_ROOT.parent / "shared"
 
 
-def shared_file(relative: str) -> Path:
-    """A file of ``../shared``; skip when absent, except under CI where that is a failure."""
+def _shared_file(relative: str) -> Path:
     path = SHARED / relative
     if not path.exists():
         message = f"{path} is not present (a fresh clone outside the project's machines)"
@@ -31,6 +30,12 @@ def shared_file(relative: str) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(scope="session")
+def shared_file() -> Callable[[str], Path]:
+    """A file of ``../shared``; skips when absent, except under CI where that is a failure."""
+    return _shared_file
 
 
 class Poster:

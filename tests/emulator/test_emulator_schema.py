@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
+from pathlib import Path
 
 import pytest
 from graphql import (
@@ -18,8 +20,6 @@ from graphql import (
     build_schema,
     print_ast,
 )
-
-from tests.emulator.conftest import shared_file
 
 EMULATOR_SDL = resources.files("ordersync.emulator").joinpath("schema.graphql").read_text()
 
@@ -106,7 +106,7 @@ def subset_problems(ours: GraphQLSchema, theirs: GraphQLSchema) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def monday_schema() -> GraphQLSchema:
+def monday_schema(shared_file: Callable[[str], Path]) -> GraphQLSchema:
     return build_schema(shared_file("monday/schema.graphql").read_text())
 
 

@@ -225,3 +225,34 @@ def test_get_items_parses_subitem_parent(client: MondayClient, monday: ScriptedM
     monday.answers.append(answer(200, {"data": {"items": [sub]}}))
     (found,) = client.get_items([11])
     assert found.parent_id == 1
+
+
+def test_a_page_too_complex_for_monday_is_halved(
+    client: MondayClient, monday: ScriptedMonday
+) -> None:
+    too_complex = {
+        "errors": [
+            {
+                "message": "Query has complexity of 10649021, which exceeds max complexity",
+                "extensions": {"code": "maxComplexityExceeded"},
+            }
+        ]
+    }
+    monday.answers += [
+        answer(200, too_complex),
+        answer(200, {"data": {"boards": [{"items_page": page([item(1)], "c1")}]}}),
+        answer(200, {"data": {"next_items_page": page([item(2)], None)}}),
+    ]
+    items = list(client.iter_items(7, with_subitems=True))
+    assert [i.id for i in items] == [1, 2]
+    assert [v["limit"] for v in variables(monday)] == [500, 250, 250]
+
+
+def test_other_permanent_errors_are_not_shrunk_away(
+    client: MondayClient, monday: ScriptedMonday
+) -> None:
+    invalid = {"errors": [{"message": "no", "extensions": {"code": "InvalidBoardIdException"}}]}
+    monday.answers.append(answer(200, invalid))
+    with pytest.raises(PermanentMondayError):
+        list(client.iter_items(7))
+    assert len(monday.requests) == 1

@@ -31,6 +31,10 @@ def make_engine(url: str) -> sa.Engine:
         kwargs["connect_args"] = {"timeout": 30}
     try:
         engine = sa.create_engine(parsed, **kwargs)
+    except sa.exc.NoSuchModuleError:
+        raise ConfigError(
+            f"ORDERSYNC_DATABASE_URL names an unknown database kind: {parsed.drivername}"
+        ) from None
     except ModuleNotFoundError as exc:
         extra = {"postgresql": "postgres", "mssql": "mssql"}.get(parsed.get_backend_name(), "")
         hint = f" (pip install 'ordersync[{extra}]')" if extra else ""

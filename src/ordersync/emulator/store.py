@@ -200,11 +200,12 @@ class Store:
                     item.values.pop(column_id, None)
                 else:
                     item.values[column_id] = value
-            if new_name is not None:
-                item.name = new_name
+            previous_name, item.name = item.name, new_name or item.name
             item.updated_at = now
             for column_id in stored:
                 self._emit_change(board, item, column_id, previous.get(column_id))
+            if new_name is not None:
+                self._emit("change_name", "update_name", item, previousValue=previous_name)
             return item
 
     def _convert(

@@ -245,16 +245,21 @@ class ReadShape:
 
     def item_fields(self) -> str:
         """The selection of one item (and its subitems, when asked)."""
-        fields = _item_fields("columnIds" if self.column_ids else None)
+        values = _values("columnIds" if self.column_ids else None)
+        fields = f"id name state group {{ id }} parent_item {{ id }} {values}"
         if self.subitems:
-            inner = _item_fields("subitemColumnIds" if self.subitem_column_ids else None)
-            fields += f" subitems {{ {inner} }}"
+            # A subitem's parent and group are known from where it sits; leaving them out
+            # keeps a page of items with their subitems under monday's 5M per-query cap.
+            inner = _values("subitemColumnIds" if self.subitem_column_ids else None)
+            fields += f" subitems {{ id name state {inner} }}"
         return fields
 
 
-def _item_fields(column_variable: str | None) -> str:
-    values = f"column_values(ids: ${column_variable})" if column_variable else "column_values"
-    return f"id name state group {{ id }} parent_item {{ id }} {values} {{ id text value }}"
+def _values(column_variable: str | None) -> str:
+    selection = "{ id text value }"
+    if column_variable:
+        return f"column_values(ids: ${column_variable}) {selection}"
+    return f"column_values {selection}"
 
 
 def _operation(name: str, declarations: list[str], body: str) -> str:

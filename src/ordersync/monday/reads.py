@@ -3,12 +3,15 @@
 Each function takes an ``Execute`` callable (``MondayClient.execute``) so it holds no
 transport of its own: the client's retry, pacing and error rules apply to every page.
 Pages follow monday's cursor protocol (``items_page`` or ``items_page_by_column_values``
-first, then root ``next_items_page(cursor)``; at most 500 items a page); lookups by id go
-100 ids a request, monday's limit for ``items(ids:)``.
+first, then root ``next_items_page(cursor)``; at most 500 items a page), and a page monday
+refuses as too complex (over 5M points, e.g. 500 items with their subitems) is halved until
+it fits. Lookups by id go 100 ids a request, monday's limit for ``items(ids:)``; lookups by
+column value go 100 values a request.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
@@ -34,6 +37,10 @@ __all__ = [
 MAX_PAGE_SIZE = 500
 MAX_IDS_PER_REQUEST = 100
 MAX_VALUES_PER_REQUEST = 100
+QUERY_TOO_COMPLEX = frozenset({"maxComplexityExceeded", "ComplexityException"})
+"""Codes of a query refused for costing more than monday's per-query cap (5M points)."""
+
+logger = logging.getLogger("ordersync.monday")
 _LABELLED_TYPES = frozenset({"status", "dropdown"})
 
 
@@ -154,15 +161,44 @@ def _visible(items: Iterable[Item], include_archived: bool) -> Iterator[Item]:
             yield item if subitems == item.subitems else replace(item, subitems=subitems)
 
 
+def _page(
+    execute: Execute,
+    document: str,
+    variables: dict[str, Any],
+    *,
+    operation_name: str,
+    page_size: int,
+) -> tuple[dict[str, Any], int]:
+    """Run a paged query, halving the page while monday finds it too complex.
+
+    monday prices a page by its ``limit`` (times the subitems it may hold) and refuses a
+    query over 5M points outright, so ``page_size`` is a ceiling, not a promise.
+
+    Returns:
+        The answer's data and the page size that worked (use it for the next pages).
+    """
+    while True:
+        try:
+            data = execute(
+                document, {**variables, "limit": page_size}, operation_name=operation_name
+            )
+        except PermanentMondayError as error:
+            if error.code not in QUERY_TOO_COMPLEX or page_size <= 1:
+                raise
+            page_size = max(1, page_size // 2)
+            logger.debug("monday %s: too complex, trying %d a page", operation_name, page_size)
+            continue
+        return data, page_size
+
+
 def _pages(
     execute: Execute,
-    first_page: Mapping[str, Any],
+    first: tuple[Mapping[str, Any] | None, int],
     shape: ReadShape,
     variables: dict[str, Any],
-    page_size: int,
 ) -> Iterator[Item]:
-    """Items of a first page and of every ``next_items_page`` after it."""
-    page: Mapping[str, Any] | None = first_page
+    """Items of a first page (and its page size) and of every ``next_items_page`` after it."""
+    page, page_size = first
     next_document = documents.next_items_page_document(shape)
     while page:
         for raw in page.get("items") or []:
@@ -170,10 +206,12 @@ def _pages(
         cursor = page.get("cursor")
         if not cursor:
             return
-        data = execute(
+        data, page_size = _page(
+            execute,
             next_document,
-            {"cursor": cursor, "limit": page_size, **variables},
+            {"cursor": cursor, **variables},
             operation_name="NextItemsPage",
+            page_size=page_size,
         )
         page = data.get("next_items_page")
 
@@ -215,13 +253,15 @@ def iter_items(
     """Every item of a board, page by page (see ``MondayClient.iter_items``)."""
     _check_page_size(page_size)
     shape, variables = _shape(column_ids, with_subitems, subitem_column_ids)
-    data = execute(
+    data, page_size = _page(
+        execute,
         documents.items_page_document(shape),
-        {"boardId": str(board_id), "limit": page_size, **variables},
+        {"boardId": str(board_id), **variables},
         operation_name="ItemsPage",
+        page_size=page_size,
     )
-    first = _single_board(data, board_id).get("items_page") or {}
-    yield from _visible(_pages(execute, first, shape, variables, page_size), include_archived)
+    first = _single_board(data, board_id).get("items_page")
+    yield from _visible(_pages(execute, (first, page_size), shape, variables), include_archived)
 
 
 def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -243,20 +283,22 @@ def items_by_column_values(
     """Items whose ``column_id`` holds one of ``values`` (see the client method)."""
     shape, variables = _shape(column_ids, with_subitems, subitem_column_ids)
     document = documents.items_by_column_values_document(shape)
+    page_size = MAX_PAGE_SIZE
     found: dict[int, Item] = {}
     for chunk in _chunks(list(dict.fromkeys(values)), MAX_VALUES_PER_REQUEST):
-        data = execute(
+        data, page_size = _page(
+            execute,
             document,
             {
                 "boardId": str(board_id),
                 "columns": [{"column_id": column_id, "column_values": list(chunk)}],
-                "limit": MAX_PAGE_SIZE,
                 **variables,
             },
             operation_name="ItemsByColumnValues",
+            page_size=page_size,
         )
-        first = data.get("items_page_by_column_values") or {}
-        items = _pages(execute, first, shape, variables, MAX_PAGE_SIZE)
+        first = data.get("items_page_by_column_values")
+        items = _pages(execute, (first, page_size), shape, variables)
         for item in _visible(items, include_archived):
             found.setdefault(item.id, item)
     return list(found.values())

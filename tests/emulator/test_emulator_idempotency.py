@@ -1,0 +1,110 @@
+"""Idempotency-Key: replay without re-applying, conflicts, in-flight duplicates, expiry."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ordersync.clock import ManualClock
+from ordersync.emulator import CMS_BOARD_ID, Emulator, Fault
+from ordersync.emulator.limits import IdempotencyCache, IdempotencyOutcome
+
+if TYPE_CHECKING:
+    from tests.emulator.conftest import Poster
+
+CREATE = 'mutation ($n: String!) { create_item(board_id: %d, item_name: $n) { id } }' % CMS_BOARD_ID
+
+
+def _create(gql: Poster, name: str, key: str | None) -> Any:
+    return gql(CREATE, {"n": name}, headers={"Idempotency-Key": key} if key else None)
+
+
+def test_a_retry_with_the_same_key_is_replayed_not_reapplied(gql: Poster, emu: Emulator) -> None:
+    first = _create(gql, "x", "key-1")
+    again = _create(gql, "x", "key-1")
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert again.headers["Idempotency-Replayed"] == "true"
+    assert "Idempotency-Replayed" not in first.headers
+    assert len(emu.items(CMS_BOARD_ID)) == 1
+    assert emu.stats.mutations == {"create_item": 1}
+    assert emu.stats.idempotent_replays == 1
+
+
+def test_the_same_key_with_another_body_is_a_conflict(gql: Poster, emu: Emulator) -> None:
+    _create(gql, "x", "key-1")
+    conflict = _create(gql, "y", "key-1")
+    assert conflict.status_code == 409
+    error = conflict.json()["errors"][0]
+    assert error["extensions"]["code"] == "IDEMPOTENCY_CONFLICT"
+    assert "Retry-After" not in conflict.headers
+    assert len(emu.items(CMS_BOARD_ID)) == 1
+
+
+def test_keys_expire_after_thirty_minutes(gql: Poster, emu: Emulator, clock: ManualClock) -> None:
+    _create(gql, "x", "key-1")
+    clock.advance(30 * 60 - 1)
+    assert _create(gql, "x", "key-1").headers.get("Idempotency-Replayed") == "true"
+    clock.advance(1)
+    fresh = _create(gql, "x", "key-1")
+    assert "Idempotency-Replayed" not in fresh.headers
+    assert len(emu.items(CMS_BOARD_ID)) == 2
+
+
+def test_queries_and_keyless_mutations_ignore_the_cache(gql: Poster, emu: Emulator) -> None:
+    query = "query { me { id } }"
+    gql(query, headers={"Idempotency-Key": "k"})
+    assert "Idempotency-Replayed" not in gql(query, headers={"Idempotency-Key": "k"}).headers
+    _create(gql, "x", None)
+    _create(gql, "x", None)
+    assert len(emu.items(CMS_BOARD_ID)) == 2
+
+
+def test_an_unapplied_failure_is_not_cached(gql: Poster, emu: Emulator) -> None:
+    emu.inject(Fault("status", status=503))
+    assert _create(gql, "x", "key-1").status_code == 503
+    retried = _create(gql, "x", "key-1")
+    assert retried.status_code == 200
+    assert "Idempotency-Replayed" not in retried.headers
+    assert len(emu.items(CMS_BOARD_ID)) == 1
+
+
+def test_an_applied_but_lost_answer_is_replayed(gql: Poster, emu: Emulator) -> None:
+    emu.inject(Fault("partial_errors"))
+    lost = _create(gql, "x", "key-1")
+    assert lost.json()["data"] is None
+    replay = _create(gql, "x", "key-1")
+    assert replay.headers["Idempotency-Replayed"] == "true"
+    assert replay.json() == lost.json()
+    assert len(emu.items(CMS_BOARD_ID)) == 1
+
+
+def test_a_concurrent_duplicate_gets_409_with_retry_after(gql: Poster, emu: Emulator) -> None:
+    running, release = threading.Event(), threading.Event()
+    run = emu.service.run
+
+    def slow_run(prepared: Any) -> Any:
+        running.set()
+        release.wait(timeout=5)
+        return run(prepared)
+
+    emu.service.run = slow_run  # type: ignore[method-assign]
+    first = threading.Thread(target=_create, args=(gql, "x", "key-1"))
+    first.start()
+    assert running.wait(timeout=5)
+    duplicate = _create(gql, "x", "key-1")
+    release.set()
+    first.join(timeout=5)
+    assert duplicate.status_code == 409
+    assert duplicate.headers["Retry-After"] == "1"
+    assert duplicate.json()["errors"][0]["extensions"]["code"] == "IDEMPOTENCY_CONFLICT"
+    assert len(emu.items(CMS_BOARD_ID)) == 1
+
+
+def test_cache_outcomes(clock: ManualClock) -> None:
+    cache = IdempotencyCache(clock, ttl=60)
+    assert cache.begin("k", "a") == (IdempotencyOutcome.NEW, None)
+    assert cache.begin("k", "a") == (IdempotencyOutcome.IN_FLIGHT, None)
+    assert cache.begin("k", "b") == (IdempotencyOutcome.CONFLICT, None)
+    cache.abandon("k")
+    assert cache.begin("k", "b") == (IdempotencyOutcome.NEW, None)

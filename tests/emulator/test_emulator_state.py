@@ -1,0 +1,68 @@
+"""The state file keeps boards, labels, groups and items between runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ordersync.clock import ManualClock
+from ordersync.emulator import CMS_BOARD_ID, Emulator
+
+SETUP = """
+mutation {
+  g: create_group(board_id: %d, group_name: "GREYSON 2025 FALL") { id }
+}""" % CMS_BOARD_ID
+
+
+def _post(emu: Emulator, query: str) -> dict[str, object]:
+    with httpx.Client(transport=emu.transport(), base_url="https://api.monday.com") as client:
+        body: dict[str, object] = client.post("/v2", json={"query": query}).json()
+    return body
+
+
+def test_state_file_round_trip(tmp_path: Path, clock: ManualClock) -> None:
+    state = tmp_path / "emulator.json"
+    first = Emulator(clock=clock, state_file=state)
+    assert state.exists()  # seeded boards are written at once
+    _post(first, SETUP)
+    created = _post(
+        first,
+        'mutation { create_item(board_id: %d, item_name: "x", create_labels_if_missing: true, '
+        'column_values: "{\\"dropdown_mkr542p2\\": \\"GREYSON\\"}") { id } }' % CMS_BOARD_ID,
+    )
+    assert "errors" not in created
+
+    second = Emulator(clock=clock, state_file=state)
+    assert second.items(CMS_BOARD_ID) == first.items(CMS_BOARD_ID)
+    board = second.store.board(CMS_BOARD_ID)
+    assert [g.title for g in board.groups.values()] == ["Topics", "GREYSON 2025 FALL"]
+    assert board.columns["dropdown_mkr542p2"].settings["labels"] == [{"id": 1, "name": "GREYSON"}]
+    again = _post(second, 'mutation { create_item(board_id: %d, item_name: "y") { id } }' % CMS_BOARD_ID)
+    ids = [i["id"] for i in second.items(CMS_BOARD_ID)]
+    assert again["data"]["create_item"]["id"] == ids[-1] != ids[0]  # type: ignore[index]
+
+
+def test_state_file_is_written_after_mutations_only(tmp_path: Path, clock: ManualClock) -> None:
+    state = tmp_path / "emulator.json"
+    emu = Emulator(clock=clock, state_file=state)
+    marker = state.stat().st_mtime_ns
+    _post(emu, "query { boards { id } }")
+    assert state.stat().st_mtime_ns == marker
+    _post(emu, 'mutation { create_item(board_id: %d, item_name: "z") { id } }' % CMS_BOARD_ID)
+    assert [i["name"] for i in json.loads(state.read_text())["items"]] == ["z"]
+
+
+def test_save_to_another_path_and_version_check(tmp_path: Path, emu: Emulator) -> None:
+    target = tmp_path / "copy.json"
+    emu.save(target)
+    data = json.loads(target.read_text())
+    assert {b["id"] for b in data["boards"]} == {str(CMS_BOARD_ID), "4755559779"}
+    data["version"] = 99
+    target.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="version"):
+        Emulator(state_file=target)
+    with pytest.raises(ValueError, match="no path"):
+        emu.save()
