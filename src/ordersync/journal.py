@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -24,13 +25,14 @@ class JournalEntry:
     batch_id: str
     kind: str
     aliases: dict[str, str]  # alias → staged row id
+    sent_at: datetime
 
 
 def open_entry(
     db: Database, batch_id: str, board_id: int, kind: str, aliases: dict[str, str]
 ) -> JournalEntry:
     """Record a request as SENDING (committed before the request leaves)."""
-    entry = JournalEntry(str(uuid.uuid4()), batch_id, kind, aliases)
+    entry = JournalEntry(str(uuid.uuid4()), batch_id, kind, aliases, utcnow())
     with db.engine.begin() as connection:
         connection.execute(
             db.tables.journal.insert().values(
@@ -41,7 +43,7 @@ def open_entry(
                 aliases=json.dumps(aliases),
                 state=JournalState.SENDING,
                 attempts=1,
-                sent_at=utcnow(),
+                sent_at=entry.sent_at,
             )
         )
     return entry
@@ -73,4 +75,7 @@ def open_entries(db: Database, board_id: int) -> list[JournalEntry]:
             .where(journal.c.board_id == board_id, journal.c.state == JournalState.SENDING)
             .order_by(journal.c.sent_at)
         ).all()
-    return [JournalEntry(r.request_id, r.batch_id, r.kind, json.loads(r.aliases)) for r in rows]
+    return [
+        JournalEntry(r.request_id, r.batch_id, r.kind, json.loads(r.aliases), r.sent_at)
+        for r in rows
+    ]

@@ -44,7 +44,8 @@ def _cost(document: str, variables: dict[str, Any] | None = None) -> int:
             10 + 10 + 100 * 11,
         ),
         (
-            "query { items(ids: [1, 2]) { column_values { id ... on StatusValue { label index } } } }",
+            "query { items(ids: [1, 2]) "
+            "{ column_values { id ... on StatusValue { label index } } } }",
             None,
             2 * (10 + 30 * (10 + 3)),
         ),

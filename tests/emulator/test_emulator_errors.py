@@ -40,9 +40,21 @@ def _error(response: httpx.Response) -> dict[str, Any]:
         ({"b": CMS_SUBITEMS_BOARD_ID, "n": "x"}, "InvalidBoardIdException", 200),
         ({"b": CMS_BOARD_ID, "n": "x" * 256}, "ItemNameTooLongException", 200),
         ({"b": CMS_BOARD_ID, "n": ""}, "ItemNameTooLongException", 200),
-        ({"b": CMS_BOARD_ID, "n": "x", "v": {"no_such_column": "1"}}, "InvalidColumnIdException", 200),
-        ({"b": CMS_BOARD_ID, "n": "x", "v": {"numeric_mkr5cact": "abc"}}, "ColumnValueException", 200),
-        ({"b": CMS_BOARD_ID, "n": "x", "v": {"color_mkr5yf27": "CASE"}}, "ColumnValueException", 200),
+        (
+            {"b": CMS_BOARD_ID, "n": "x", "v": {"no_such_column": "1"}},
+            "InvalidColumnIdException",
+            200,
+        ),
+        (
+            {"b": CMS_BOARD_ID, "n": "x", "v": {"numeric_mkr5cact": "abc"}},
+            "ColumnValueException",
+            200,
+        ),
+        (
+            {"b": CMS_BOARD_ID, "n": "x", "v": {"color_mkr5yf27": "CASE"}},
+            "ColumnValueException",
+            200,
+        ),
         ({"b": CMS_BOARD_ID, "n": "x", "v": "{oops"}, "JsonParseException", 400),
         ({"b": CMS_BOARD_ID, "n": "x", "g": "no_group"}, "ResourceNotFoundException", 404),
     ],
@@ -71,7 +83,11 @@ def test_a_failed_value_leaves_the_item_and_labels_untouched(gql: Poster, emu: E
     item_id = gql.data(CREATE, {"b": CMS_BOARD_ID, "n": "x"})["c"]["id"]
     response = gql(
         CHANGE.replace("column_values: $v)", "column_values: $v, create_labels_if_missing: true)"),
-        {"b": CMS_BOARD_ID, "i": item_id, "v": {"dropdown_mkr542p2": "NEW", "numeric_mkr5cact": "x"}},
+        {
+            "b": CMS_BOARD_ID,
+            "i": item_id,
+            "v": {"dropdown_mkr542p2": "NEW", "numeric_mkr5cact": "x"},
+        },
     )
     assert _error(response)["code"] == "ColumnValueException"
     assert emu.store.board(CMS_BOARD_ID).columns["dropdown_mkr542p2"].settings["labels"] == []
@@ -91,7 +107,9 @@ def test_wrong_token_is_unauthorized(clock: ManualClock) -> None:
     assert allowed.status_code == 200
 
 
-@pytest.mark.parametrize("content", [b"not json", b"{}", b'{"query": 1}', b'{"query": "{ me { id } }", "variables": 3}'])
+@pytest.mark.parametrize(
+    "content", [b"not json", b"{}", b'{"query": 1}', b'{"query": "{ me { id } }", "variables": 3}']
+)
 def test_a_malformed_body_is_a_bad_request(client: httpx.Client, content: bytes) -> None:
     response = client.post("/v2", content=content, headers={"Content-Type": "application/json"})
     assert response.status_code == 400
@@ -104,8 +122,9 @@ def test_legacy_format_puts_the_first_error_at_the_top(clock: ManualClock) -> No
         body = client.post(
             "/v2",
             json={
-                "query": "mutation { a: create_item(board_id: 1, item_name: \"x\") { id } "
-                "b: create_item(board_id: %d, item_name: \"y\") { id } }" % CMS_BOARD_ID
+                "query": 'mutation ($b: ID!) { a: create_item(board_id: 1, item_name: "x") { id } '
+                'b: create_item(board_id: $b, item_name: "y") { id } }',
+                "variables": {"b": CMS_BOARD_ID},
             },
         ).json()
     assert body["error_code"] == "InvalidBoardIdException"
@@ -113,3 +132,15 @@ def test_legacy_format_puts_the_first_error_at_the_top(clock: ManualClock) -> No
     assert body["error_data"] == {"board_id": "1"}
     assert "errors" not in body
     assert body["data"]["a"] is None and body["data"]["b"]["id"]
+
+
+def test_api_version_can_be_required(clock: ManualClock) -> None:
+    emu = Emulator(clock=clock, require_api_version=True)
+    with httpx.Client(transport=emu.transport(), base_url="https://api.monday.com") as client:
+        missing = client.post("/v2", json={"query": "{ me { id } }"})
+        pinned = client.post(
+            "/v2", json={"query": "{ me { id } }"}, headers={"API-Version": "2026-10"}
+        )
+    assert missing.status_code == 400
+    assert missing.json()["errors"][0]["extensions"]["code"] == "API_VERSION_REQUIRED"
+    assert pinned.status_code == 200

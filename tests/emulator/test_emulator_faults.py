@@ -13,7 +13,7 @@ from ordersync.emulator import CMS_BOARD_ID, Emulator, Fault
 if TYPE_CHECKING:
     from tests.emulator.conftest import Poster
 
-CREATE = 'mutation { create_item(board_id: %d, item_name: "x") { id } }' % CMS_BOARD_ID
+CREATE = f'mutation {{ create_item(board_id: {CMS_BOARD_ID}, item_name: "x") {{ id }} }}'
 READ = "query { me { id } }"
 
 
@@ -23,7 +23,12 @@ def _items(emu: Emulator) -> int:
 
 @pytest.mark.parametrize(
     ("status", "code", "retry_after"),
-    [(500, "INTERNAL_SERVER_ERROR", None), (503, "SERVICE_UNAVAILABLE", "5"), (423, "RESOURCE_LOCKED", "5"), (429, "RATE_LIMIT_EXCEEDED", "5")],
+    [
+        (500, "INTERNAL_SERVER_ERROR", None),
+        (503, "SERVICE_UNAVAILABLE", "5"),
+        (423, "RESOURCE_LOCKED", "5"),
+        (429, "RATE_LIMIT_EXCEEDED", "5"),
+    ],
 )
 def test_status_faults_answer_without_applying(
     gql: Poster, emu: Emulator, status: int, code: str, retry_after: str | None
@@ -55,7 +60,9 @@ def test_lost_response_applies_then_raises(gql: Poster, emu: Emulator) -> None:
 
 
 @pytest.mark.parametrize(("after_apply", "items"), [(False, 0), (True, 1)])
-def test_timeout_before_or_after_apply(gql: Poster, emu: Emulator, after_apply: bool, items: int) -> None:
+def test_timeout_before_or_after_apply(
+    gql: Poster, emu: Emulator, after_apply: bool, items: int
+) -> None:
     emu.inject(Fault("timeout", after_apply=after_apply))
     with pytest.raises(httpx.ReadTimeout):
         gql(CREATE)
@@ -64,7 +71,11 @@ def test_timeout_before_or_after_apply(gql: Poster, emu: Emulator, after_apply: 
 
 def test_partial_errors_apply_but_name_no_alias(gql: Poster, emu: Emulator) -> None:
     emu.inject(Fault("partial_errors"))
-    body = gql("mutation { a: create_item(board_id: %d, item_name: \"x\") { id } b: create_item(board_id: %d, item_name: \"y\") { id } }" % (CMS_BOARD_ID, CMS_BOARD_ID)).json()
+    body = gql(
+        'mutation ($b: ID!) { a: create_item(board_id: $b, item_name: "x") { id } '
+        'b: create_item(board_id: $b, item_name: "y") { id } }',
+        {"b": CMS_BOARD_ID},
+    ).json()
     assert body["data"] is None
     assert all("path" not in error for error in body["errors"])
     assert _items(emu) == 2
@@ -74,8 +85,8 @@ def test_match_picks_the_root_field(gql: Poster, emu: Emulator) -> None:
     emu.inject(Fault("status", status=500, match="create_subitem", times=None))
     assert gql(CREATE).status_code == 200
     parent = emu.items(CMS_BOARD_ID)[0]["id"]
-    sub = 'mutation { create_subitem(parent_item_id: %s, item_name: "XS") { id } }' % parent
-    assert [gql(sub).status_code for _ in range(3)] == [500, 500, 500]
+    sub = 'mutation ($p: ID!) { create_subitem(parent_item_id: $p, item_name: "XS") { id } }'
+    assert [gql(sub, {"p": parent}).status_code for _ in range(3)] == [500, 500, 500]
     assert emu.stats.faults == {"status": 3}
 
 

@@ -31,12 +31,12 @@ mutation ($board: ID!, $group: String, $v1: JSON, $v2: JSON, $v3: JSON) {
 """
 
 READ_BACK = """
-query ($ids: [ID!]) {
+query ($ids: [ID!], $columns: [String!], $subitem_columns: [String!]) {
   items(ids: $ids) {
     id name state
     group { id title }
     board { id }
-    column_values(ids: ["%s", "%s", "%s", "%s", "%s"]) {
+    column_values(ids: $columns) {
       id type text value
       ... on StatusValue { index label }
       ... on DropdownValue { values { id label } }
@@ -45,11 +45,11 @@ query ($ids: [ID!]) {
     }
     subitems {
       id name board { id } parent_item { id }
-      column_values(ids: ["%s", "%s"]) { id text ...on DropdownValue { values { label } } }
+      column_values(ids: $subitem_columns) { id text ...on DropdownValue { values { label } } }
     }
   }
 }
-""" % (UOM, PRICE, CUSTOMER, ORDER_DATE, NOTES, SIZE, QTY)
+"""
 
 
 def _create_group(gql: Poster) -> str:
@@ -94,14 +94,16 @@ def test_aliases_succeed_or_fail_on_their_own_and_read_back(gql: Poster, emu: Em
 
     first = body["data"]["first"]["id"]
     subitem = gql.data(
-        "mutation ($p: ID!, $v: JSON) { create_subitem(parent_item_id: $p, item_name: \"XS\", "
+        'mutation ($p: ID!, $v: JSON) { create_subitem(parent_item_id: $p, item_name: "XS", '
         "column_values: $v) { id board { id } parent_item { id } } }",
         {"p": first, "v": json.dumps({SIZE: {"labels": ["XS"]}, QTY: "12"})},
     )["create_subitem"]
     assert subitem["board"]["id"] == str(CMS_SUBITEMS_BOARD_ID)
     assert subitem["parent_item"]["id"] == first
 
-    [item] = gql.data(READ_BACK, {"ids": [first]})["items"]
+    columns = [UOM, PRICE, CUSTOMER, ORDER_DATE, NOTES]
+    variables = {"ids": [first], "columns": columns, "subitem_columns": [SIZE, QTY]}
+    [item] = gql.data(READ_BACK, variables)["items"]
     assert item["group"] == {"id": group, "title": "GREYSON 2025 FALL"}
     assert item["board"]["id"] == str(CMS_BOARD_ID)
     values = {v["id"]: v for v in item["column_values"]}
@@ -136,14 +138,19 @@ def test_board_structure_reads_like_mondays(gql: Poster) -> None:
     columns = {c["id"]: c for c in board["columns"]}
     assert board["name"] == "Customer Master Schedule"
     assert columns["subtasks_mkr5c0kp"]["settings"]["boardIds"] == [CMS_SUBITEMS_BOARD_ID]
-    assert columns[UOM]["settings"]["labels"] == {"0": "EACH", "1": "PACK", "2": "SET", "3": "DOZEN"}
+    assert columns[UOM]["settings"]["labels"] == {
+        "0": "EACH",
+        "1": "PACK",
+        "2": "SET",
+        "3": "DOZEN",
+    }
     assert json.loads(columns[UOM]["settings_str"]) == columns[UOM]["settings"]
     assert board["groups"] == [{"id": "topics", "title": "Topics"}]
 
 
 def test_created_labels_join_the_column_settings(gql: Poster, emu: Emulator) -> None:
     gql.data(
-        "mutation ($b: ID!, $v: JSON) { create_item(board_id: $b, item_name: \"x\", "
+        'mutation ($b: ID!, $v: JSON) { create_item(board_id: $b, item_name: "x", '
         "column_values: $v, create_labels_if_missing: true) { id } }",
         {"b": CMS_BOARD_ID, "v": {CUSTOMER: "GREYSON, B'HOOD", UOM: {"label": "CASE"}}},
     )
@@ -157,12 +164,13 @@ def test_created_labels_join_the_column_settings(gql: Poster, emu: Emulator) -> 
 
 def test_change_archive_and_delete(gql: Poster, emu: Emulator) -> None:
     item_id = gql.data(
-        'mutation { create_item(board_id: %d, item_name: "x") { id } }' % CMS_BOARD_ID
+        'mutation ($b: ID!) { create_item(board_id: $b, item_name: "x") { id } }',
+        {"b": CMS_BOARD_ID},
     )["create_item"]["id"]
     changed = gql.data(
-        "mutation ($b: ID!, $i: ID, $v: JSON!) { change_multiple_column_values(board_id: $b, "
-        "item_id: $i, column_values: $v) { name column_values(ids: [\"%s\"]) { text } } }" % PRICE,
-        {"b": CMS_BOARD_ID, "i": item_id, "v": {PRICE: 7, "name": "renamed"}},
+        "mutation ($b: ID!, $i: ID, $v: JSON!, $c: [String!]) { change_multiple_column_values("
+        "board_id: $b, item_id: $i, column_values: $v) { name column_values(ids: $c) { text } } }",
+        {"b": CMS_BOARD_ID, "i": item_id, "v": {PRICE: 7, "name": "renamed"}, "c": [PRICE]},
     )["change_multiple_column_values"]
     assert changed == {"name": "renamed", "column_values": [{"text": "7"}]}
     cleared = gql.data(
@@ -196,7 +204,9 @@ def test_webhooks_are_stored(gql: Poster, emu: Emulator) -> None:
     )["create_webhook"]
     assert created["board_id"] == str(CMS_BOARD_ID)
     assert created["event"] == "change_column_value"
-    listed = gql.data("query ($b: ID!) { webhooks(board_id: $b) { id config } }", {"b": CMS_BOARD_ID})
+    listed = gql.data(
+        "query ($b: ID!) { webhooks(board_id: $b) { id config } }", {"b": CMS_BOARD_ID}
+    )
     assert listed["webhooks"] == [{"id": created["id"], "config": '{"columnId": "x"}'}]
     assert [w.url for w in emu.webhooks] == ["https://example.com/hook"]
 

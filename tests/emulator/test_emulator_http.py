@@ -9,7 +9,7 @@ import pytest
 
 from ordersync.emulator import CMS_BOARD_ID, Emulator, Fault, RunningServer
 
-CREATE = 'mutation { create_item(board_id: %d, item_name: "x") { id } }' % CMS_BOARD_ID
+CREATE = f'mutation {{ create_item(board_id: {CMS_BOARD_ID}, item_name: "x") {{ id }} }}'
 
 
 @pytest.fixture
@@ -54,8 +54,9 @@ def test_lost_response_closes_the_connection(http: httpx.Client, emu: Emulator) 
 
 def test_timeout_holds_the_connection(server: RunningServer, emu: Emulator) -> None:
     emu.inject(Fault("timeout", delay=0.5))
-    with httpx.Client(base_url=server.base_url, timeout=0.1) as impatient, pytest.raises(
-        httpx.ReadTimeout
+    with (
+        httpx.Client(base_url=server.base_url, timeout=0.1) as impatient,
+        pytest.raises(httpx.ReadTimeout),
     ):
         impatient.post("/v2", json={"query": CREATE})
     assert emu.items(CMS_BOARD_ID) == []
@@ -66,3 +67,12 @@ def test_status_fault_over_http(http: httpx.Client, emu: Emulator) -> None:
     response = http.post("/v2", json={"query": CREATE})
     assert response.status_code == 423
     assert response.headers["Retry-After"] == "2"
+
+
+def test_latency_over_http_sleeps_for_real_not_on_the_clock(
+    http: httpx.Client, emu: Emulator
+) -> None:
+    emu.inject(Fault("latency", delay=0.01))
+    assert http.post("/v2", json={"query": "{ me { id } }"}).status_code == 200
+    assert emu.stats.faults == {"latency": 1}
+    assert emu.clock.slept == []  # type: ignore[attr-defined]

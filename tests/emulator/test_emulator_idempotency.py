@@ -5,6 +5,9 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+import httpx
+import pytest
+
 from ordersync.clock import ManualClock
 from ordersync.emulator import CMS_BOARD_ID, Emulator, Fault
 from ordersync.emulator.limits import IdempotencyCache, IdempotencyOutcome
@@ -12,11 +15,13 @@ from ordersync.emulator.limits import IdempotencyCache, IdempotencyOutcome
 if TYPE_CHECKING:
     from tests.emulator.conftest import Poster
 
-CREATE = 'mutation ($n: String!) { create_item(board_id: %d, item_name: $n) { id } }' % CMS_BOARD_ID
+CREATE = "mutation ($b: ID!, $n: String!) { create_item(board_id: $b, item_name: $n) { id } }"
 
 
 def _create(gql: Poster, name: str, key: str | None) -> Any:
-    return gql(CREATE, {"n": name}, headers={"Idempotency-Key": key} if key else None)
+    return gql(
+        CREATE, {"b": CMS_BOARD_ID, "n": name}, headers={"Idempotency-Key": key} if key else None
+    )
 
 
 def test_a_retry_with_the_same_key_is_replayed_not_reapplied(gql: Poster, emu: Emulator) -> None:
@@ -108,3 +113,22 @@ def test_cache_outcomes(clock: ManualClock) -> None:
     assert cache.begin("k", "b") == (IdempotencyOutcome.CONFLICT, None)
     cache.abandon("k")
     assert cache.begin("k", "b") == (IdempotencyOutcome.NEW, None)
+
+
+def test_a_lost_answer_is_recovered_by_retrying_with_the_key(gql: Poster, emu: Emulator) -> None:
+    emu.inject(Fault("lost_response"))
+    with pytest.raises(httpx.RemoteProtocolError):
+        _create(gql, "x", "key-1")
+    replay = _create(gql, "x", "key-1")
+    assert replay.headers["Idempotency-Replayed"] == "true"
+    assert replay.json()["data"]["create_item"]["id"] == emu.items(CMS_BOARD_ID)[0]["id"]
+    assert emu.stats.mutations == {"create_item": 1}
+
+
+def test_a_timeout_before_applying_lets_the_retry_run(gql: Poster, emu: Emulator) -> None:
+    emu.inject(Fault("timeout", after_apply=False))
+    with pytest.raises(httpx.ReadTimeout):
+        _create(gql, "x", "key-1")
+    retried = _create(gql, "x", "key-1")
+    assert "Idempotency-Replayed" not in retried.headers
+    assert len(emu.items(CMS_BOARD_ID)) == 1

@@ -11,7 +11,7 @@ import pytest
 from ordersync.clock import ManualClock
 from ordersync.emulator import CMS_BOARD_ID, Emulator, Fault, Limits
 
-CREATE = 'mutation { create_item(board_id: %d, item_name: "x") { id } }' % CMS_BOARD_ID
+CREATE = f'mutation {{ create_item(board_id: {CMS_BOARD_ID}, item_name: "x") {{ id }} }}'
 COMPLEXITY = "query { complexity { before after query reset_in_x_seconds } }"
 
 
@@ -70,9 +70,9 @@ def test_legacy_complexity_error(clock: ManualClock) -> None:
 
 def test_a_query_over_the_maximum_is_refused_without_spending(clock: ManualClock) -> None:
     emu = Emulator(clock=clock, limits=Limits(max_query_complexity=1_000))
-    query = "query { boards(ids: [%d]) { items_page(limit: 500) { items { id name } } } }"
+    query = "query ($b: [ID!]) { boards(ids: $b) { items_page(limit: 500) { items { id name } } } }"
     with _client(emu) as client:
-        body = client.post("/v2", json={"query": query % CMS_BOARD_ID}).json()
+        body = client.post("/v2", json={"query": query, "variables": {"b": [CMS_BOARD_ID]}}).json()
     [error] = body["errors"]
     assert error["extensions"]["code"] == "maxComplexityExceeded"
     assert error["extensions"]["error_data"]["complexity"] > 1_000
@@ -127,7 +127,9 @@ def test_concurrency_limit() -> None:
     answers: list[int] = []
     with _client(emu) as client:
         first = threading.Thread(
-            target=lambda: answers.append(client.post("/v2", json={"query": COMPLEXITY}).status_code)
+            target=lambda: answers.append(
+                client.post("/v2", json={"query": COMPLEXITY}).status_code
+            )
         )
         first.start()
         assert clock.parked.wait(timeout=5)

@@ -8,6 +8,7 @@ import pytest
 
 from ordersync.clock import ManualClock
 from ordersync.emulator import CMS_BOARD_ID, Emulator
+from ordersync.emulator.model import ItemState
 
 if TYPE_CHECKING:
     from tests.emulator.conftest import Poster
@@ -19,8 +20,9 @@ query ($b: [ID!], $limit: Int!, $params: ItemsQuery) {
   boards(ids: $b) { items_page(limit: $limit, query_params: $params) { cursor items { id name } } }
 }"""
 NEXT_PAGE = """
-query ($c: String!, $limit: Int!) { next_items_page(cursor: $c, limit: $limit) { cursor items { id } } }
-"""
+query ($c: String!, $limit: Int!) {
+  next_items_page(cursor: $c, limit: $limit) { cursor items { id } }
+}"""
 
 
 def _fill(emu: Emulator, count: int) -> list[str]:
@@ -71,7 +73,15 @@ def test_cursors_expire_after_sixty_minutes(gql: Poster, emu: Emulator, clock: M
     [
         ({"rules": [{"column_id": ORDER_NUMBER, "compare_value": ["AAG-0003"]}]}, ["item 3"]),
         (
-            {"rules": [{"column_id": ORDER_NUMBER, "compare_value": ["AAG-0001", "AAG-0002"], "operator": "any_of"}]},
+            {
+                "rules": [
+                    {
+                        "column_id": ORDER_NUMBER,
+                        "compare_value": ["AAG-0001", "AAG-0002"],
+                        "operator": "any_of",
+                    }
+                ]
+            },
             ["item 1", "item 2"],
         ),
         ({"rules": [{"column_id": UOM, "compare_value": [1]}]}, ["item 1", "item 3"]),
@@ -86,18 +96,30 @@ def test_cursors_expire_after_sixty_minutes(gql: Poster, emu: Emulator, clock: M
             },
             ["item 0", "item 3"],
         ),
-        ({"rules": [{"column_id": "numeric_mkr5cact", "compare_value": [], "operator": "is_empty"}]}, ["item 0", "item 1", "item 2", "item 3"]),
-        ({"order_by": [{"column_id": ORDER_NUMBER, "direction": "desc"}]}, ["item 3", "item 2", "item 1", "item 0"]),
+        (
+            {
+                "rules": [
+                    {"column_id": "numeric_mkr5cact", "compare_value": [], "operator": "is_empty"}
+                ]
+            },
+            ["item 0", "item 1", "item 2", "item 3"],
+        ),
+        (
+            {"order_by": [{"column_id": ORDER_NUMBER, "direction": "desc"}]},
+            ["item 3", "item 2", "item 1", "item 0"],
+        ),
     ],
 )
-def test_query_params(gql: Poster, emu: Emulator, params: dict[str, Any], expected: list[str]) -> None:
+def test_query_params(
+    gql: Poster, emu: Emulator, params: dict[str, Any], expected: list[str]
+) -> None:
     _fill(emu, 4)
     assert [i["name"] for i in _first(gql, 25, params)["items"]] == expected
 
 
 def test_query_params_ids_and_archived_items(gql: Poster, emu: Emulator) -> None:
     ids = _fill(emu, 3)
-    emu.store.set_state(ids[0], emu.store.items[ids[0]].state.ARCHIVED)
+    emu.store.set_state(ids[0], ItemState.ARCHIVED)
     assert [i["id"] for i in _first(gql, 25)["items"]] == ids[1:]
     assert [i["id"] for i in _first(gql, 25, {"ids": ids[:2]})["items"]] == ids[1:2]
 
@@ -121,7 +143,9 @@ def test_items_page_by_column_values(gql: Poster, emu: Emulator) -> None:
     page = gql.data(query, {"b": CMS_BOARD_ID, "cols": columns})["items_page_by_column_values"]
     assert [i["name"] for i in page["items"]] == ["item 1", "item 5"]
     assert page["cursor"] is None
-    by_name = gql.data(query, {"b": CMS_BOARD_ID, "cols": [{"column_id": "name", "column_values": ["item 4"]}]})
+    by_name = gql.data(
+        query, {"b": CMS_BOARD_ID, "cols": [{"column_id": "name", "column_values": ["item 4"]}]}
+    )
     assert by_name["items_page_by_column_values"]["items"] == [{"name": "item 4"}]
 
 

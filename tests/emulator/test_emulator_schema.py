@@ -79,11 +79,15 @@ def _compare_type(name: str, ours: object, theirs: object) -> list[str]:
         problems += _compare_inputs(name, ours.fields, theirs.fields)
     elif isinstance(ours, GraphQLEnumType):
         assert isinstance(theirs, GraphQLEnumType)
-        problems += [f"{name}.{v} is not in monday's enum" for v in ours.values if v not in theirs.values]
+        problems += [
+            f"{name}.{v} is not in monday's enum" for v in ours.values if v not in theirs.values
+        ]
     elif isinstance(ours, GraphQLUnionType):
         assert isinstance(theirs, GraphQLUnionType)
         their_members = {t.name for t in theirs.types}
-        problems += [f"{name} | {t.name} not in monday's" for t in ours.types if t.name not in their_members]
+        problems += [
+            f"{name} | {t.name} not in monday's" for t in ours.types if t.name not in their_members
+        ]
     return problems
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -11,15 +12,17 @@ import pytest
 from ordersync.clock import ManualClock
 from ordersync.emulator import CMS_BOARD_ID, Emulator
 
-SETUP = """
-mutation {
-  g: create_group(board_id: %d, group_name: "GREYSON 2025 FALL") { id }
-}""" % CMS_BOARD_ID
+GROUP = 'mutation ($b: ID!) { create_group(board_id: $b, group_name: "GREYSON 2025 FALL") { id } }'
+CREATE = """
+mutation ($b: ID!, $n: String!, $v: JSON) {
+  create_item(board_id: $b, item_name: $n, column_values: $v, create_labels_if_missing: true) { id }
+}"""
 
 
-def _post(emu: Emulator, query: str) -> dict[str, object]:
+def _post(emu: Emulator, query: str, **variables: Any) -> dict[str, Any]:
+    payload = {"query": query, "variables": {"b": CMS_BOARD_ID, **variables}}
     with httpx.Client(transport=emu.transport(), base_url="https://api.monday.com") as client:
-        body: dict[str, object] = client.post("/v2", json={"query": query}).json()
+        body: dict[str, Any] = client.post("/v2", json=payload).json()
     return body
 
 
@@ -27,12 +30,8 @@ def test_state_file_round_trip(tmp_path: Path, clock: ManualClock) -> None:
     state = tmp_path / "emulator.json"
     first = Emulator(clock=clock, state_file=state)
     assert state.exists()  # seeded boards are written at once
-    _post(first, SETUP)
-    created = _post(
-        first,
-        'mutation { create_item(board_id: %d, item_name: "x", create_labels_if_missing: true, '
-        'column_values: "{\\"dropdown_mkr542p2\\": \\"GREYSON\\"}") { id } }' % CMS_BOARD_ID,
-    )
+    _post(first, GROUP)
+    created = _post(first, CREATE, n="x", v='{"dropdown_mkr542p2": "GREYSON"}')
     assert "errors" not in created
 
     second = Emulator(clock=clock, state_file=state)
@@ -40,18 +39,18 @@ def test_state_file_round_trip(tmp_path: Path, clock: ManualClock) -> None:
     board = second.store.board(CMS_BOARD_ID)
     assert [g.title for g in board.groups.values()] == ["Topics", "GREYSON 2025 FALL"]
     assert board.columns["dropdown_mkr542p2"].settings["labels"] == [{"id": 1, "name": "GREYSON"}]
-    again = _post(second, 'mutation { create_item(board_id: %d, item_name: "y") { id } }' % CMS_BOARD_ID)
+    again = _post(second, CREATE, n="y")
     ids = [i["id"] for i in second.items(CMS_BOARD_ID)]
-    assert again["data"]["create_item"]["id"] == ids[-1] != ids[0]  # type: ignore[index]
+    assert again["data"]["create_item"]["id"] == ids[-1] != ids[0]
 
 
 def test_state_file_is_written_after_mutations_only(tmp_path: Path, clock: ManualClock) -> None:
     state = tmp_path / "emulator.json"
     emu = Emulator(clock=clock, state_file=state)
     marker = state.stat().st_mtime_ns
-    _post(emu, "query { boards { id } }")
+    _post(emu, "query ($b: ID!) { boards(ids: [$b]) { id } }")
     assert state.stat().st_mtime_ns == marker
-    _post(emu, 'mutation { create_item(board_id: %d, item_name: "z") { id } }' % CMS_BOARD_ID)
+    _post(emu, CREATE, n="z")
     assert [i["name"] for i in json.loads(state.read_text())["items"]] == ["z"]
 
 

@@ -95,7 +95,9 @@ def test_valid_values_store_and_render(column_id: str, raw: Any, text: str) -> N
 def test_invalid_values_raise_column_value_exception(column_id: str, raw: Any) -> None:
     board = _board()
     with pytest.raises(MondayAPIError) as caught:
-        ValueWriter(board, create_labels=False, changed_at=NOW).convert(board.columns[column_id], raw)
+        ValueWriter(board, create_labels=False, changed_at=NOW).convert(
+            board.columns[column_id], raw
+        )
     assert caught.value.code == "ColumnValueException"
     assert caught.value.error_data["column_id"] == column_id
 
@@ -125,7 +127,9 @@ def test_column_values_accept_a_json_string_or_an_object(raw: Any) -> None:
     assert parse_column_values(raw) in ({"num": "1"}, {})
 
 
-@pytest.mark.parametrize(("raw", "code"), [("{not json", "JsonParseException"), ("[1]", "ColumnValueException")])
+@pytest.mark.parametrize(
+    ("raw", "code"), [("{not json", "JsonParseException"), ("[1]", "ColumnValueException")]
+)
 def test_column_values_must_be_a_json_object(raw: str, code: str) -> None:
     with pytest.raises(MondayAPIError) as caught:
         parse_column_values(raw)

@@ -290,3 +290,21 @@ def test_legacy_error_format(clock: ManualClock) -> None:
         assert results["a2"].outcome == "unknown"
         with pytest.raises(PermanentMondayError):
             client.get_board(1)
+
+
+def test_a_key_reused_for_another_request_is_refused(
+    emu: Emulator, emu_client: MondayClient, clock: ManualClock
+) -> None:
+    create_order(emu_client, "K-1", "k-reused")
+    with pytest.raises(PermanentMondayError) as caught:
+        create_order(emu_client, "K-2", "k-reused")
+    assert caught.value.code == "IDEMPOTENCY_CONFLICT"
+    assert clock.slept == []
+    assert emu.stats.mutations["create_item"] == 1
+
+
+def test_same_key_and_request_again_is_a_replay(emu: Emulator, emu_client: MondayClient) -> None:
+    first = create_order(emu_client, "K-3", "k-again")
+    assert create_order(emu_client, "K-3", "k-again") == first
+    assert emu.stats.mutations["create_item"] == 1
+    assert emu_client.stats.replayed == 1

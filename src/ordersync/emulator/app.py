@@ -1,10 +1,12 @@
 """The emulator's WSGI application: monday's ``POST /v2`` and a few test endpoints.
 
 A GraphQL request goes through the same gates, in the same order, as on monday: concurrency,
-authentication, body, (injected latency), requests per minute and per day, idempotency key,
-(injected faults), then complexity and execution. Test endpoints, for clients in another
-process: ``GET /emulator/stats``, ``POST /emulator/faults`` (a ``Fault`` as JSON),
-``POST /emulator/reset-stats`` and ``GET /emulator/items?board_id=N``.
+authentication, ``API-Version`` (only when required), body, (injected latency), requests per
+minute and per day, idempotency key, (injected faults), then complexity and execution.
+
+Test endpoints, for clients in another process: ``GET /emulator/stats``,
+``POST /emulator/faults`` (a ``Fault`` as JSON), ``POST /emulator/reset-stats`` and
+``GET /emulator/items?board_id=N``.
 
 Faults that must break the transport (a lost answer, a timeout) can't be expressed by a WSGI
 response; the app marks them with the ``X-Emulator-Fault`` header on a 502, and the in-process
@@ -92,7 +94,14 @@ class EmulatorApp:
             return api_errors.request_error(
                 401, api_errors.UNAUTHORIZED, "Not Authenticated", legacy=emu.legacy_errors
             )
-        body = _read_body(request)
+        if emu.require_api_version and not request.headers.get("API-Version"):
+            return api_errors.request_error(
+                400,
+                api_errors.API_VERSION_REQUIRED,
+                "The API-Version header is required",
+                legacy=emu.legacy_errors,
+            )
+        body = _read_body(request, legacy=emu.legacy_errors)
         if isinstance(body, HttpAnswer):
             return body
         prepared = emu.service.prepare(
@@ -214,7 +223,7 @@ class EmulatorApp:
         return HttpAnswer(200, self._emu.items(int(board_id)))
 
 
-def _read_body(request: Request) -> dict[str, Any] | HttpAnswer:
+def _read_body(request: Request, *, legacy: bool) -> dict[str, Any] | HttpAnswer:
     """The JSON body ``{query, variables, operationName}``, or monday's 400."""
     try:
         body = json.loads(request.get_data() or b"null")
@@ -222,11 +231,11 @@ def _read_body(request: Request) -> dict[str, Any] | HttpAnswer:
         body = None
     if not isinstance(body, dict) or not isinstance(body.get("query"), str):
         return api_errors.request_error(
-            400, api_errors.BAD_REQUEST, "No query string was present", legacy=False
+            400, api_errors.BAD_REQUEST, "No query string was present", legacy=legacy
         )
     if body.get("variables") is not None and not isinstance(body["variables"], dict):
         return api_errors.request_error(
-            400, api_errors.BAD_REQUEST, "variables must be a JSON object", legacy=False
+            400, api_errors.BAD_REQUEST, "variables must be a JSON object", legacy=legacy
         )
     return body
 

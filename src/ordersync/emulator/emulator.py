@@ -53,6 +53,8 @@ class Emulator:
         seed: create the Customer Master Schedule boards when not loading a state file.
         token: when set, requests must send ``Authorization: <token>`` exactly.
         legacy_errors: answer errors in monday's pre-2024-10 format.
+        require_api_version: refuse requests without ``API-Version`` (400
+            ``API_VERSION_REQUIRED``), as monday announced it will; off by default, as today.
         epoch: wall-clock seconds at start (default: now); fixes timestamps for tests.
 
     Example:
@@ -69,12 +71,14 @@ class Emulator:
         token: str | None = None,
         *,
         legacy_errors: bool = False,
+        require_api_version: bool = False,
         epoch: float | None = None,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.limits = limits or Limits()
         self.token = token
         self.legacy_errors = legacy_errors
+        self.require_api_version = require_api_version
         self.state_file = Path(state_file) if state_file is not None else None
         self.events: list[Event] = []
         self.stats = EmulatorStats()

@@ -32,13 +32,14 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
-from ordersync.emulator import api_errors, resolvers
+from ordersync.emulator import api_errors, views
 from ordersync.emulator.api_errors import HttpAnswer
 from ordersync.emulator.complexity import ComplexityCalculator
 from ordersync.emulator.limits import ComplexityBudget, Throttled
 from ordersync.emulator.paging import CursorRegistry
-from ordersync.emulator.resolvers import RequestContext, Root
+from ordersync.emulator.resolvers import Root
 from ordersync.emulator.store import Store
+from ordersync.emulator.views import RequestContext
 
 
 @cache
@@ -47,7 +48,7 @@ def load_schema() -> GraphQLSchema:
     sdl = resources.files("ordersync.emulator").joinpath("schema.graphql").read_text("utf-8")
     schema = build_schema(sdl)
     column_value = schema.get_type("ColumnValue")
-    column_value.resolve_type = resolvers.resolve_value_type  # type: ignore[union-attr]
+    column_value.resolve_type = views.resolve_value_type  # type: ignore[union-attr]
     return schema
 
 

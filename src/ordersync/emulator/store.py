@@ -3,7 +3,7 @@
 One ``Store`` per emulator, guarded by a re-entrant lock (the HTTP server is threaded). Every
 mutation validates everything first and changes state last, so a failing alias leaves no trace.
 Each change is reported to ``on_event`` in the shape of a monday webhook event, ready for the
-webhook delivery that comes later. ``to_dict``/``from_dict`` make the state file.
+webhook delivery that comes later. ``to_dict``/``load_dict`` make the state file.
 """
 
 from __future__ import annotations
@@ -327,10 +327,9 @@ class Store:
 def _column_from_spec(spec: ColumnSpec, board: BoardSpec) -> Column:
     settings: dict[str, Any] = {}
     if spec.type == "status":
-        indexes = (i for i in range(len(spec.labels) + 1) if i != 5)
-        settings = {
-            "labels": {str(i): label for i, label in zip(indexes, spec.labels, strict=False)}
-        }
+        free = [i for i in range(len(spec.labels) + 1) if i != values.DEFAULT_STATUS_INDEX]
+        indexes = free[: len(spec.labels)]
+        settings = {"labels": {str(i): name for i, name in zip(indexes, spec.labels, strict=True)}}
     elif spec.type == "dropdown":
         settings = {"labels": [{"id": i, "name": n} for i, n in enumerate(spec.labels, start=1)]}
     elif spec.type == "subtasks" and board.subitems_board_id is not None:

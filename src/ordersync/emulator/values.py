@@ -37,7 +37,7 @@ WRITABLE_TYPES = frozenset({"text", "long_text", "numbers", "status", "dropdown"
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME = re.compile(r"^\d{2}:\d{2}(:\d{2})?$")
-_DEFAULT_STATUS_INDEX = 5  # monday keeps index 5 for the grey "no label" style
+DEFAULT_STATUS_INDEX = 5  # monday keeps index 5 for the grey "no label" style
 _EMPTY: tuple[Any, ...] = (None, "", {}, [])
 
 
@@ -242,7 +242,7 @@ def stored_json(stored: Any) -> str | None:
 def _free_status_index(labels: dict[str, str]) -> int:
     used = {int(index) for index in labels}
     index = 0
-    while index in used or index == _DEFAULT_STATUS_INDEX:
+    while index in used or index == DEFAULT_STATUS_INDEX:
         index += 1
     return index
 

@@ -160,10 +160,12 @@ class MondayClient:
     ) -> dict[str, AliasResult]:
         """Send several mutations in one request and say what became of each alias.
 
-        Whole-request failures that are retryable (429 of any kind, 423, 5xx, 409
-        ``IDEMPOTENCY_CONFLICT``, timeouts, lost connections) are retried up to
-        ``max_retries`` times with the same ``Idempotency-Key``, so monday replays its
-        cached answer instead of applying the mutations twice.
+        Whole-request failures that are retryable (429 of any kind, 423, 5xx, a 409
+        ``IDEMPOTENCY_CONFLICT`` with ``Retry-After``, timeouts, lost connections) are
+        retried up to ``max_retries`` times with the same ``Idempotency-Key``, so monday
+        replays its cached answer instead of applying the mutations twice. A failed alias
+        never fails the others; a failed alias's error may itself be retryable (e.g. a
+        locked board), which only means resending that row under a new key may pass.
 
         Args:
             mutations: the mutations, each under its own alias.

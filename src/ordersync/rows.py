@@ -1,0 +1,401 @@
+"""Staged rows on their way to monday: what differs between items and subitems.
+
+``deliver`` runs one loop for both kinds; each kind here says how its pending rows are read,
+how they are found on monday (adoption), screened before sending, turned into a mutation,
+recorded when created (promoted into the mirror) and recorded when refused (ERR table).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+
+from ordersync.board import BoardContext
+from ordersync.config import SyncConfig
+from ordersync.db import Database, upsert, utcnow
+from ordersync.errors import MondayError, RowRejected
+from ordersync.lookup import find_items, find_subitems
+from ordersync.monday import MondayClient, Mutation, documents
+from ordersync.states import Action, MirrorState, RowStatus, Stage
+
+MAX_ATTEMPTS = 5  # sends of one row without a confirmed outcome before it is given up
+
+
+class RowKind:
+    """Shared behaviour; subclasses fill in what is specific to items or subitems."""
+
+    journal_kind: str
+    phase: str
+    alias: str
+    operation: str
+    created: str
+    adopted: str
+    failed: str
+    chunk_setting: str  # the DeliveryConfig field giving aliases per request
+
+    def __init__(
+        self, db: Database, config: SyncConfig, client: MondayClient, board: BoardContext
+    ) -> None:
+        self.db, self.config, self.client, self.board = db, config, client, board
+        self.tables = db.tables
+
+    # --- to be specialised
+    staged: sa.Table
+    errors: sa.Table
+
+    def _select(self) -> sa.Select:
+        return sa.select(self.staged)
+
+    def adopt(self, batch_id: str, rows: list[sa.Row], *, before_create: bool) -> list[sa.Row]:
+        raise NotImplementedError
+
+    def problem(self, row: sa.Row) -> RowRejected | None:
+        raise NotImplementedError
+
+    def mutation(self, alias: str, row: sa.Row) -> Mutation:
+        raise NotImplementedError
+
+    def record(
+        self, connection: sa.Connection, row: sa.Row, monday_id: int, status: RowStatus
+    ) -> None:
+        raise NotImplementedError
+
+    def payload(self, row: sa.Row) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # --- shared
+    def pending(self, batch_id: str) -> list[sa.Row]:
+        """The next chunk of PENDING rows, in key order."""
+        limit = getattr(self.config.delivery, self.chunk_setting)
+        with self.db.engine.connect() as connection:
+            return list(
+                connection.execute(
+                    self._select()
+                    .where(
+                        self.staged.c.batch_id == batch_id,
+                        self.staged.c.status == RowStatus.PENDING,
+                    )
+                    .order_by(self.staged.c.order_key, self.staged.c.stg_id)
+                    .limit(limit)
+                ).all()
+            )
+
+    def rows_by_id(self, stg_ids: list[str]) -> list[sa.Row]:
+        """Still-PENDING rows among ``stg_ids``."""
+        with self.db.engine.connect() as connection:
+            return list(
+                connection.execute(
+                    self._select().where(
+                        self.staged.c.stg_id.in_(stg_ids), self.staged.c.status == RowStatus.PENDING
+                    )
+                ).all()
+            )
+
+    def count_pending(self, batch_id: str) -> int:
+        with self.db.engine.connect() as connection:
+            return connection.execute(
+                sa.select(sa.func.count())
+                .select_from(self.staged)
+                .where(
+                    self.staged.c.batch_id == batch_id, self.staged.c.status == RowStatus.PENDING
+                )
+            ).scalar_one()
+
+    def screen(self, batch_id: str, rows: list[sa.Row]) -> list[sa.Row]:
+        """Fail rows that must not be sent; return the rest."""
+        good = []
+        with self.db.engine.begin() as connection:
+            for row in rows:
+                problem = self.problem(row) or _unconfirmed(row)
+                if problem is None:
+                    good.append(row)
+                else:
+                    self.fail(connection, batch_id, row, problem)
+        return good
+
+    def mark_sent(self, request_id: str, stg_ids: list[str]) -> None:
+        with self.db.engine.begin() as connection:
+            connection.execute(
+                self.staged.update()
+                .where(self.staged.c.stg_id.in_(stg_ids))
+                .values(request_id=request_id, attempts=self.staged.c.attempts + 1)
+            )
+
+    def fail(
+        self,
+        connection: sa.Connection,
+        batch_id: str,
+        row: sa.Row,
+        error: MondayError | RowRejected,
+    ) -> None:
+        """Mark a row FAILED and write its ERR row (code, message, payload, HTTP status)."""
+        connection.execute(
+            self.staged.update()
+            .where(self.staged.c.stg_id == row.stg_id)
+            .values(status=RowStatus.FAILED, error=error.message, updated_at=utcnow())
+        )
+        values: dict[str, Any] = {
+            "batch_id": batch_id,
+            "stg_id": row.stg_id,
+            "order_key": row.order_key,
+            "stage": Stage.DELIVER,
+            "error_code": error.code,
+            "message": error.message,
+            "payload": json.dumps(self.payload(row), ensure_ascii=False, default=str),
+            "http_status": getattr(error, "http_status", None),
+            "retryable": bool(getattr(error, "retryable", False)),
+            "resolved": False,
+            "created_at": utcnow(),
+        }
+        if "size_label" in self.errors.c:
+            values["size_label"] = row.size_label
+        connection.execute(self.errors.insert().values(**values))
+        self.count(connection, batch_id, **{self.failed: 1})
+
+    def count(self, connection: sa.Connection, batch_id: str, **increments: int) -> None:
+        """Add to the batch's counters."""
+        batches = self.tables.batches
+        values = {name: batches.c[name] + n for name, n in increments.items() if n}
+        if values:
+            connection.execute(
+                batches.update().where(batches.c.batch_id == batch_id).values(**values)
+            )
+
+    def _resolve_errors(
+        self, connection: sa.Connection, *conditions: sa.ColumnElement[bool]
+    ) -> None:
+        """Earlier rejections of a row that has now reached the board are resolved."""
+        batches = self.tables.batches
+        on_board = sa.select(batches.c.batch_id).where(batches.c.board_id == self.board.board_id)
+        connection.execute(
+            self.errors.update()
+            .where(
+                *conditions,
+                self.errors.c.resolved == sa.false(),
+                self.errors.c.batch_id.in_(on_board),
+            )
+            .values(resolved=True, resolved_at=utcnow())
+        )
+
+
+class ItemRows(RowKind):
+    journal_kind, phase, alias, operation = "CREATE_ITEMS", "items", "i", "CreateItems"
+    created, adopted, failed = "items_created", "items_adopted", "items_failed"
+    chunk_setting = "items_per_request"
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.staged, self.errors = self.tables.staged_items, self.tables.item_errors
+
+    def ensure_groups(self, batch_id: str) -> None:
+        """Create each missing group once (a lost answer is found by title by the client)."""
+        with self.db.engine.connect() as connection:
+            titles = connection.execute(
+                sa.select(self.staged.c.group_title)
+                .where(
+                    self.staged.c.batch_id == batch_id, self.staged.c.status == RowStatus.PENDING
+                )
+                .distinct()
+            ).scalars()
+            missing = sorted(t for t in titles if t and t not in self.board.group_ids)
+        for title in missing:
+            key = str(uuid.uuid5(uuid.UUID(batch_id), f"group:{title}"))
+            group = self.client.create_group(self.board.board_id, title, idempotency_key=key)
+            self.board.group_ids[title] = group.id
+
+    def adopt(self, batch_id: str, rows: list[sa.Row], *, before_create: bool) -> list[sa.Row]:
+        """Adopt items the board already holds under these keys; return the rest."""
+        found = find_items(
+            self.client, self.board.board_id, self.config, (r.order_key for r in rows)
+        )
+        if not found:
+            return rows
+        with self.db.engine.begin() as connection:
+            for row in rows:
+                if row.order_key in found:
+                    self.record(connection, row, found[row.order_key], RowStatus.ADOPTED)
+            self.count(connection, batch_id, **{self.adopted: len(found)})
+        return [row for row in rows if row.order_key not in found]
+
+    def problem(self, row: sa.Row) -> RowRejected | None:
+        problems = self.board.item_label_problems(json.loads(row.column_values))
+        return problems[0] if problems else None
+
+    def mutation(self, alias: str, row: sa.Row) -> Mutation:
+        return documents.create_item(
+            alias,
+            board_id=self.board.board_id,
+            item_name=row.item_name,
+            group_id=self.board.group_ids.get(row.group_title),
+            column_values=json.loads(row.column_values),
+            create_labels_if_missing=self.board.item_creates_labels(),
+        )
+
+    def record(
+        self, connection: sa.Connection, row: sa.Row, monday_id: int, status: RowStatus
+    ) -> None:
+        """Record the item's id on its staged row and promote it into the mirror."""
+        now = utcnow()
+        connection.execute(
+            self.staged.update()
+            .where(self.staged.c.stg_id == row.stg_id)
+            .values(status=status, monday_item_id=monday_id, error=None, updated_at=now)
+        )
+        upsert(
+            connection,
+            self.tables.items,
+            {"board_id": self.board.board_id, "order_key": row.order_key},
+            {
+                "monday_item_id": monday_id,
+                "item_name": row.item_name,
+                "group_id": self.board.group_ids.get(row.group_title),
+                "group_title": row.group_title,
+                "column_values": row.column_values,
+                "row_hash": row.row_hash,
+                "customer": row.customer,
+                "po_number": row.po_number,
+                "season": row.season,
+                "state": MirrorState.ACTIVE,
+                "batch_id": row.batch_id,
+                "synced_at": now,
+            },
+        )
+        self._resolve_errors(connection, self.errors.c.order_key == row.order_key)
+
+    def payload(self, row: sa.Row) -> dict[str, Any]:
+        return {
+            "action": Action.CREATE,
+            "item_name": row.item_name,
+            "group": row.group_title,
+            "column_values": json.loads(row.column_values),
+        }
+
+
+class SubitemRows(RowKind):
+    journal_kind, phase, alias, operation = "CREATE_SUBITEMS", "subitems", "s", "CreateSubitems"
+    created, adopted, failed = "subitems_created", "subitems_adopted", "subitems_failed"
+    chunk_setting = "subitems_per_request"
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.staged, self.errors = self.tables.staged_subitems, self.tables.subitem_errors
+
+    def _select(self) -> sa.Select:
+        """Subitems with their parent's monday id and status."""
+        items = self.tables.staged_items
+        return sa.select(
+            self.staged,
+            items.c.monday_item_id.label("parent_item_id"),
+            items.c.status.label("parent_status"),
+        ).join(items, items.c.stg_id == self.staged.c.parent_stg_id)
+
+    def fail_orphans(self, batch_id: str) -> None:
+        """Subitems whose parent item failed cannot be created: recorded, not dropped."""
+        items = self.tables.staged_items
+        with self.db.engine.begin() as connection:
+            orphans = connection.execute(
+                self._select().where(
+                    self.staged.c.batch_id == batch_id,
+                    self.staged.c.status == RowStatus.PENDING,
+                    items.c.status == RowStatus.FAILED,
+                )
+            ).all()
+            for row in orphans:
+                problem = RowRejected(
+                    "PARENT_FAILED", f"parent item {row.order_key!r} was not created"
+                )
+                self.fail(connection, batch_id, row, problem)
+
+    def adopt(self, batch_id: str, rows: list[sa.Row], *, before_create: bool) -> list[sa.Row]:
+        """Adopt subitems that already exist under their parent with the same size.
+
+        Before creating, only parents that were adopted (not just created) can hold any.
+        """
+        candidates = [r for r in rows if not before_create or r.parent_status == RowStatus.ADOPTED]
+        if not candidates:
+            return rows
+        found = find_subitems(
+            self.client, (r.parent_item_id for r in candidates), self.config.subitems.size_column_id
+        )
+        adopted = set()
+        with self.db.engine.begin() as connection:
+            for row in candidates:
+                subitem_id = found.get((row.parent_item_id, row.size_label))
+                if subitem_id is not None:
+                    self.record(connection, row, subitem_id, RowStatus.ADOPTED)
+                    adopted.add(row.stg_id)
+            self.count(connection, batch_id, **{self.adopted: len(adopted)})
+        return [row for row in rows if row.stg_id not in adopted]
+
+    def problem(self, row: sa.Row) -> RowRejected | None:
+        return self.board.size_label_problem(row.size_label)
+
+    def mutation(self, alias: str, row: sa.Row) -> Mutation:
+        return documents.create_subitem(
+            alias,
+            parent_item_id=row.parent_item_id,
+            item_name=row.size_label,
+            column_values=json.loads(row.column_values),
+            create_labels_if_missing=self.config.subitems.size_labels_create_if_missing,
+        )
+
+    def record(
+        self, connection: sa.Connection, row: sa.Row, monday_id: int, status: RowStatus
+    ) -> None:
+        now = utcnow()
+        connection.execute(
+            self.staged.update()
+            .where(self.staged.c.stg_id == row.stg_id)
+            .values(
+                status=status,
+                monday_subitem_id=monday_id,
+                monday_parent_item_id=row.parent_item_id,
+                error=None,
+                updated_at=now,
+            )
+        )
+        key = {
+            "board_id": self.board.board_id,
+            "order_key": row.order_key,
+            "size_label": row.size_label,
+        }
+        upsert(
+            connection,
+            self.tables.subitems,
+            key,
+            {
+                "monday_subitem_id": monday_id,
+                "monday_parent_item_id": row.parent_item_id,
+                "qty": row.qty,
+                "row_hash": row.row_hash,
+                "state": MirrorState.ACTIVE,
+                "batch_id": row.batch_id,
+                "synced_at": now,
+            },
+        )
+        self._resolve_errors(
+            connection,
+            self.errors.c.order_key == row.order_key,
+            self.errors.c.size_label == row.size_label,
+        )
+
+    def payload(self, row: sa.Row) -> dict[str, Any]:
+        return {
+            "action": Action.CREATE,
+            "parent_item_id": row.parent_item_id,
+            "item_name": row.size_label,
+            "column_values": json.loads(row.column_values),
+        }
+
+
+def _unconfirmed(row: sa.Row) -> RowRejected | None:
+    """A row sent MAX_ATTEMPTS times without a confirmed outcome is not sent again."""
+    if row.attempts < MAX_ATTEMPTS:
+        return None
+    return RowRejected(
+        "DELIVERY_UNCONFIRMED",
+        f"sent {row.attempts} times without a confirmed answer and not found on the board",
+    )
