@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from ordersync.db import Database
 from ordersync.db.tables import BATCH_STAGE_TIMESTAMPS
-from ordersync.states import FINISHED_BATCH_STATUSES
+from ordersync.states import FINISHED_BATCH_STATUSES, BatchStatus
 
 
 @dataclass
@@ -19,8 +19,10 @@ class BatchReport:
     batch_id: str
     status: str
     board_id: int
+    mode: str
     customer: str | None
     po_number: str | None
+    season: str | None
     planned_items: int
     planned_subitems: int
     items_created: int
@@ -67,7 +69,10 @@ def unfinished_batches(db: Database, board_id: int) -> list[str]:
         return list(
             connection.execute(
                 sa.select(batches.c.batch_id)
-                .where(batches.c.board_id == board_id, batches.c.status.not_in(list(FINISHED_BATCH_STATUSES)))
+                .where(
+                    batches.c.board_id == board_id,
+                    batches.c.status.not_in(list(FINISHED_BATCH_STATUSES)),
+                )
                 .order_by(batches.c.created_at)
             ).scalars()
         )
@@ -81,3 +86,34 @@ def latest_batches(db: Database, limit: int = 10) -> list[BatchReport]:
             sa.select(batches.c.batch_id).order_by(batches.c.created_at.desc()).limit(limit)
         ).scalars()
         return [report for batch_id in ids if (report := load_report(db, batch_id))]
+
+
+def latest_batch_with_errors(db: Database) -> str | None:
+    """The most recent batch that ended with rejected rows or failed."""
+    batches = db.tables.batches
+    ended_badly = [BatchStatus.COMPLETED_WITH_ERRORS, BatchStatus.FAILED]
+    with db.engine.connect() as connection:
+        return connection.execute(
+            sa.select(batches.c.batch_id)
+            .where(batches.c.status.in_(ended_badly))
+            .order_by(batches.c.created_at.desc())
+            .limit(1)
+        ).scalar()
+
+
+def count_errors(db: Database, batch_id: str) -> tuple[int, int]:
+    """(resolved, unresolved) ERR rows of a batch, items and subitems together."""
+    resolved = unresolved = 0
+    with db.engine.connect() as connection:
+        for table in (db.tables.item_errors, db.tables.subitem_errors):
+            rows = connection.execute(
+                sa.select(table.c.resolved, sa.func.count())
+                .where(table.c.batch_id == batch_id)
+                .group_by(table.c.resolved)
+            ).all()
+            for is_resolved, n in rows:
+                if is_resolved:
+                    resolved += n
+                else:
+                    unresolved += n
+    return resolved, unresolved

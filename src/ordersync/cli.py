@@ -25,7 +25,7 @@ from ordersync.db.migrate import upgrade
 from ordersync.batches import BatchReport, latest_batches, load_report
 from ordersync.errors import ConfigError, LockedError, OrderSyncError, SourceError
 from ordersync.source import Scope
-from ordersync.sync import SyncOutcome, make_client, run_sync
+from ordersync.sync import SyncOutcome, make_client, run_retry, run_sync
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
 
@@ -68,7 +68,9 @@ def init_db() -> None:
 
 
 @cli.command("demo-data")
-@click.option("--replace/--keep", default=True, show_default=True, help="Drop an existing table first.")
+@click.option(
+    "--replace/--keep", default=True, show_default=True, help="Drop an existing table first."
+)
 def demo_data(replace: bool) -> None:
     """Create and fill a sample ORDERS_UNIFIED (GREYSON PO 4755 → 264 sizes).
 
@@ -127,6 +129,34 @@ def sync(
     else:
         _print_outcome(outcome)
     sys.exit(outcome.exit_code)
+
+
+@cli.command()
+@click.option(
+    "--batch", "batch_id", help="The batch whose rejected rows to retry (default: latest)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def retry(batch_id: str | None, as_json: bool) -> None:
+    """Re-plan and re-deliver the rejected rows of a batch, after the data was fixed.
+
+    \b
+    Example:
+      ordersync retry --batch 50637a98-c5c4-4339-9e97-3877c71557bf
+    """
+    config = load_config()
+    settings = load_settings()
+    db = _database(config)
+    with make_client(settings, config) as client, _progress(enabled=not as_json) as progress:
+        outcome = run_retry(db, config, client, batch_id, progress=progress)
+    if as_json:
+        click.echo(json.dumps(outcome.as_dict(), default=str))
+    else:
+        console.print(
+            f"retried batch {outcome.retried_batch}: {outcome.resolved} rejected rows now on "
+            f"the board, {outcome.still_open} still rejected"
+        )
+        _print_outcome(outcome.sync)
+    sys.exit(outcome.sync.exit_code)
 
 
 @cli.command()
@@ -231,7 +261,9 @@ def _print_outcome(outcome: SyncOutcome) -> None:
             console.print(f"  … and {plan.items - len(plan.preview)} more")
         return
     if outcome.report is None:
-        console.print(f"nothing to do: {plan.unchanged} order lines already on board {plan.board_id}")
+        console.print(
+            f"nothing to do: {plan.unchanged} order lines already on board {plan.board_id}"
+        )
         return
     _print_report(outcome.report)
     console.print(f"{outcome.requests} requests to monday")

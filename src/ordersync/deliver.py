@@ -54,9 +54,11 @@ class Delivery:
         board: BoardContext,
         *,
         progress: Progress | None = None,
+        heartbeat: Callable[[], None] | None = None,
     ) -> None:
         self.db, self.config, self.client, self.board = db, config, client, board
         self.progress = progress or (lambda phase, done, total: None)
+        self.heartbeat = heartbeat or (lambda: None)  # keeps the board lock fresh
         self.items = ItemRows(db, config, client, board)
         self.subitems = SubitemRows(db, config, client, board)
         self.kinds: dict[str, RowKind] = {k.journal_kind: k for k in (self.items, self.subitems)}
@@ -143,6 +145,7 @@ class Delivery:
             if rows:
                 self._send(kind, batch_id, {f"{kind.alias}{n}": r for n, r in enumerate(rows, 1)})
             self.progress(kind.phase, total - kind.count_pending(batch_id), total)
+            self.heartbeat()
 
     def _send(
         self,

@@ -5,11 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ordersync.batches import (
+    BatchReport,
+    count_errors,
+    latest_batch_with_errors,
+    load_report,
+    unfinished_batches,
+)
 from ordersync.board import BoardContext
 from ordersync.config import Settings, SyncConfig
 from ordersync.db import Database
 from ordersync.db.lock import board_lock
-from ordersync.batches import BatchReport, unfinished_batches
+from ordersync.errors import ConfigError
 from ordersync.deliver import Delivery, Progress
 from ordersync.monday import MondayClient
 from ordersync.plan import PlanResult, plan_batch
@@ -41,7 +48,8 @@ class SyncOutcome:
     def exit_code(self) -> int:
         """0 completed (or nothing to do), 3 completed with rejected rows, 1 failed."""
         statuses = [r.status for r in [*self.resumed, *([self.report] if self.report else [])]]
-        if any(s not in (BatchStatus.BATCH_COMPLETED, BatchStatus.COMPLETED_WITH_ERRORS) for s in statuses):
+        completed = (BatchStatus.BATCH_COMPLETED, BatchStatus.COMPLETED_WITH_ERRORS)
+        if any(status not in completed for status in statuses):
             return 1
         if BatchStatus.COMPLETED_WITH_ERRORS in statuses or (self.dry_run and self.plan.rejected):
             return 3
@@ -104,12 +112,56 @@ def run_sync(
         plan = plan_batch(db, config, scope, mode=mode, dry_run=True, limit=limit)
         return SyncOutcome(plan=plan, dry_run=True)
     before = client.stats.requests
-    with board_lock(db.engine, db.tables.locks, board_id):
+    with board_lock(db.engine, db.tables.locks, board_id) as lock:
         board = BoardContext.load(client, config, board_id)
-        delivery = Delivery(db, config, client, board, progress=progress)
+        delivery = Delivery(db, config, client, board, progress=progress, heartbeat=lock.refresh)
         resumed = [delivery.deliver(batch_id) for batch_id in unfinished_batches(db, board_id)]
         plan = plan_batch(db, config, scope, mode=mode, limit=limit)
         report = delivery.deliver(plan.batch_id) if plan.batch_id else None
     return SyncOutcome(
         plan=plan, report=report, resumed=resumed, requests=client.stats.requests - before
     )
+
+
+@dataclass
+class RetryOutcome:
+    """What ``ordersync retry`` did: the new sync, and how many old rejections it cleared."""
+
+    retried_batch: str
+    sync: SyncOutcome
+    resolved: int
+    still_open: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.sync.as_dict(),
+            "retried_batch": self.retried_batch,
+            "resolved": self.resolved,
+            "still_open": self.still_open,
+        }
+
+
+def run_retry(
+    db: Database,
+    config: SyncConfig,
+    client: MondayClient,
+    batch_id: str | None = None,
+    *,
+    progress: Progress | None = None,
+) -> RetryOutcome:
+    """Re-plan and re-deliver the rejected rows of a batch (default: the latest with any).
+
+    The batch's scope is synced again: rows rejected before are still not on the board, so
+    they are planned anew; those that now pass are delivered and their old rejections
+    marked resolved, those still wrong are rejected again with today's reason.
+    """
+    batch_id = batch_id or latest_batch_with_errors(db)
+    if batch_id is None:
+        raise ConfigError("no batch with rejected rows to retry")
+    report = load_report(db, batch_id)
+    if report is None:
+        raise ConfigError(f"no batch {batch_id}")
+    scope = Scope(report.customer or "", report.po_number, report.season)
+    outcome = run_sync(db, config, client, scope, mode=report.mode, progress=progress)
+    resolved, still_open = count_errors(db, batch_id)
+    return RetryOutcome(batch_id, outcome, resolved, still_open)

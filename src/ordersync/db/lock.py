@@ -1,8 +1,8 @@
 """The board's delivery lock: two runs never deliver to one board at once.
 
 A row per board in the locks table, inserted by the holder (the primary key makes the second
-insert fail on every dialect), refreshed while delivering, and taken over only after it expired
-(a crashed holder).
+insert fail on every dialect), refreshed while delivering, and taken over only when its holder
+is gone: it expired, or its process no longer runs on this host (a crashed or killed run).
 """
 
 from __future__ import annotations
@@ -26,6 +26,21 @@ def lock_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def holder_is_gone(owner: str) -> bool:
+    """True when ``owner`` names a process on this host that no longer runs."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False  # another machine's run: only expiry can free its lock
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 @contextmanager
 def board_lock(
     engine: sa.Engine, locks: sa.Table, board_id: int, *, ttl: timedelta = DEFAULT_TTL
@@ -44,48 +59,39 @@ def board_lock(
 
 
 class BoardLock:
+    """The lock row of one board, held by ``owner`` (host:pid:random)."""
+
     def __init__(
         self, engine: sa.Engine, locks: sa.Table, board_id: int, owner: str, ttl: timedelta
     ) -> None:
-        self.engine, self.locks, self.board_id, self.owner, self.ttl = (
-            engine,
-            locks,
-            board_id,
-            owner,
-            ttl,
-        )
+        self.engine, self.locks, self.board_id = engine, locks, board_id
+        self.owner, self.ttl = owner, ttl
 
     def acquire(self) -> None:
-        now = utcnow()
-        table = self.locks
-        with self.engine.begin() as connection:
-            connection.execute(
-                table.delete().where(table.c.board_id == self.board_id, table.c.expires_at < now)
+        """Take the lock, taking it over from a holder that is gone.
+
+        Raises:
+            LockedError: a live run holds it.
+        """
+        for attempt in range(2):
+            if self._try_insert():
+                return
+            holder = self._holder()
+            gone = holder is not None and (
+                holder.expires_at < utcnow() or holder_is_gone(holder.owner)
             )
-        try:
-            with self.engine.begin() as connection:
-                connection.execute(
-                    table.insert().values(
-                        board_id=self.board_id,
-                        owner=self.owner,
-                        acquired_at=now,
-                        expires_at=now + self.ttl,
-                    )
-                )
-        except sa.exc.IntegrityError:
-            with self.engine.connect() as connection:
-                holder = connection.execute(
-                    sa.select(table.c.owner, table.c.expires_at).where(
-                        table.c.board_id == self.board_id
-                    )
-                ).first()
+            if attempt == 0 and holder is not None and gone:
+                self._remove(holder.owner)
+                continue
             who = (
-                f"{holder.owner} until {holder.expires_at:%Y-%m-%d %H:%M:%S} UTC" if holder else "?"
+                f"{holder.owner}, expires {holder.expires_at:%Y-%m-%d %H:%M:%S} UTC"
+                if holder
+                else "just released"
             )
             raise LockedError(
                 f"board {self.board_id} is being synced by another ordersync run ({who}); "
                 "try again when it has finished"
-            ) from None
+            )
 
     def refresh(self) -> None:
         """Push the expiry forward; call between requests of a long delivery."""
@@ -97,9 +103,36 @@ class BoardLock:
             )
 
     def release(self) -> None:
+        self._remove(self.owner)
+
+    def _try_insert(self) -> bool:
+        now = utcnow()
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    self.locks.insert().values(
+                        board_id=self.board_id,
+                        owner=self.owner,
+                        acquired_at=now,
+                        expires_at=now + self.ttl,
+                    )
+                )
+        except sa.exc.IntegrityError:
+            return False
+        return True
+
+    def _holder(self) -> sa.Row | None:
+        with self.engine.connect() as connection:
+            return connection.execute(
+                sa.select(self.locks.c.owner, self.locks.c.expires_at).where(
+                    self.locks.c.board_id == self.board_id
+                )
+            ).first()
+
+    def _remove(self, owner: str) -> None:
         with self.engine.begin() as connection:
             connection.execute(
                 self.locks.delete().where(
-                    self.locks.c.board_id == self.board_id, self.locks.c.owner == self.owner
+                    self.locks.c.board_id == self.board_id, self.locks.c.owner == owner
                 )
             )

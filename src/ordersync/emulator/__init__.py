@@ -7,8 +7,9 @@ cursors and injectable faults.
 
 Modules: ``schema.graphql`` (the served schema), ``seed`` (boards), ``model`` and ``store``
 (state), ``values`` (column values), ``paging`` (filters, cursors), ``complexity`` (prices),
-``limits`` (budgets, rate limits, idempotency), ``faults``, ``resolvers``, ``execution``
-(GraphQL), ``app`` (WSGI), ``server`` (transport, HTTP), ``emulator`` (the facade).
+``limits`` (budgets, rate limits, idempotency), ``faults``, ``resolvers`` and ``views``
+(GraphQL fields), ``execution`` (GraphQL requests), ``app`` (WSGI), ``server`` (transport,
+HTTP), ``stats``, ``api_errors`` (monday's error answers), ``emulator`` (the facade).
 """
 
 from ordersync.emulator.emulator import Emulator, serve_forever

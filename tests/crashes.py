@@ -1,0 +1,104 @@
+"""Simulated crashes for exactly-once tests (importable as ``crashes``).
+
+``Crash`` stands for the process dying: a ``BaseException`` that ordersync never catches.
+``CrashingTransport`` wraps the emulator's in-process transport and, at chosen requests,
+dies before sending, or after monday applied the request but before the answer arrives
+(optionally injecting one of the emulator's own faults first). ``crash_on_statement`` makes
+the database connection die at the N-th statement of a kind (uncommitted work is lost, as
+when the process is killed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import httpx
+import sqlalchemy as sa
+
+from ordersync.emulator import Emulator, Fault
+
+
+MUTATION_FIELDS = (
+    "create_group",
+    "create_item",
+    "create_subitem",
+    "change_multiple_column_values",
+    "archive_item",
+)
+
+
+class Crash(BaseException):
+    """The process died here."""
+
+
+class CrashingTransport(httpx.BaseTransport):
+    """Counts GraphQL requests; at scheduled ones, crashes or injects an emulator fault.
+
+    ``schedule`` maps a request to an action: the key is a request number (1-based, over all
+    requests) or ``(field, n)``, the n-th request carrying mutation ``field``; the action is
+    ``crash_before`` (die before the request leaves), ``crash_after`` (monday applies it, then
+    the process dies), or an emulator ``Fault`` injected just before that request.
+    """
+
+    def __init__(
+        self, emulator: Emulator, schedule: dict[int | tuple[str, int], str | Fault]
+    ) -> None:
+        self.emulator, self.inner = emulator, emulator.transport()
+        self.schedule = dict(schedule)
+        self.count = 0
+        self.by_field: Counter[str] = Counter()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.count += 1
+        action = self.schedule.pop(self.count, None)
+        query = json.loads(request.content).get("query", "")
+        for field in MUTATION_FIELDS:
+            if f"{field}(" in query:
+                self.by_field[field] += 1
+                action = action or self.schedule.pop((field, self.by_field[field]), None)
+        if action == "crash_before":
+            raise Crash(f"killed before request {self.count}")
+        if isinstance(action, Fault):
+            self.emulator.inject(dataclasses.replace(action))  # the emulator counts it down
+        response = self.inner.handle_request(request)
+        if action == "crash_after":
+            response.read()
+            raise Crash(f"killed after request {self.count} was applied")
+        return response
+
+
+@contextmanager
+def crash_on_statement(
+    engine: sa.Engine, when: Callable[[sa.ClauseElement], bool], nth: int = 1
+) -> Iterator[None]:
+    """Die at the ``nth`` executed statement for which ``when`` is true."""
+    seen = 0
+
+    def check(conn, clauseelement, multiparams, params, execution_options):  # type: ignore[no-untyped-def]
+        nonlocal seen
+        if isinstance(clauseelement, sa.ClauseElement) and when(clauseelement):
+            seen += 1
+            if seen == nth:
+                raise Crash(f"killed at statement {seen}: {type(clauseelement).__name__}")
+
+    sa.event.listen(engine, "before_execute", check)
+    try:
+        yield
+    finally:
+        sa.event.remove(engine, "before_execute", check)
+
+
+def touches(
+    table_name: str, kind: type = sa.sql.dml.UpdateBase
+) -> Callable[[sa.ClauseElement], bool]:
+    """A statement of ``kind`` (Insert/Update/Delete) on the table named ``table_name``."""
+
+    def matches(statement: sa.ClauseElement) -> bool:
+        table = getattr(statement, "table", None)
+        return isinstance(statement, kind) and getattr(table, "name", None) == table_name
+
+    return matches
