@@ -117,6 +117,10 @@ class TablesConfig(_Model):
     subitem_errors: str = "ERR_MON_CustMasterSchedule_Subitems"
     journal: str = "MON_DeliveryJournal"
     locks: str = "MON_SyncLock"
+    scan: str = "MON_SyncScan"
+    pulled_values: str = "MON_PulledValues"
+    value_changes: str = "MON_ValueChanges"
+    webhook_events: str = "MON_WebhookEvents"
 
 
 class DeliveryConfig(_Model):

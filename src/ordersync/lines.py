@@ -150,8 +150,11 @@ def _sizes(
 ) -> dict[str, int]:
     sizes: dict[str, int] = {}
     for size in size_columns:
+        raw = row.get(size)
+        if raw is None or raw == 0:  # most of ~160 size cells are empty: skip them cheaply
+            continue
         try:
-            qty = normalize_quantity(row.get(size), size)
+            qty = normalize_quantity(raw, size)
         except RowRejected as rejected:
             problems.append(rejected)
             continue

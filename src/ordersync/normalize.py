@@ -113,6 +113,8 @@ def normalize_quantity(value: object, size: str) -> int:
     Raises:
         RowRejected: negative, fractional or non-numeric quantities.
     """
+    if type(value) is int and value >= 0:  # the common case, kept fast: INT size columns
+        return value
     number = normalize_number(value, size)
     if number is None:
         return 0

@@ -50,3 +50,24 @@ def test_sql_server_types() -> None:
     assert "order_key NVARCHAR(450) NOT NULL" in ddl
     assert "monday_item_id BIGINT NOT NULL" in ddl
     assert "column_values NVARCHAR(max)" in ddl
+
+
+def test_an_existing_database_upgrades_in_place(db_url: str) -> None:
+    db = Database.connect(db_url)
+    upgrade(db.engine, revision="0001")
+    batches = sa.Table("MON_BatchProcessing", sa.MetaData(), autoload_with=db.engine)
+    with db.engine.begin() as connection:
+        connection.execute(
+            batches.insert().values(
+                batch_id="b1",
+                board_id=1,
+                mode="test",
+                status="BATCH_COMPLETED",
+                created_at=sa.func.current_timestamp(),
+            )
+        )
+    assert upgrade(db.engine) == head_revision()
+    with db.engine.connect() as connection:
+        row = connection.execute(sa.select(db.tables.batches)).one()
+    assert row.batch_id == "b1" and row.planned_item_updates == 0
+    db.engine.dispose()

@@ -36,6 +36,10 @@ def _counter(name: str) -> sa.Column:
 BATCH_COUNTERS = (
     "planned_items",
     "planned_subitems",
+    "planned_item_updates",
+    "planned_item_archives",
+    "planned_subitem_updates",
+    "planned_subitem_archives",
     "items_created",
     "items_updated",
     "items_archived",
@@ -74,6 +78,10 @@ class Tables:
     subitem_errors: sa.Table
     journal: sa.Table
     locks: sa.Table
+    scan: sa.Table
+    pulled_values: sa.Table
+    value_changes: sa.Table
+    webhook_events: sa.Table
 
 
 def build_tables(names: TablesConfig | None = None) -> Tables:
@@ -206,6 +214,60 @@ def build_tables(names: TablesConfig | None = None) -> Tables:
         sa.Column("acquired_at", sa.DateTime, nullable=False),
         sa.Column("expires_at", sa.DateTime, nullable=False),
     )
+    scan = sa.Table(
+        names.scan,
+        md,
+        sa.Column("batch_id", ID, nullable=False),
+        sa.Column("order_key", KEY, nullable=False),
+        sa.Column("row_hash", HASH, nullable=False),
+        sa.Column("line", LONG_TEXT, nullable=False),
+        sa.Index(f"ix_{names.scan}_batch_key", "batch_id", "order_key"),
+    )
+    pulled_values = sa.Table(
+        names.pulled_values,
+        md,
+        sa.Column("board_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("monday_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("column_id", sa.String(64), primary_key=True),
+        sa.Column("order_key", KEY),
+        sa.Column("size_label", sa.Unicode(100)),
+        sa.Column("title", sa.Unicode(255)),
+        sa.Column("text_value", LONG_TEXT),
+        sa.Column("number_value", sa.Numeric(28, 6)),
+        sa.Column("date_value", sa.Date),
+        sa.Column("source", sa.String(16), nullable=False),
+        sa.Column("changed_at", sa.DateTime, nullable=False),
+        sa.Column("pulled_at", sa.DateTime, nullable=False),
+        sa.Index(f"ix_{names.pulled_values}_key", "board_id", "order_key"),
+    )
+    value_changes = sa.Table(
+        names.value_changes,
+        md,
+        sa.Column("change_id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("board_id", sa.BigInteger, nullable=False),
+        sa.Column("monday_id", sa.BigInteger, nullable=False),
+        sa.Column("column_id", sa.String(64), nullable=False),
+        sa.Column("order_key", KEY),
+        sa.Column("size_label", sa.Unicode(100)),
+        sa.Column("old_text", LONG_TEXT),
+        sa.Column("new_text", LONG_TEXT),
+        sa.Column("source", sa.String(16), nullable=False),
+        sa.Column("event_key", sa.String(128)),
+        sa.Column("recorded_at", sa.DateTime, nullable=False),
+        sa.Index(f"ix_{names.value_changes}_item", "board_id", "monday_id"),
+    )
+    webhook_events = sa.Table(
+        names.webhook_events,
+        md,
+        sa.Column("event_key", sa.String(128), primary_key=True),
+        sa.Column("board_id", sa.BigInteger),
+        sa.Column("event_type", sa.String(64), nullable=False),
+        sa.Column("payload", LONG_TEXT, nullable=False),
+        sa.Column("received_at", sa.DateTime, nullable=False),
+        sa.Column("applied_at", sa.DateTime),
+        sa.Column("error", LONG_TEXT),
+        sa.Index(f"ix_{names.webhook_events}_pending", "applied_at"),
+    )
     return Tables(
         md,
         batches,
@@ -217,6 +279,10 @@ def build_tables(names: TablesConfig | None = None) -> Tables:
         subitem_errors,
         journal,
         locks,
+        scan,
+        pulled_values,
+        value_changes,
+        webhook_events,
     )
 
 

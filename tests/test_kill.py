@@ -1,0 +1,400 @@
+"""Exactly once with real processes: ``ordersync sync`` killed with SIGKILL, and two at once.
+
+``tests/test_exactly_once.py`` simulates crashes in-process; here the real CLI entry point runs
+as a child process against the emulator over real HTTP, on SQLite and PostgreSQL, and is
+killed with SIGKILL at chosen points. Each point is made deterministic by an injected fault
+that holds one request in the emulator until the test has killed the client:
+
+* a ``latency`` fault holds a request *before* monday applies it;
+* a ``timeout`` fault with ``after_apply`` holds the connection *after* monday applied the
+  mutation, so the answer never reaches the client.
+
+A held request is held until the test releases it (``HeldRequests``), not for a wall-clock
+delay: so a request the killed process left in flight is applied by "monday" only after the
+next run has finished, the worst moment, and must still duplicate nothing.
+
+After each kill the same ``sync`` runs again and must exit 0, taking over the lock row the
+killed process left behind; the board must then hold every order line and size of the source
+exactly once, ordersync's tables must agree with it, and one more ``sync`` must send nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+import ordersync.emulator.app
+import ordersync.emulator.server
+from ordersync.config import SyncConfig
+from ordersync.db import Database
+from ordersync.db.migrate import upgrade
+from ordersync.demo_data import create_source_table, fill_demo_orders
+from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator, Fault, RunningServer
+from ordersync.source import Scope, reflect_source, select_scope
+from ordersync.states import JournalState, RowStatus
+
+ENTRY = [sys.executable, "-c", "from ordersync.cli import main; main()"]
+SYNC = ("sync", "--customer", "GREYSON", "--po-number", "4755", "--json")
+GREYSON = Scope("GREYSON", "4755")
+KEY_COLUMN, SIZE_COLUMN = "text_mkr5wya6", "dropdown_mkrak7qp"
+ITEMS, SUBITEMS = 69, 264  # GREYSON PO 4755 in the demo data
+LOCKED = "being synced by another ordersync run"
+POLL, PATIENCE = 0.05, 20.0  # seconds between looks, seconds before giving up
+HOLD = 600.0  # an injected delay: in effect "until the test releases it"
+
+
+# ------------------------------------------------------------------------------ harness
+class HeldRequests:
+    """The emulator's injected delays, made to last until ``release()``; and a count of the
+    requests inside the emulator's app, to wait until every held request has finished.
+
+    It stands in for ``time`` in ``ordersync.emulator.app`` (latency faults) and
+    ``ordersync.emulator.server`` (the connection a timeout fault holds), and wraps the app.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._released = threading.Event()
+        self._lock = threading.Lock()
+        self._inside = 0
+
+    def sleep(self, seconds: float) -> None:
+        self._released.wait(seconds)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        with self._lock:
+            self._inside += 1
+        try:
+            return list(self._app(environ, start_response))
+        finally:
+            with self._lock:
+                self._inside -= 1
+
+    def release(self) -> None:
+        """Let every held request go on, and wait until they are through the app."""
+        self._released.set()
+        wait_until(lambda: self._inside == 0, "the held requests to finish")
+
+
+@dataclass
+class Rig:
+    """One emulator over HTTP, one database with the demo orders, the CLI's environment."""
+
+    emulator: Emulator
+    server: RunningServer
+    held: HeldRequests
+    db: Database
+    config: SyncConfig
+    env: dict[str, str]
+    cwd: Path
+
+    @contextmanager
+    def start_sync(self) -> Iterator[subprocess.Popen[str]]:
+        """``ordersync sync`` as a child process; killed (and reaped) if still running."""
+        with subprocess.Popen(
+            [*ENTRY, *SYNC],
+            env=self.env,
+            cwd=self.cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as process:
+            try:
+                yield process
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.communicate()
+
+    def sync(self) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*ENTRY, *SYNC],
+            env=self.env,
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def get(self, path: str, **params: object) -> Any:
+        return httpx.get(f"{self.server.base_url}{path}", params=params, timeout=10).json()
+
+    def reset_stats(self) -> None:
+        httpx.post(f"{self.server.base_url}/emulator/reset-stats", timeout=10)
+
+    def mutations(self) -> dict[str, int]:
+        return dict(self.get("/emulator/stats")["mutations"])
+
+    def lock_owner(self) -> str | None:
+        locks = self.db.tables.locks
+        with self.db.engine.connect() as connection:
+            owner = connection.execute(
+                sa.select(locks.c.owner).where(locks.c.board_id == int(CMS_BOARD_ID))
+            ).scalar_one_or_none()
+        return None if owner is None else str(owner)
+
+
+@pytest.fixture
+def rig(
+    db_url: str, config: SyncConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Rig]:
+    """What ``ordersync init-db`` and ``ordersync demo-data`` do (in-process, to keep the file
+    fast; the CLI path of both is covered by test_cli.py), and a fresh emulator."""
+    db = Database.connect(db_url, config.tables)
+    upgrade(db.engine, config.tables)
+    fill_demo_orders(
+        db.engine,
+        create_source_table(db.engine, config.source.table, config.source.db_schema, replace=True),
+    )
+    emulator = Emulator(seed=True)
+    held = HeldRequests(emulator.wsgi_app)
+    emulator.wsgi_app = held  # type: ignore[assignment]
+    clock = SimpleNamespace(sleep=held.sleep)
+    monkeypatch.setattr(ordersync.emulator.app, "time", clock)
+    monkeypatch.setattr(ordersync.emulator.server, "time", clock)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ORDERSYNC_", "MONDAY_"))}
+    try:
+        with emulator.serve(host="127.0.0.1", port=0) as server:
+            env.update(
+                ORDERSYNC_DATABASE_URL=db_url,
+                MONDAY_API_URL=server.url,
+                MONDAY_API_TOKEN="kill-test-token",
+                HOME=str(tmp_path),
+            )
+            try:
+                yield Rig(emulator, server, held, db, config, env, tmp_path)
+            finally:
+                held.release()
+    finally:
+        db.engine.dispose()
+
+
+def wait_until(
+    condition: Callable[[], bool], what: str, process: subprocess.Popen[str] | None = None
+) -> None:
+    """Poll ``condition``; fail clearly after PATIENCE seconds or if ``process`` exits."""
+    deadline = time.monotonic() + PATIENCE
+    while not condition():
+        if process is not None and process.poll() is not None:
+            out, err = process.communicate()
+            pytest.fail(f"sync exited {process.returncode} before {what}:\n{out}\n{err}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up after {PATIENCE:.0f} s waiting for {what}")
+        time.sleep(POLL)
+
+
+def owner_pid(owner: str | None) -> int | None:
+    """The pid in a lock owner ``host:pid:random`` of this host."""
+    if owner is None:
+        return None
+    host, pid, _ = owner.split(":")
+    assert host == socket.gethostname()
+    return int(pid)
+
+
+def sync_json(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert LOCKED not in done.stderr, "the stale lock of the killed run was not taken over"
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+# ------------------------------------------------------------------------------ checks
+def expected_board(rig: Rig) -> tuple[set[str], set[tuple[str, str]]]:
+    """The keys and (key, size) pairs the board must hold, straight from the source."""
+    source = reflect_source(rig.db.engine, rig.config)
+    keys, sizes = set(), set()
+    with rig.db.engine.connect() as connection:
+        for row in connection.execute(select_scope(source, rig.config, GREYSON)).mappings():
+            keys.add(row["AAG ORDER NUMBER"])
+            sizes.update((row["AAG ORDER NUMBER"], s) for s in source.size_columns if row[s])
+    return keys, sizes
+
+
+def assert_exactly_once(rig: Rig) -> None:
+    """The board holds every line and size once; ordersync's tables agree and are settled."""
+    items = [
+        i for i in rig.get("/emulator/items", board_id=CMS_BOARD_ID) if i["state"] == "active"
+    ]
+    keys = [i["texts"][KEY_COLUMN] for i in items]
+    assert len(items) == ITEMS, f"{len(items)} items on the board"
+    assert len(set(keys)) == ITEMS, "duplicate items on the board"
+    key_of = {str(i["id"]): i["texts"][KEY_COLUMN] for i in items}
+    subitems = [
+        s
+        for s in rig.get("/emulator/items", board_id=CMS_SUBITEMS_BOARD_ID)
+        if s["state"] == "active"
+    ]
+    pairs = [(str(s["parent_id"]), s["texts"][SIZE_COLUMN]) for s in subitems]
+    assert len(subitems) == SUBITEMS, f"{len(subitems)} subitems on the board"
+    assert len(set(pairs)) == SUBITEMS, "duplicate subitems (parent, size) on the board"
+    assert all(parent in key_of for parent, _ in pairs), "a subitem under no active item"
+    expected_keys, expected_sizes = expected_board(rig)
+    assert set(keys) == expected_keys
+    assert {(key_of[parent], size) for parent, size in pairs} == expected_sizes
+
+    titles = [g.title for g in rig.emulator.store.board(CMS_BOARD_ID).groups.values()]
+    assert len(titles) == len(set(titles)), f"duplicate groups: {titles}"
+
+    t = rig.db.tables
+    with rig.db.engine.connect() as connection:
+        mirror = {r.order_key: r.monday_item_id for r in connection.execute(sa.select(t.items))}
+        mirror_subitems = connection.execute(
+            sa.select(sa.func.count()).select_from(t.subitems)
+        ).scalar_one()
+        pending = sum(
+            connection.execute(
+                sa.select(sa.func.count())
+                .select_from(table)
+                .where(table.c.status == RowStatus.PENDING)
+            ).scalar_one()
+            for table in (t.staged_items, t.staged_subitems)
+        )
+        sending = connection.execute(
+            sa.select(sa.func.count())
+            .select_from(t.journal)
+            .where(t.journal.c.state == JournalState.SENDING)
+        ).scalar_one()
+    assert mirror == {i["texts"][KEY_COLUMN]: int(i["id"]) for i in items}
+    assert (mirror_subitems, pending, sending) == (SUBITEMS, 0, 0)
+    assert rig.lock_owner() is None, "the lock was not released"
+
+
+def assert_nothing_more_to_send(rig: Rig) -> None:
+    rig.reset_stats()
+    result = sync_json(rig.sync())
+    assert result["status"] == "NO_CHANGES"
+    assert rig.mutations() == {}
+
+
+# ------------------------------------------------------------------------------ kills
+@dataclass(frozen=True)
+class KillPoint:
+    """Where to kill: the fault that holds the run there, how to see it got there, and the
+    mutations monday has applied by then (items and subitems go 50 to a request)."""
+
+    name: str
+    fault: Fault
+    reached: Callable[[Emulator], bool]
+    applied: dict[str, int]
+
+
+def latency_fired(emulator: Emulator) -> bool:
+    return emulator.stats.to_dict()["faults"].get("latency", 0) >= 1
+
+
+def applied(field: str) -> Callable[[Emulator], bool]:
+    return lambda emulator: emulator.stats.to_dict()["mutations"].get(field, 0) >= 1
+
+
+KILL_POINTS = [
+    # The first request is the board read, made under the lock right before planning: the
+    # kill lands after the lock row is written and before anything is planned or staged.
+    # (Planning is one transaction; a kill inside it leaves the same state.)
+    KillPoint(
+        "before-planning", Fault(kind="latency", match="boards", delay=HOLD), latency_fired, {}
+    ),
+    # Planned and staged, the group created, the first create_item sent but not applied.
+    KillPoint(
+        "create_item-held",
+        Fault(kind="latency", match="create_item", delay=HOLD),
+        latency_fired,
+        {"create_group": 1},
+    ),
+    # The first 50 items applied by monday, the answer never recorded.
+    KillPoint(
+        "create_item-applied",
+        Fault(kind="timeout", match="create_item", after_apply=True, delay=HOLD),
+        applied("create_item"),
+        {"create_group": 1, "create_item": 50},
+    ),
+    # Between items and subitems: every item created, the first create_subitem not applied.
+    KillPoint(
+        "between-items-and-subitems",
+        Fault(kind="latency", match="create_subitem", delay=HOLD),
+        latency_fired,
+        {"create_group": 1, "create_item": ITEMS},
+    ),
+    # The first 50 subitems applied by monday, the answer never recorded.
+    KillPoint(
+        "create_subitem-applied",
+        Fault(kind="timeout", match="create_subitem", after_apply=True, delay=HOLD),
+        applied("create_subitem"),
+        {"create_group": 1, "create_item": ITEMS, "create_subitem": 50},
+    ),
+]
+
+
+@pytest.mark.parametrize("point", KILL_POINTS, ids=lambda p: p.name)
+def test_sigkill_loses_and_duplicates_nothing(rig: Rig, point: KillPoint) -> None:
+    """SIGKILL at ``point``; the next run takes over the stale lock and finishes the job."""
+    rig.emulator.inject(point.fault)
+    with rig.start_sync() as killed:
+        wait_until(lambda: point.reached(rig.emulator), f"the run to reach {point.name}", killed)
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=10)  # reaped, as a shell would: its pid no longer runs
+    assert killed.returncode == -signal.SIGKILL
+    assert rig.mutations() == point.applied
+    assert owner_pid(rig.lock_owner()) == killed.pid, "the killed run left no lock row"
+
+    result = sync_json(rig.sync())
+    assert result["status"] in ("BATCH_COMPLETED", "NO_CHANGES"), result
+    batches = [*result["resumed_batches"], *([result["batch"]] if result["batch"] else [])]
+    assert [b["status"] for b in batches] == ["BATCH_COMPLETED"], batches
+    batch = batches[0]
+    assert batch["items_created"] + batch["items_adopted"] == ITEMS, batch
+    assert batch["subitems_created"] + batch["subitems_adopted"] == SUBITEMS, batch
+
+    rig.held.release()  # monday now answers what the killed run left in flight
+    assert_exactly_once(rig)
+    assert_nothing_more_to_send(rig)
+
+
+# ------------------------------------------------------------------------------ concurrency
+def test_two_runs_at_once_never_both_deliver(rig: Rig) -> None:
+    """Two ``sync`` started together: the one that gets the lock is held in its first
+    create_item (so they overlap for sure); the other must stop at the lock, exit 1 and leave
+    the holder's lock alone. Then the holder is let go and delivers everything, once."""
+    rig.emulator.inject(Fault(kind="latency", match="create_item", delay=HOLD))
+    with rig.start_sync() as one, rig.start_sync() as two:
+        runs = (one, two)
+        wait_until(lambda: any(run.poll() is not None for run in runs), "one run to exit")
+        loser = next(run for run in runs if run.poll() is not None)
+        winner = two if loser is one else one
+        _, loser_err = loser.communicate()
+        assert loser.returncode == 1, loser_err
+        assert LOCKED in loser_err
+        assert "Traceback" not in loser_err
+        assert winner.poll() is None, "both runs finished: they did not overlap"
+        assert latency_fired(rig.emulator), "the lock holder is not the run held in create_item"
+        assert owner_pid(rig.lock_owner()) == winner.pid
+
+        rig.held.release()
+        winner_out, winner_err = winner.communicate(timeout=60)
+    assert winner.returncode == 0, winner_err
+    result = json.loads(winner_out)
+    assert (result["status"], result["items_created"], result["subitems_created"]) == (
+        "BATCH_COMPLETED",
+        ITEMS,
+        SUBITEMS,
+    )
+    assert rig.mutations() == {"create_group": 1, "create_item": ITEMS, "create_subitem": SUBITEMS}
+    assert_exactly_once(rig)
+    assert_nothing_more_to_send(rig)
