@@ -24,7 +24,7 @@ from ordersync.demo_data import (
 )
 from ordersync.emulator import CMS_BOARD_ID, Emulator
 from ordersync.monday import MondayClient, Mutation
-from ordersync.rows import ItemRows
+from ordersync.rows import ItemCreates
 from ordersync.source import Scope, reflect_source, select_scope
 from ordersync.sync import run_retry, run_sync
 
@@ -89,15 +89,15 @@ def test_monday_refusal_is_per_alias(
         target = connection.execute(
             sa.select(table.c["AAG ORDER NUMBER"]).where(table.c["PO NUMBER"] == "4755").limit(1)
         ).scalar_one()
-    build = ItemRows.mutation
+    build = ItemCreates.mutation
 
-    def corrupt_one(self: ItemRows, alias: str, row: sa.Row) -> Mutation:
+    def corrupt_one(self: ItemCreates, alias: str, row: sa.Row) -> Mutation:
         if row.order_key == target:  # a value our checks would never let through
             bad = {**row._asdict(), "column_values": json.dumps({"numeric_mkr5cact": "abc"})}
             return build(self, alias, SimpleNamespace(**bad))  # type: ignore[arg-type]
         return build(self, alias, row)
 
-    monkeypatch.setattr(ItemRows, "mutation", corrupt_one)
+    monkeypatch.setattr(ItemCreates, "mutation", corrupt_one)
     outcome = run_sync(db, config, client, Scope("GREYSON", "4755"))
     items = board_items(emulator)
     assert outcome.exit_code == 3

@@ -56,7 +56,8 @@ def test_phase_one_from_the_command_line(
 
     dry = run(env, "sync", "--customer", "GREYSON", "--po-number", "4755", "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert "would create 69 items and 264 subitems" in dry.stdout
+    assert "items: +69 ~0 -0; subitems: +264 ~0 -0" in dry.stdout
+    assert "+ GRY-" in dry.stdout
     assert emulator_get(server, "/emulator/stats")["mutations"] == {}  # type: ignore[index]
 
     first = run(env, "sync", "--customer", "GREYSON", "--po-number", "4755", "--json")

@@ -25,11 +25,19 @@ class BatchReport:
     season: str | None
     planned_items: int
     planned_subitems: int
+    planned_item_updates: int
+    planned_item_archives: int
+    planned_subitem_updates: int
+    planned_subitem_archives: int
     items_created: int
     items_adopted: int
+    items_updated: int
+    items_archived: int
     items_failed: int
     subitems_created: int
     subitems_adopted: int
+    subitems_updated: int
+    subitems_archived: int
     subitems_failed: int
     rows_rejected: int
     requests: int

@@ -24,6 +24,7 @@ from ordersync.db import Database
 from ordersync.db.migrate import upgrade
 from ordersync.batches import BatchReport, latest_batches, load_report
 from ordersync.errors import ConfigError, LockedError, OrderSyncError, SourceError
+from ordersync.plan import PREVIEW_LINES, LineChange, PlanResult
 from ordersync.source import Scope
 from ordersync.sync import SyncOutcome, make_client, run_retry, run_sync
 
@@ -250,15 +251,12 @@ def _print_outcome(outcome: SyncOutcome) -> None:
     for report in outcome.resumed:
         console.print(f"finished interrupted batch {report.batch_id}: {report.status}")
     if outcome.dry_run:
-        console.print(
-            f"[bold]dry run[/] for board {plan.board_id}: would create {plan.items} items "
-            f"and {plan.subitems} subitems; {plan.unchanged} unchanged; {plan.rejected} rejected"
-        )
-        for line in plan.preview:
-            sizes = ", ".join(f"{size}={qty}" for size, qty in line.sizes.items())
-            console.print(f"  + {line.item_name}  [{line.group_title}]  {sizes}")
-        if plan.items > len(plan.preview):
-            console.print(f"  … and {plan.items - len(plan.preview)} more")
+        console.print(f"[bold]dry run[/] for board {plan.board_id}: nothing was written or sent")
+        for change in plan.preview:
+            _print_change(change)
+        if plan.changes and len(plan.preview) == PREVIEW_LINES:
+            console.print("  … (first lines only)")
+        console.print(_plan_totals(plan))
         return
     if outcome.report is None:
         console.print(
@@ -269,24 +267,71 @@ def _print_outcome(outcome: SyncOutcome) -> None:
     console.print(f"{outcome.requests} requests to monday")
 
 
+MARKS = {"CREATE": "[green]+[/]", "UPDATE": "[yellow]~[/]", "ARCHIVE": "[red]-[/]"}
+
+
+def _print_change(change: LineChange) -> None:
+    """One line of the dry-run diff: + create, ~ update (old → new), - archive."""
+    console.print(f"{MARKS[change.action]} {change.order_key}  {change.item_name}", highlight=False)
+    for title, old, new in change.columns:
+        console.print(f"    {title}: {_shown(old)} → {_shown(new)}", highlight=False)
+    for action, size, old_qty, new_qty in change.sizes:
+        quantities = {
+            "CREATE": f"{new_qty}",
+            "UPDATE": f"{old_qty} → {new_qty}",
+            "ARCHIVE": f"(was {old_qty})",
+        }[action]
+        console.print(f"    {MARKS[action]} size {size} {quantities}", highlight=False)
+
+
+def _shown(value: object) -> str:
+    """A monday column value as a planner reads it."""
+    if value is None:
+        return "∅"
+    if isinstance(value, dict):
+        for key in ("label", "text", "date"):
+            if key in value:
+                return str(value[key])
+        if "labels" in value:
+            return ", ".join(value["labels"])
+    return str(value)
+
+
+def _plan_totals(plan: PlanResult) -> str:
+    return (
+        f"items: +{plan.items} ~{plan.item_updates} -{plan.item_archives}; "
+        f"subitems: +{plan.subitems} ~{plan.subitem_updates} -{plan.subitem_archives}; "
+        f"{plan.unchanged} unchanged; {plan.rejected} rejected"
+    )
+
+
 def _print_report(report: BatchReport) -> None:
     table = Table(title=f"batch {report.batch_id}", show_header=True)
-    for name in ("", "planned", "created", "adopted", "failed"):
+    for name in (
+        "",
+        "create",
+        "created",
+        "adopted",
+        "update",
+        "updated",
+        "archive",
+        "archived",
+        "failed",
+    ):
         table.add_column(name, justify="right" if name else "left")
-    table.add_row(
-        "items",
-        str(report.planned_items),
-        str(report.items_created),
-        str(report.items_adopted),
-        str(report.items_failed),
-    )
-    table.add_row(
-        "subitems",
-        str(report.planned_subitems),
-        str(report.subitems_created),
-        str(report.subitems_adopted),
-        str(report.subitems_failed),
-    )
+    for kind in ("item", "subitem"):
+        n = lambda field: str(getattr(report, field.format(kind=kind)))  # noqa: E731
+        table.add_row(
+            f"{kind}s",
+            n("planned_{kind}s"),
+            n("{kind}s_created"),
+            n("{kind}s_adopted"),
+            n("planned_{kind}_updates"),
+            n("{kind}s_updated"),
+            n("planned_{kind}_archives"),
+            n("{kind}s_archived"),
+            n("{kind}s_failed"),
+        )
     console.print(table)
     console.print(
         f"status [bold]{report.status}[/]; {report.rows_rejected} rows rejected at planning; "

@@ -77,11 +77,21 @@ class SourceConfig(_Model):
         return self
 
 
+class CancelledRule(_Model):
+    """What a cancelled order line does to its item: ``update`` (the board shows the new
+    ORDER TYPE, the item stays) or ``archive`` (the item is archived like a deleted line)."""
+
+    column: str = "ORDER TYPE"
+    values: list[str] = Field(default_factory=lambda: ["CANCELLED"])
+    action: Literal["update", "archive"] = "update"
+
+
 class ItemsConfig(_Model):
     name_columns: list[str] = Field(min_length=1)
     group_columns: list[str] = Field(default_factory=list)
     columns: list[ColumnMapping]
     monday_owned: list[MondayOwnedColumn] = Field(default_factory=list)
+    cancelled: CancelledRule = CancelledRule()
 
     @model_validator(mode="after")
     def _unique_columns(self) -> ItemsConfig:
@@ -131,6 +141,22 @@ class DeliveryConfig(_Model):
     api_version: str = DEFAULT_API_VERSION
 
 
+class PullConfig(_Model):
+    """Reading monday-owned columns back (``ordersync pull``)."""
+
+    missing_item_policy: Literal["recreate", "flag"] = "recreate"
+    page_size: int = Field(default=500, ge=1, le=500)
+    subitems: Literal["nested", "separate"] = "nested"
+
+
+class ServeConfig(_Model):
+    """The webhook receiver (``ordersync serve``); its signing secret is read from
+    ``ORDERSYNC_WEBHOOK_SECRET``, never from this file."""
+
+    retry_seconds: float = Field(default=5.0, gt=0)
+    events_per_apply: int = Field(default=100, ge=1, le=1000)
+
+
 class SyncConfig(_Model):
     """The whole mapping: source, boards, columns, customers, tables, delivery."""
 
@@ -142,6 +168,8 @@ class SyncConfig(_Model):
     customers: dict[str, str] = Field(default_factory=dict)
     tables: TablesConfig = TablesConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    pull: PullConfig = PullConfig()
+    serve: ServeConfig = ServeConfig()
 
     @model_validator(mode="after")
     def _default_mode_exists(self) -> SyncConfig:
@@ -259,11 +287,14 @@ class Settings:
     database_url: str
     api_url: str
     api_token: str | None
+    webhook_secret: str | None = None
 
     def __repr__(self) -> str:
         token = "<set>" if self.api_token else None
+        secret = "<set>" if self.webhook_secret else None
         return (
-            f"Settings(database_url={self.database_url!r}, api_url={self.api_url!r}, token={token})"
+            f"Settings(database_url={self.database_url!r}, api_url={self.api_url!r}, "
+            f"token={token}, webhook_secret={secret})"
         )
 
     def require_token(self) -> None:
@@ -275,7 +306,8 @@ class Settings:
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Read ``ORDERSYNC_DATABASE_URL``, ``MONDAY_API_URL`` and ``MONDAY_API_TOKEN``."""
+    """Read ``ORDERSYNC_DATABASE_URL``, ``MONDAY_API_URL``, ``MONDAY_API_TOKEN`` and
+    ``ORDERSYNC_WEBHOOK_SECRET``."""
     env = os.environ if environ is None else environ
     api_url = env.get("MONDAY_API_URL") or DEFAULT_API_URL
     if urlsplit(api_url).scheme not in ("http", "https"):
@@ -284,6 +316,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         database_url=env.get("ORDERSYNC_DATABASE_URL") or DEFAULT_DATABASE_URL,
         api_url=api_url,
         api_token=env.get("MONDAY_API_TOKEN") or None,
+        webhook_secret=env.get("ORDERSYNC_WEBHOOK_SECRET") or None,
     )
 
 

@@ -34,7 +34,7 @@ from ordersync.db import Database, utcnow
 from ordersync.errors import MondayError, PermanentMondayError
 from ordersync.journal import JournalEntry, close_entry, open_entries, open_entry
 from ordersync.monday import AliasResult, MondayClient
-from ordersync.rows import ItemRows, RowKind, SubitemRows
+from ordersync.rows import ITEM_KINDS, SUBITEM_KINDS, ItemCreates, RowKind, SubitemCreates
 from ordersync.states import BatchStatus, RowStatus
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -59,9 +59,11 @@ class Delivery:
         self.db, self.config, self.client, self.board = db, config, client, board
         self.progress = progress or (lambda phase, done, total: None)
         self.heartbeat = heartbeat or (lambda: None)  # keeps the board lock fresh
-        self.items = ItemRows(db, config, client, board)
-        self.subitems = SubitemRows(db, config, client, board)
-        self.kinds: dict[str, RowKind] = {k.journal_kind: k for k in (self.items, self.subitems)}
+        self.item_kinds = [kind(db, config, client, board) for kind in ITEM_KINDS]
+        self.subitem_kinds = [kind(db, config, client, board) for kind in SUBITEM_KINDS]
+        self.kinds: dict[str, RowKind] = {
+            kind.journal_kind: kind for kind in [*self.item_kinds, *self.subitem_kinds]
+        }
 
     # ----------------------------------------------------------------------------- batch
     def deliver(self, batch_id: str) -> BatchReport:
@@ -71,13 +73,19 @@ class Delivery:
             self.resolve_open_requests()
             status = self._status(batch_id)
             if status == BatchStatus.STAGED:
-                self.items.ensure_groups(batch_id)
-                self._deliver_rows(self.items, batch_id)
+                creates = self.item_kinds[0]
+                assert isinstance(creates, ItemCreates)
+                creates.ensure_groups(batch_id)
+                for kind in self.item_kinds:
+                    self._deliver_rows(kind, batch_id)
                 self._advance(batch_id, BatchStatus.ITEMS_COMPLETED, "items_completed_at")
                 status = BatchStatus.ITEMS_COMPLETED
             if status == BatchStatus.ITEMS_COMPLETED:
-                self.subitems.fail_orphans(batch_id)
-                self._deliver_rows(self.subitems, batch_id)
+                subitem_creates = self.subitem_kinds[0]
+                assert isinstance(subitem_creates, SubitemCreates)
+                subitem_creates.fail_orphans(batch_id)
+                for kind in self.subitem_kinds:
+                    self._deliver_rows(kind, batch_id)
                 self._advance(batch_id, BatchStatus.SUBITEMS_COMPLETED, "subitems_completed_at")
                 status = BatchStatus.SUBITEMS_COMPLETED
             if status == BatchStatus.SUBITEMS_COMPLETED:
@@ -87,7 +95,7 @@ class Delivery:
             raise
         finally:
             with self.db.engine.begin() as connection:
-                self.items.count(
+                self.item_kinds[0].count(
                     connection,
                     batch_id,
                     requests=self.client.stats.requests - requests_before,
@@ -165,18 +173,18 @@ class Delivery:
         )
         unknown = []
         with self.db.engine.begin() as connection:
-            created = 0
+            succeeded = 0
             for alias, row in by_alias.items():
                 result = results.get(alias) or AliasResult(alias, "unknown")
                 if result.outcome == "ok" and result.data:
                     kind.record(connection, row, int(result.data["id"]), RowStatus.DONE)
-                    created += 1
+                    succeeded += 1
                 elif result.outcome == "failed" and result.error and not result.error.retryable:
                     kind.fail(connection, batch_id, row, result.error)
                 elif result.outcome == "unknown":
                     unknown.append(row)
                 # a failed alias with a retryable error stays PENDING and is sent again
-            kind.count(connection, batch_id, **{kind.created: created})
+            kind.count(connection, batch_id, **{kind.succeeded: succeeded})
             close_entry(connection, self.db, entry.request_id)
         if unknown:
             kind.adopt(batch_id, unknown, before_create=False)

@@ -1,29 +1,35 @@
-"""One source row → one order line as it should look on the board (pure functions).
+"""One source row → one order line as it should look on the board (pure, no I/O).
 
 This is where a row is validated and normalised, where its item name, group and column values
 are derived, where its sizes are melted into subitems, and where its row hash is computed.
-``plan`` calls it for every row in scope; nothing here touches a database or the network.
+``LineBuilder`` compiles the mapping once (a plan may read a hundred thousand rows) and
+``build`` turns each row into an ``OrderLine`` or a ``LineProblems`` with every reason found.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from ordersync.config import ColumnMapping, SyncConfig
+from ordersync.config import SyncConfig
 from ordersync.errors import RowRejected
+from ordersync.monday.column_values import to_monday
 from ordersync.normalize import (
+    EMPTY_MARKERS,
     Normalized,
     clean_text,
     normalize_quantity,
     normalize_value,
     order_key,
-    row_hash,
 )
 
 MAX_ITEM_NAME = 255
+_LONGEST_MARKER = max(len(marker) for marker in EMPTY_MARKERS)
 
 
 @dataclass(frozen=True)
@@ -34,16 +40,32 @@ class OrderLine:
     order_key: str
     item_name: str
     group_title: str
-    values: dict[str, Normalized]  # board column id → normalised value
+    values: dict[str, Normalized]  # board column id → normalised value (empty ones too)
+    monday_values: dict[str, Any]  # board column id → monday JSON, empty values left out
     sizes: dict[str, int]  # size label → quantity > 0, in source column order
     customer: str
     po_number: str | None
     season: str | None
     row_hash: str
     warnings: tuple[RowRejected, ...] = ()  # values left off under on_invalid = "skip_value"
+    cancelled: bool = False  # the cancelled rule's column holds one of its values
 
-    def subitem_hash(self, size: str) -> str:
-        return subitem_hash(size, self.sizes[size])
+    def to_json(self) -> str:
+        """What the scan table keeps of a line (everything staging needs)."""
+        return json.dumps(
+            {
+                "key": list(self.key),
+                "item_name": self.item_name,
+                "group_title": self.group_title,
+                "monday_values": self.monday_values,
+                "sizes": self.sizes,
+                "customer": self.customer,
+                "po_number": self.po_number,
+                "season": self.season,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
 
 
 @dataclass
@@ -55,121 +77,179 @@ class LineProblems:
     payload: dict[str, object] = field(default_factory=dict)
 
 
+def line_hash(
+    name: str, group: str, monday_values: Mapping[str, Any], sizes: Mapping[str, int]
+) -> str:
+    """sha256 of the canonical encoding of everything the board shows of a line."""
+    canonical = json.dumps(
+        {"name": name, "group": group, "values": monday_values, "sizes": sizes},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 def subitem_hash(size: str, qty: int) -> str:
-    return row_hash({"size": size, "qty": qty})
+    return hashlib.sha256(f"{size}\x1f{qty}".encode()).hexdigest()
 
 
-def row_key(row: Mapping[str, object], config: SyncConfig) -> tuple[str, ...] | None:
-    """The natural key of a row, or ``None`` when any key column is empty."""
-    parts = tuple(clean_text(row.get(column)) for column in config.source.key_columns)
-    if any(part is None for part in parts):
-        return None
-    return tuple(part for part in parts if part is not None)
+def _fast_text(value: object) -> str | None:
+    """``clean_text`` with a shortcut for the common case of a plain string."""
+    if type(value) is str:
+        text = value.strip()
+        if len(text) <= _LONGEST_MARKER and text.lower() in EMPTY_MARKERS:
+            return None
+        return text
+    return clean_text(value)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """One pushed column, compiled: how to read it from a row and write it for monday."""
+
+    column_id: str
+    source: str
+    column_type: str
+    reject: bool
+    read: Callable[[Mapping[str, object]], Normalized]
+
+
+class LineBuilder:
+    """Turns source rows into order lines under one mapping (compiled once)."""
+
+    def __init__(self, config: SyncConfig, size_columns: tuple[str, ...]) -> None:
+        self.config = config
+        self.size_columns = size_columns
+        self.key_columns = tuple(config.source.key_columns)
+        self.name_columns = tuple(config.items.name_columns)
+        self.group_columns = tuple(config.items.group_columns)
+        self.rules = tuple(self._rule(column) for column in config.items.columns)
+        rule = config.items.cancelled
+        self.cancelled_column = rule.column
+        self.cancelled_values = frozenset(value.strip().upper() for value in rule.values)
+        self.payload_columns = tuple(
+            dict.fromkeys(
+                [*self.key_columns, *self.name_columns, *(c.source for c in config.items.columns)]
+            )
+        )
+
+    def _rule(self, column: Any) -> _Rule:
+        source, column_type, value_map = column.source, column.type, column.value_map
+        if column.transform == "canonical_customer":
+            customer_column = self.config.source.customer_column
+
+            def read(row: Mapping[str, object]) -> Normalized:
+                return self.config.canonical_customer(str(row.get(customer_column) or ""))
+        elif column_type in ("text", "long_text") or (
+            column_type in ("status", "dropdown") and not value_map
+        ):
+
+            def read(row: Mapping[str, object]) -> Normalized:
+                return _fast_text(row.get(source))
+        else:
+
+            def read(row: Mapping[str, object]) -> Normalized:
+                return normalize_value(column_type, row.get(source), source, value_map)
+
+        return _Rule(column.column_id, source, column_type, column.on_invalid == "reject_row", read)
+
+    def build(self, row: Mapping[str, object]) -> OrderLine | LineProblems:
+        """Validate and derive one order line; never drops or changes a value silently."""
+        problems: list[RowRejected] = []
+        warnings: list[RowRejected] = []
+        parts = tuple(_fast_text(row.get(column)) for column in self.key_columns)
+        key = None if any(part is None for part in parts) else tuple(str(p) for p in parts)
+        if key is None:
+            problems.append(self._missing_key(row, parts))
+        values: dict[str, Normalized] = {}
+        monday_values: dict[str, Any] = {}
+        for rule in self.rules:
+            try:
+                value = rule.read(row)
+            except RowRejected as rejected:
+                (problems if rule.reject else warnings).append(rejected)
+                continue
+            values[rule.column_id] = value
+            if value is not None:
+                monday_values[rule.column_id] = to_monday(rule.column_type, value)
+        sizes = self._sizes(row, problems)
+        name = "".join(_fast_text(row.get(column)) or "" for column in self.name_columns)
+        if not name:
+            problems.append(
+                RowRejected("EMPTY_ITEM_NAME", "item name is empty (name columns are empty)")
+            )
+        elif len(name) > MAX_ITEM_NAME:
+            problems.append(
+                RowRejected(
+                    "ITEM_NAME_TOO_LONG",
+                    f"item name is {len(name)} characters; monday allows {MAX_ITEM_NAME}",
+                )
+            )
+        if problems or key is None:
+            return LineProblems(key=key, problems=problems, payload=self.payload(row))
+        customer = self.config.canonical_customer(
+            str(row.get(self.config.source.customer_column) or "")
+        )
+        group = self._group_title(row, customer)
+        return OrderLine(
+            key=key,
+            order_key=order_key(key),
+            item_name=name,
+            group_title=group,
+            values=values,
+            monday_values=monday_values,
+            sizes=sizes,
+            customer=customer,
+            po_number=_fast_text(row.get(self.config.source.po_column)),
+            season=_fast_text(row.get(self.config.source.season_column)),
+            row_hash=line_hash(name, group, monday_values, sizes),
+            warnings=tuple(warnings),
+            cancelled=(_fast_text(row.get(self.cancelled_column)) or "").upper()
+            in self.cancelled_values,
+        )
+
+    def _missing_key(self, row: Mapping[str, object], parts: tuple[str | None, ...]) -> RowRejected:
+        missing = [c for c, part in zip(self.key_columns, parts, strict=True) if part is None]
+        known = {c: text for c in self.name_columns if (text := _fast_text(row.get(c)))}
+        hint = ", ".join(f"{column} {text}" for column, text in known.items()) or "no name"
+        return RowRejected(
+            "MISSING_KEY", f"key column(s) empty: {', '.join(missing)} (row: {hint})"
+        )
+
+    def _group_title(self, row: Mapping[str, object], customer: str) -> str:
+        """``<canonical customer> <first non-empty group column>``, e.g. ``GREYSON 2025 FALL``."""
+        for column in self.group_columns:
+            text = _fast_text(row.get(column))
+            if text:
+                return f"{customer} {text}"[:MAX_ITEM_NAME]
+        return customer[:MAX_ITEM_NAME]
+
+    def _sizes(self, row: Mapping[str, object], problems: list[RowRejected]) -> dict[str, int]:
+        sizes: dict[str, int] = {}
+        for size in self.size_columns:
+            raw = row.get(size)
+            if raw is None or raw == 0:  # most of ~160 size cells are empty: skip them cheaply
+                continue
+            try:
+                qty = normalize_quantity(raw, size)
+            except RowRejected as rejected:
+                problems.append(rejected)
+                continue
+            if qty > 0:
+                sizes[size] = qty
+        return sizes
+
+    def payload(self, row: Mapping[str, object]) -> dict[str, object]:
+        """The mapped source values of a row, JSON-ready, for the ERR tables."""
+        return {name: _jsonable(row.get(name)) for name in self.payload_columns}
 
 
 def build_order_line(
     row: Mapping[str, object], config: SyncConfig, size_columns: tuple[str, ...]
 ) -> OrderLine | LineProblems:
-    """Validate and derive one order line; never drops or changes a value silently."""
-    key = row_key(row, config)
-    problems: list[RowRejected] = []
-    if key is None:
-        missing = [c for c in config.source.key_columns if clean_text(row.get(c)) is None]
-        known = {c: text for c in config.items.name_columns if (text := clean_text(row.get(c)))}
-        hint = ", ".join(f"{column} {text}" for column, text in known.items()) or "no name"
-        problems.append(
-            RowRejected("MISSING_KEY", f"key column(s) empty: {', '.join(missing)} (row: {hint})")
-        )
-    customer = config.canonical_customer(str(row.get(config.source.customer_column) or ""))
-    warnings: list[RowRejected] = []
-    values = _column_values(row, config, customer, problems, warnings)
-    sizes = _sizes(row, size_columns, problems)
-    name = "".join(clean_text(row.get(column)) or "" for column in config.items.name_columns)
-    if not name:
-        problems.append(
-            RowRejected("EMPTY_ITEM_NAME", "item name is empty (name columns are empty)")
-        )
-    elif len(name) > MAX_ITEM_NAME:
-        problems.append(
-            RowRejected(
-                "ITEM_NAME_TOO_LONG",
-                f"item name is {len(name)} characters; monday allows {MAX_ITEM_NAME}",
-            )
-        )
-    if problems or key is None:
-        return LineProblems(key=key, problems=problems, payload=source_payload(row, config))
-    group = group_title(row, config, customer)
-    return OrderLine(
-        key=key,
-        order_key=order_key(key),
-        item_name=name,
-        group_title=group,
-        values=values,
-        sizes=sizes,
-        customer=customer,
-        po_number=clean_text(row.get(config.source.po_column)),
-        season=clean_text(row.get(config.source.season_column)),
-        row_hash=row_hash({"name": name, "group": group, **values}),
-        warnings=tuple(warnings),
-    )
-
-
-def group_title(row: Mapping[str, object], config: SyncConfig, customer: str) -> str:
-    """``<canonical customer> <first non-empty group column>``, e.g. ``GREYSON 2025 FALL``."""
-    for column in config.items.group_columns:
-        text = clean_text(row.get(column))
-        if text:
-            return f"{customer} {text}"[:MAX_ITEM_NAME]
-    return customer[:MAX_ITEM_NAME]
-
-
-def _column_values(
-    row: Mapping[str, object],
-    config: SyncConfig,
-    customer: str,
-    problems: list[RowRejected],
-    warnings: list[RowRejected],
-) -> dict[str, Normalized]:
-    values: dict[str, Normalized] = {}
-    for column in config.items.columns:
-        try:
-            values[column.column_id] = _mapped_value(row, column, customer)
-        except RowRejected as rejected:
-            (problems if column.on_invalid == "reject_row" else warnings).append(rejected)
-    return values
-
-
-def _mapped_value(row: Mapping[str, object], column: ColumnMapping, customer: str) -> Normalized:
-    if column.transform == "canonical_customer":
-        return customer
-    return normalize_value(column.type, row.get(column.source), column.source, column.value_map)
-
-
-def _sizes(
-    row: Mapping[str, object], size_columns: tuple[str, ...], problems: list[RowRejected]
-) -> dict[str, int]:
-    sizes: dict[str, int] = {}
-    for size in size_columns:
-        raw = row.get(size)
-        if raw is None or raw == 0:  # most of ~160 size cells are empty: skip them cheaply
-            continue
-        try:
-            qty = normalize_quantity(raw, size)
-        except RowRejected as rejected:
-            problems.append(rejected)
-            continue
-        if qty > 0:
-            sizes[size] = qty
-    return sizes
-
-
-def source_payload(row: Mapping[str, object], config: SyncConfig) -> dict[str, object]:
-    """The mapped source values of a row, JSON-ready, for the ERR tables."""
-    wanted = dict.fromkeys(
-        [*config.source.key_columns, *config.items.name_columns]
-        + [column.source for column in config.items.columns]
-    )
-    return {name: _jsonable(row.get(name)) for name in wanted}
+    """One row, one line (compiles the mapping each call: use ``LineBuilder`` in loops)."""
+    return LineBuilder(config, size_columns).build(row)
 
 
 def _jsonable(value: object) -> object:

@@ -1,33 +1,54 @@
 """Stage 1, ``plan``: find what changed in the source and stage it as one batch.
 
-Change detection lives here and only here. The scoped source is streamed in chunks; each
-chunk's keys are looked up in the mirror with one set-based query; every row is validated and
-normalised by ``lines.build_order_line``. NEW order lines (key not in the mirror) become staged
-item creations with one staged subitem per size with a quantity. Bad rows go to the ERR table
-with every reason found. All of it is written in one transaction, or not at all.
+Change detection lives here and only here, set-based:
 
-MODIFIED and DELETED detection will join the same flow (the mirror already holds row hashes).
+1. The scoped source is streamed in chunks; each row becomes an order line (``lines``) whose
+   row hash covers everything the board shows of it. Lines go into the scan table (key, hash,
+   line); bad rows go to the ERR table with every reason found (their keys are still marked
+   present, so a bad row never looks deleted).
+2. Keys found twice in scope are rejected, both rows (one GROUP BY).
+3. The scan is joined with the mirror: no mirror row (or an archived one) → CREATE the item and
+   a subitem per size; a different hash → UPDATE only the changed columns and, per size,
+   create / update / archive subitems; same hash → nothing.
+4. Mirror rows of the scope whose key is not in the scan → ARCHIVE (DELETED lines).
+
+Everything happens in one transaction: the batch is staged whole or not at all, and a dry run
+rolls it all back.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
-from ordersync.db.engine import max_parameters
 from ordersync.errors import RowRejected
-from ordersync.lines import LineProblems, OrderLine, build_order_line, row_key, source_payload
+from ordersync.lines import LineBuilder, LineProblems, OrderLine, subitem_hash
 from ordersync.monday.column_values import to_monday
 from ordersync.normalize import order_key
 from ordersync.source import Scope, iter_chunks, reflect_source, select_scope
 from ordersync.states import Action, BatchStatus, MirrorState, RowStatus, Stage
 
 PREVIEW_LINES = 25
+PAGE = 500  # rows per keyset page of the scan ⋈ mirror join (a bound parameter each)
+REJECTED = "REJECTED"  # scan row_hash of a key present in the source but not stageable
+
+
+@dataclass
+class LineChange:
+    """One staged change, as the dry-run diff shows it."""
+
+    action: Action
+    order_key: str
+    item_name: str
+    columns: list[tuple[str, Any, Any]] = field(default_factory=list)  # (title, old, new)
+    sizes: list[tuple[Action, str, int | None, int | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -36,16 +57,31 @@ class PlanResult:
 
     board_id: int
     batch_id: str | None = None
-    items: int = 0
-    subitems: int = 0
+    items: int = 0  # items to create
+    subitems: int = 0  # subitems to create
+    item_updates: int = 0
+    item_archives: int = 0
+    subitem_updates: int = 0
+    subitem_archives: int = 0
     rejected: int = 0
     unchanged: int = 0
     warnings: int = 0
-    preview: list[OrderLine] = field(default_factory=list)
+    preview: list[LineChange] = field(default_factory=list)
+
+    @property
+    def changes(self) -> int:
+        return (
+            self.items
+            + self.subitems
+            + self.item_updates
+            + self.item_archives
+            + self.subitem_updates
+            + self.subitem_archives
+        )
 
     @property
     def empty(self) -> bool:
-        return self.items == 0 and self.rejected == 0
+        return self.changes == 0 and self.rejected == 0
 
 
 def plan_batch(
@@ -64,69 +100,33 @@ def plan_batch(
         config: the board mapping.
         scope: customer (any alias), optional PO number and season.
         mode: board set to target (default ``config.default_mode``).
-        dry_run: compute everything, write nothing.
-        limit: stage at most this many NEW order lines.
+        dry_run: compute everything, keep nothing.
+        limit: stage changes for at most this many order lines.
     """
     board_id = config.board_id(mode)
     source = reflect_source(db.engine, config)
     result = PlanResult(board_id=board_id)
     batch_id = str(uuid.uuid4())
     with db.engine.begin() as connection:
-        stager = _Stager(db, config, connection, batch_id, board_id, write=not dry_run)
+        planner = _Planner(db, config, connection, batch_id, board_id, scope, result, limit)
+        builder = LineBuilder(config, source.size_columns)
         statement = select_scope(source, config, scope)
         for chunk in iter_chunks(connection, statement, config.source.chunk_size):
-            known = _mirror_keys(db, connection, board_id, chunk, config)
-            for row in chunk:
-                line = build_order_line(row, config, source.size_columns)
-                if isinstance(line, LineProblems):
-                    stager.reject(line)
-                elif stager.is_duplicate(line, row):
-                    continue
-                elif line.order_key in known:
-                    result.unchanged += 1
-                elif limit is not None and stager.items >= limit:
-                    continue
-                else:
-                    stager.stage_new(line)
-                    if len(result.preview) < PREVIEW_LINES:
-                        result.preview.append(line)
-        result.items, result.subitems = stager.items, stager.subitems
-        result.rejected, result.warnings = stager.rejected, stager.warnings
-        if not dry_run and not result.empty:
+            planner.scan([builder.build(row) for row in chunk])
+        planner.reject_duplicates()
+        planner.stage_changes()
+        planner.stage_archives()
+        connection.execute(db.tables.scan.delete().where(db.tables.scan.c.batch_id == batch_id))
+        if dry_run or result.empty:
+            connection.rollback()
+        else:
             _insert_batch(db, connection, config, scope, mode, batch_id, board_id, result)
             result.batch_id = batch_id
-        elif not dry_run:
-            connection.rollback()
     return result
 
 
-def _mirror_keys(
-    db: Database,
-    connection: sa.Connection,
-    board_id: int,
-    chunk: list[dict[str, object]],
-    config: SyncConfig,
-) -> set[str]:
-    """The chunk's keys already on the board (one indexed lookup per slice of keys)."""
-    keys = sorted({order_key(k) for row in chunk if (k := row_key(row, config)) is not None})
-    mirror = db.tables.items
-    found: set[str] = set()
-    step = max(1, max_parameters(connection) - 10)
-    for start in range(0, len(keys), step):
-        found.update(
-            connection.execute(
-                sa.select(mirror.c.order_key).where(
-                    mirror.c.board_id == board_id,
-                    mirror.c.state == MirrorState.ACTIVE,
-                    mirror.c.order_key.in_(keys[start : start + step]),
-                )
-            ).scalars()
-        )
-    return found
-
-
-class _Stager:
-    """Writes staged rows and rejections for one batch inside the plan's transaction."""
+class _Planner:
+    """The steps of one plan, inside its transaction."""
 
     def __init__(
         self,
@@ -135,113 +135,322 @@ class _Stager:
         connection: sa.Connection,
         batch_id: str,
         board_id: int,
-        *,
-        write: bool,
+        scope: Scope,
+        result: PlanResult,
+        limit: int | None,
     ) -> None:
         self.db, self.config, self.connection = db, config, connection
-        self.batch_id, self.board_id, self.write = batch_id, board_id, write
+        self.batch_id, self.board_id, self.scope = batch_id, board_id, scope
+        self.result, self.limit = result, limit
+        self.tables = db.tables
         self.now = utcnow()
-        self.items = self.subitems = self.rejected = self.warnings = 0
-        # order key → staged item id (None once the key has been rejected as duplicated)
-        self.seen: dict[str, str | None] = {}
+        self.titles = {c.column_id: c.title or c.source for c in config.items.columns}
+        self.titles["name"] = "Name"
+        self.archive_cancelled = config.items.cancelled.action == "archive"
 
-    def is_duplicate(self, line: OrderLine, row: dict[str, object]) -> bool:
+    # ------------------------------------------------------------------------ scanning
+    def scan(self, lines: list[OrderLine | LineProblems]) -> None:
+        """Write a chunk of lines to the scan table; record bad rows."""
+        rows = []
+        for line in lines:
+            if isinstance(line, LineProblems):
+                self._reject(line)
+                if line.key is not None:  # present in the source: never "deleted"
+                    rows.append(self._scan_row(order_key(line.key), REJECTED, "{}"))
+                continue
+            if line.cancelled and self.archive_cancelled:
+                continue  # treated as gone from the source: archived if on the board
+            for warning in line.warnings:
+                self._record_error(line.order_key, warning, {"skipped_column": warning.column})
+                self.result.warnings += 1
+            rows.append(self._scan_row(line.order_key, line.row_hash, line.to_json()))
+        if rows:
+            self.connection.execute(self.tables.scan.insert(), rows)
+
+    def _scan_row(self, key: str, row_hash: str, line: str) -> dict[str, str]:
+        return {"batch_id": self.batch_id, "order_key": key, "row_hash": row_hash, "line": line}
+
+    def reject_duplicates(self) -> None:
         """Two rows with one key in scope: both are rejected, never merged."""
-        if line.order_key not in self.seen:
-            return False
-        first = self.seen[line.order_key]
-        message = f"key {line.order_key!r} appears more than once in scope"
-        problem = RowRejected("DUPLICATE_KEY", message)
-        if first is not None:
-            self._unstage(first, line.order_key, problem)
-            self.seen[line.order_key] = None
-        self.reject(LineProblems(line.key, [problem], source_payload(row, self.config)))
-        return True
+        scan = self.tables.scan
+        duplicated = (
+            sa.select(scan.c.order_key)
+            .where(scan.c.batch_id == self.batch_id)
+            .group_by(scan.c.order_key)
+            .having(sa.func.count() > 1)
+        )
+        rows = self.connection.execute(
+            sa.select(scan.c.order_key, scan.c.row_hash, scan.c.line).where(
+                scan.c.batch_id == self.batch_id, scan.c.order_key.in_(duplicated)
+            )
+        ).all()
+        for key, row_hash, line in rows:
+            problem = RowRejected("DUPLICATE_KEY", f"key {key!r} appears more than once in scope")
+            self._record_error(key, problem, json.loads(line))
+            if row_hash != REJECTED:  # a row rejected for its own reasons is counted once
+                self.result.rejected += 1
+        if rows:
+            self.connection.execute(
+                scan.update()
+                .where(scan.c.batch_id == self.batch_id, scan.c.order_key.in_(duplicated))
+                .values(row_hash=REJECTED)
+            )
 
-    def stage_new(self, line: OrderLine) -> None:
+    # ------------------------------------------------------------------------ diffing
+    def stage_changes(self) -> None:
+        """Lines that are new, re-appearing, or whose hash differs from the mirror's."""
+        staged_lines = 0
+        for page in self._changed_pages():
+            modified_keys = [
+                r.order_key for r in page if r.monday_item_id and r.state == MirrorState.ACTIVE
+            ]
+            old_sizes = self._mirror_sizes(modified_keys)
+            for row in page:
+                if self.limit is not None and staged_lines >= self.limit:
+                    return
+                line = json.loads(row.line)
+                if row.monday_item_id is None or row.state != MirrorState.ACTIVE:
+                    self._stage_create(row.order_key, row.row_hash, line)
+                else:
+                    self._stage_update(row, line, old_sizes.get(row.order_key, {}))
+                staged_lines += 1
+
+    def _changed_pages(self) -> Iterator[list[sa.Row]]:
+        scan, mirror = self.tables.scan, self.tables.items
+        joined = scan.outerjoin(
+            mirror,
+            sa.and_(mirror.c.board_id == self.board_id, mirror.c.order_key == scan.c.order_key),
+        )
+        present = sa.and_(scan.c.batch_id == self.batch_id, scan.c.row_hash != REJECTED)
+        total = self.connection.execute(
+            sa.select(sa.func.count()).select_from(scan).where(present)
+        ).scalar_one()
+        changed = 0
+        last = ""
+        while True:
+            page = self.connection.execute(
+                sa.select(
+                    scan.c.order_key,
+                    scan.c.row_hash,
+                    scan.c.line,
+                    mirror.c.monday_item_id,
+                    mirror.c.state,
+                    mirror.c.item_name.label("old_name"),
+                    mirror.c.column_values.label("old_values"),
+                )
+                .select_from(joined)
+                .where(
+                    present,
+                    scan.c.order_key > last,
+                    sa.or_(
+                        mirror.c.order_key.is_(None),
+                        mirror.c.state != MirrorState.ACTIVE,
+                        mirror.c.row_hash.is_(None),
+                        mirror.c.row_hash != scan.c.row_hash,
+                    ),
+                )
+                .order_by(scan.c.order_key)
+                .limit(PAGE)
+            ).all()
+            if not page:
+                break
+            changed += len(page)
+            last = page[-1].order_key
+            yield page
+        self.result.unchanged = total - changed
+
+    def _mirror_sizes(self, keys: list[str]) -> dict[str, dict[str, tuple[int | None, int]]]:
+        """order key → size → (quantity, subitem id) of the active subitems on the board."""
+        if not keys:
+            return {}
+        subitems = self.tables.subitems
+        rows = self.connection.execute(
+            sa.select(
+                subitems.c.order_key,
+                subitems.c.size_label,
+                subitems.c.qty,
+                subitems.c.monday_subitem_id,
+            ).where(
+                subitems.c.board_id == self.board_id,
+                subitems.c.order_key.in_(keys),
+                subitems.c.state == MirrorState.ACTIVE,
+            )
+        ).all()
+        sizes: dict[str, dict[str, tuple[int | None, int]]] = {}
+        for key, size, qty, subitem_id in rows:
+            sizes.setdefault(key, {})[size] = (qty, subitem_id)
+        return sizes
+
+    # ------------------------------------------------------------------------ staging
+    def _stage_create(self, key: str, row_hash: str, line: dict[str, Any]) -> None:
+        stg_id = self._stage_item(Action.CREATE, key, row_hash, line, line["monday_values"], None)
+        sizes = line["sizes"]
+        self._stage_subitems(
+            stg_id, key, [(Action.CREATE, size, qty, None) for size, qty in sizes.items()]
+        )
+        self.result.items += 1
+        self.result.subitems += len(sizes)
+        self._preview(
+            LineChange(
+                Action.CREATE,
+                key,
+                line["item_name"],
+                sizes=[(Action.CREATE, s, None, q) for s, q in sizes.items()],
+            )
+        )
+
+    def _stage_update(
+        self, row: sa.Row, line: dict[str, Any], old_sizes: dict[str, tuple[int | None, int]]
+    ) -> None:
+        old = json.loads(row.old_values or "{}")
+        new = line["monday_values"]
+        changed = {c: new.get(c) for c in sorted(set(old) | set(new)) if new.get(c) != old.get(c)}
+        if line["item_name"] != row.old_name:
+            changed["name"] = line["item_name"]
+        size_changes: list[tuple[Action, str, int | None, int | None]] = []
+        for size, qty in line["sizes"].items():
+            if size not in old_sizes:
+                size_changes.append((Action.CREATE, size, None, qty))
+            elif old_sizes[size][0] != qty:
+                size_changes.append((Action.UPDATE, size, old_sizes[size][0], qty))
+        for size, (qty, _) in old_sizes.items():
+            if size not in line["sizes"]:
+                size_changes.append((Action.ARCHIVE, size, qty, None))
+        stg_id = self._stage_item(
+            Action.UPDATE, row.order_key, row.row_hash, line, changed, row.monday_item_id
+        )
+        self._stage_subitems(
+            stg_id,
+            row.order_key,
+            [(a, s, q, old_sizes.get(s, (None, None))[1]) for a, s, _, q in size_changes],
+        )
+        if changed:
+            self.result.item_updates += 1
+        for action, *_ in size_changes:
+            if action == Action.CREATE:
+                self.result.subitems += 1
+            elif action == Action.UPDATE:
+                self.result.subitem_updates += 1
+            else:
+                self.result.subitem_archives += 1
+        columns = [
+            (self.titles.get(c, c), old.get(c) if c != "name" else row.old_name, v)
+            for c, v in changed.items()
+        ]
+        self._preview(
+            LineChange(Action.UPDATE, row.order_key, line["item_name"], columns, size_changes)
+        )
+
+    def stage_archives(self) -> None:
+        """Mirror lines of this scope that are gone from the source (DELETED)."""
+        scan, mirror = self.tables.scan, self.tables.items
+        in_scan = sa.select(scan.c.order_key).where(
+            scan.c.batch_id == self.batch_id, scan.c.order_key == mirror.c.order_key
+        )
+        conditions = [
+            mirror.c.board_id == self.board_id,
+            mirror.c.state == MirrorState.ACTIVE,
+            mirror.c.customer == self.config.canonical_customer(self.scope.customer),
+            ~sa.exists(in_scan),
+        ]
+        if self.scope.po_number is not None:
+            conditions.append(mirror.c.po_number == self.scope.po_number.strip())
+        if self.scope.season is not None:
+            conditions.append(mirror.c.season == self.scope.season.strip())
+        last = ""
+        while True:
+            page = self.connection.execute(
+                sa.select(mirror)
+                .where(*conditions, mirror.c.order_key > last)
+                .order_by(mirror.c.order_key)
+                .limit(PAGE)
+            ).all()
+            if not page:
+                return
+            last = page[-1].order_key
+            for row in page:
+                line = {
+                    "item_name": row.item_name,
+                    "group_title": row.group_title,
+                    "customer": row.customer,
+                    "po_number": row.po_number,
+                    "season": row.season,
+                }
+                self._stage_item(Action.ARCHIVE, row.order_key, None, line, {}, row.monday_item_id)
+                self.result.item_archives += 1
+                self._preview(LineChange(Action.ARCHIVE, row.order_key, row.item_name or ""))
+
+    def _stage_item(
+        self,
+        action: Action,
+        key: str,
+        row_hash: str | None,
+        line: dict[str, Any],
+        column_values: dict[str, Any],
+        item_id: int | None,
+    ) -> str:
         stg_id = str(uuid.uuid4())
-        self.seen[line.order_key] = stg_id
-        self.items += 1
-        self.subitems += len(line.sizes)
-        for warning in line.warnings:
-            self._record_error(line.order_key, warning, {"skipped_column": warning.column})
-            self.warnings += 1
-        if not self.write:
-            return
-        tables = self.db.tables
         self.connection.execute(
-            tables.staged_items.insert().values(
+            self.tables.staged_items.insert().values(
                 stg_id=stg_id,
                 batch_id=self.batch_id,
-                action=Action.CREATE,
-                order_key=line.order_key,
-                item_name=line.item_name,
-                group_title=line.group_title,
-                column_values=json.dumps(item_column_values(line, self.config), ensure_ascii=False),
-                row_hash=line.row_hash,
-                customer=line.customer,
-                po_number=line.po_number,
-                season=line.season,
+                action=action,
+                order_key=key,
+                item_name=line["item_name"],
+                group_title=line["group_title"],
+                column_values=json.dumps(column_values, ensure_ascii=False),
+                row_hash=row_hash,
+                customer=line["customer"],
+                po_number=line["po_number"],
+                season=line["season"],
                 status=RowStatus.PENDING,
+                monday_item_id=item_id,
                 created_at=self.now,
             )
         )
-        if line.sizes:
-            self.connection.execute(
-                tables.staged_subitems.insert(),
-                [
-                    {
-                        "stg_id": str(uuid.uuid4()),
-                        "batch_id": self.batch_id,
-                        "parent_stg_id": stg_id,
-                        "action": Action.CREATE,
-                        "order_key": line.order_key,
-                        "size_label": size,
-                        "qty": qty,
-                        "column_values": json.dumps(
-                            subitem_column_values(size, qty, self.config), ensure_ascii=False
-                        ),
-                        "row_hash": line.subitem_hash(size),
-                        "status": RowStatus.PENDING,
-                        "created_at": self.now,
-                    }
-                    for size, qty in line.sizes.items()
-                ],
-            )
+        return stg_id
 
-    def reject(self, line: LineProblems) -> None:
-        self.rejected += 1
+    def _stage_subitems(
+        self, parent: str, key: str, changes: list[tuple[Action, str, int | None, int | None]]
+    ) -> None:
+        """Stage (action, size, new quantity, existing subitem id) under a staged item."""
+        if not changes:
+            return
+        sub = self.config.subitems
+        self.connection.execute(
+            self.tables.staged_subitems.insert(),
+            [
+                {
+                    "stg_id": str(uuid.uuid4()),
+                    "batch_id": self.batch_id,
+                    "parent_stg_id": parent,
+                    "action": action,
+                    "order_key": key,
+                    "size_label": size,
+                    "qty": qty,
+                    "column_values": json.dumps(
+                        _subitem_values(action, size, qty, sub.size_column_id, sub.qty_column_id),
+                        ensure_ascii=False,
+                    ),
+                    "row_hash": subitem_hash(size, qty) if qty is not None else None,
+                    "status": RowStatus.PENDING,
+                    "monday_subitem_id": subitem_id,
+                    "created_at": self.now,
+                }
+                for action, size, qty, subitem_id in changes
+            ],
+        )
+
+    # ------------------------------------------------------------------------ errors
+    def _reject(self, line: LineProblems) -> None:
+        self.result.rejected += 1
         key = None if line.key is None else order_key(line.key)
         for problem in line.problems:
             self._record_error(key, problem, line.payload)
 
-    def _unstage(self, stg_id: str, key: str, problem: RowRejected) -> None:
-        """Take back a line staged before its duplicate showed up."""
-        tables = self.db.tables
-        self.items -= 1
-        self.rejected += 1
-        if not self.write:
-            self._record_error(key, problem, {})
-            return
-        staged = self.connection.execute(
-            sa.select(tables.staged_items.c.column_values).where(
-                tables.staged_items.c.stg_id == stg_id
-            )
-        ).scalar_one()
-        removed = self.connection.execute(
-            tables.staged_subitems.delete().where(tables.staged_subitems.c.parent_stg_id == stg_id)
-        ).rowcount
-        self.subitems -= removed
-        self.connection.execute(
-            tables.staged_items.delete().where(tables.staged_items.c.stg_id == stg_id)
-        )
-        self._record_error(key, problem, {"column_values": json.loads(staged)})
-
     def _record_error(self, key: str | None, problem: RowRejected, payload: object) -> None:
-        if not self.write:
-            return
         self.connection.execute(
-            self.db.tables.item_errors.insert().values(
+            self.tables.item_errors.insert().values(
                 batch_id=self.batch_id,
                 order_key=key,
                 stage=Stage.PLAN,
@@ -254,22 +463,19 @@ class _Stager:
             )
         )
 
-
-def item_column_values(line: OrderLine, config: SyncConfig) -> dict[str, object]:
-    """monday column values for creating the item (empty values are left off)."""
-    types = {column.column_id: column.type for column in config.items.columns}
-    return {
-        column_id: to_monday(types[column_id], value)
-        for column_id, value in line.values.items()
-        if value is not None
-    }
+    def _preview(self, change: LineChange) -> None:
+        if len(self.result.preview) < PREVIEW_LINES:
+            self.result.preview.append(change)
 
 
-def subitem_column_values(size: str, qty: int, config: SyncConfig) -> dict[str, object]:
-    return {
-        config.subitems.size_column_id: to_monday("dropdown", size),
-        config.subitems.qty_column_id: to_monday("numbers", qty),
-    }
+def _subitem_values(
+    action: Action, size: str, qty: int | None, size_column: str, qty_column: str
+) -> dict[str, Any]:
+    if action == Action.CREATE:
+        return {size_column: to_monday("dropdown", size), qty_column: to_monday("numbers", qty)}
+    if action == Action.UPDATE:
+        return {qty_column: to_monday("numbers", qty)}
+    return {}
 
 
 def _insert_batch(
@@ -297,6 +503,10 @@ def _insert_batch(
             updated_at=now,
             planned_items=result.items,
             planned_subitems=result.subitems,
+            planned_item_updates=result.item_updates,
+            planned_item_archives=result.item_archives,
+            planned_subitem_updates=result.subitem_updates,
+            planned_subitem_archives=result.subitem_archives,
             rows_rejected=result.rejected,
             config_snapshot=config.model_dump_json(),
         )

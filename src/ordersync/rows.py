@@ -1,8 +1,11 @@
-"""Staged rows on their way to monday: what differs between items and subitems.
+"""Staged rows on their way to monday: what differs per table (items, subitems) and per
+action (CREATE, UPDATE, ARCHIVE).
 
-``deliver`` runs one loop for both kinds; each kind here says how its pending rows are read,
-how they are found on monday (adoption), screened before sending, turned into a mutation,
-recorded when created (promoted into the mirror) and recorded when refused (ERR table).
+``deliver`` runs one loop for all six kinds; each kind here says how its pending rows are
+read, how they may already be on monday (adoption, creates only), screened before sending,
+turned into a mutation, recorded when done (promoted into the mirror) and recorded when
+refused (ERR table). A failed change clears its line's hash in the mirror, so the next plan
+looks at the line again.
 """
 
 from __future__ import annotations
@@ -31,10 +34,11 @@ class RowKind:
     phase: str
     alias: str
     operation: str
-    created: str
+    succeeded: str  # the batch counter of rows done
     adopted: str
     failed: str
     chunk_setting: str  # the DeliveryConfig field giving aliases per request
+    action: Action
 
     def __init__(
         self, db: Database, config: SyncConfig, client: MondayClient, board: BoardContext
@@ -50,10 +54,23 @@ class RowKind:
         return sa.select(self.staged)
 
     def adopt(self, batch_id: str, rows: list[sa.Row], *, before_create: bool) -> list[sa.Row]:
-        raise NotImplementedError
+        """Rows already on monday are recorded and left out; changes need no lookup."""
+        return rows
 
     def problem(self, row: sa.Row) -> RowRejected | None:
-        raise NotImplementedError
+        return None
+
+    def needs_request(self, row: sa.Row) -> bool:
+        return True
+
+    def forget_hash(self, connection: sa.Connection, row: sa.Row) -> None:
+        """Clear the line's hash in the mirror: the next plan diffs it again."""
+        items = self.tables.items
+        connection.execute(
+            items.update()
+            .where(items.c.board_id == self.board.board_id, items.c.order_key == row.order_key)
+            .values(row_hash=None)
+        )
 
     def mutation(self, alias: str, row: sa.Row) -> Mutation:
         raise NotImplementedError
@@ -74,10 +91,7 @@ class RowKind:
             return list(
                 connection.execute(
                     self._select()
-                    .where(
-                        self.staged.c.batch_id == batch_id,
-                        self.staged.c.status == RowStatus.PENDING,
-                    )
+                    .where(self._pending_in(batch_id))
                     .order_by(self.staged.c.order_key, self.staged.c.stg_id)
                     .limit(limit)
                 ).all()
@@ -99,22 +113,33 @@ class RowKind:
             return connection.execute(
                 sa.select(sa.func.count())
                 .select_from(self.staged)
-                .where(
-                    self.staged.c.batch_id == batch_id, self.staged.c.status == RowStatus.PENDING
-                )
+                .where(self._pending_in(batch_id))
             ).scalar_one()
 
+    def _pending_in(self, batch_id: str) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            self.staged.c.batch_id == batch_id,
+            self.staged.c.status == RowStatus.PENDING,
+            self.staged.c.action == self.action,
+        )
+
     def screen(self, batch_id: str, rows: list[sa.Row]) -> list[sa.Row]:
-        """Fail rows that must not be sent; return the rest."""
+        """Fail rows that must not be sent, record those needing no request; return the rest."""
         good = []
         with self.db.engine.begin() as connection:
             for row in rows:
                 problem = self.problem(row) or _unconfirmed(row)
-                if problem is None:
-                    good.append(row)
-                else:
+                if problem is not None:
                     self.fail(connection, batch_id, row, problem)
+                elif not self.needs_request(row):
+                    self.record(connection, row, self.known_id(row), RowStatus.DONE)
+                else:
+                    good.append(row)
         return good
+
+    def known_id(self, row: sa.Row) -> int:
+        """The monday id a change applies to (known at planning for updates and archives)."""
+        raise NotImplementedError
 
     def mark_sent(self, request_id: str, stg_ids: list[str]) -> None:
         with self.db.engine.begin() as connection:
@@ -154,6 +179,7 @@ class RowKind:
             values["size_label"] = row.size_label
         connection.execute(self.errors.insert().values(**values))
         self.count(connection, batch_id, **{self.failed: 1})
+        self.forget_hash(connection, row)
 
     def count(self, connection: sa.Connection, batch_id: str, **increments: int) -> None:
         """Add to the batch's counters."""
@@ -181,14 +207,29 @@ class RowKind:
         )
 
 
-class ItemRows(RowKind):
-    journal_kind, phase, alias, operation = "CREATE_ITEMS", "items", "i", "CreateItems"
-    created, adopted, failed = "items_created", "items_adopted", "items_failed"
-    chunk_setting = "items_per_request"
+class _ItemKind(RowKind):
+    failed, adopted, chunk_setting = "items_failed", "items_adopted", "items_per_request"
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.staged, self.errors = self.tables.staged_items, self.tables.item_errors
+
+    def known_id(self, row: sa.Row) -> int:
+        return int(row.monday_item_id)
+
+    def payload(self, row: sa.Row) -> dict[str, Any]:
+        return {
+            "action": row.action,
+            "item_id": row.monday_item_id,
+            "item_name": row.item_name,
+            "group": row.group_title,
+            "column_values": json.loads(row.column_values),
+        }
+
+
+class ItemCreates(_ItemKind):
+    journal_kind, phase, alias, operation = "CREATE_ITEMS", "create items", "i", "CreateItems"
+    succeeded, action = "items_created", Action.CREATE
 
     def ensure_groups(self, batch_id: str) -> None:
         """Create each missing group once (a lost answer is found by title by the client)."""
@@ -265,32 +306,144 @@ class ItemRows(RowKind):
         )
         self._resolve_errors(connection, self.errors.c.order_key == row.order_key)
 
-    def payload(self, row: sa.Row) -> dict[str, Any]:
-        return {
-            "action": Action.CREATE,
-            "item_name": row.item_name,
-            "group": row.group_title,
-            "column_values": json.loads(row.column_values),
-        }
+
+class ItemUpdates(_ItemKind):
+    """Only the changed columns of a modified line (sizes-only changes send nothing)."""
+
+    journal_kind, phase, alias, operation = "UPDATE_ITEMS", "update items", "u", "UpdateItems"
+    succeeded, action = "items_updated", Action.UPDATE
+
+    def problem(self, row: sa.Row) -> RowRejected | None:
+        problems = self.board.item_label_problems(json.loads(row.column_values))
+        return problems[0] if problems else None
+
+    def needs_request(self, row: sa.Row) -> bool:
+        return row.column_values not in (None, "{}")
+
+    def mutation(self, alias: str, row: sa.Row) -> Mutation:
+        return documents.change_multiple_column_values(
+            alias,
+            board_id=self.board.board_id,
+            item_id=row.monday_item_id,
+            column_values=json.loads(row.column_values),
+            create_labels_if_missing=self.board.item_creates_labels(),
+        )
+
+    def record(
+        self, connection: sa.Connection, row: sa.Row, monday_id: int, status: RowStatus
+    ) -> None:
+        """The mirror takes the changed values (a cleared column leaves it) and the new hash."""
+        items = self.tables.items
+        where = sa.and_(items.c.board_id == self.board.board_id, items.c.order_key == row.order_key)
+        current = connection.execute(sa.select(items.c.column_values).where(where)).scalar()
+        values = json.loads(current or "{}")
+        for column_id, value in json.loads(row.column_values).items():
+            if column_id == "name":
+                continue
+            if value is None:
+                values.pop(column_id, None)
+            else:
+                values[column_id] = value
+        now = utcnow()
+        _set_status(connection, self.staged, row, status, now)
+        connection.execute(
+            items.update()
+            .where(where)
+            .values(
+                column_values=json.dumps(values, ensure_ascii=False),
+                item_name=row.item_name,
+                row_hash=row.row_hash,
+                batch_id=row.batch_id,
+                synced_at=now,
+            )
+        )
+        self._resolve_errors(connection, self.errors.c.order_key == row.order_key)
 
 
-class SubitemRows(RowKind):
-    journal_kind, phase, alias, operation = "CREATE_SUBITEMS", "subitems", "s", "CreateSubitems"
-    created, adopted, failed = "subitems_created", "subitems_adopted", "subitems_failed"
-    chunk_setting = "subitems_per_request"
+class ItemArchives(_ItemKind):
+    """Lines gone from the source: archived on monday (history stays), archived in the mirror."""
+
+    journal_kind, phase, alias, operation = "ARCHIVE_ITEMS", "archive items", "a", "ArchiveItems"
+    succeeded, action = "items_archived", Action.ARCHIVE
+
+    def mutation(self, alias: str, row: sa.Row) -> Mutation:
+        return documents.archive_item(alias, item_id=row.monday_item_id)
+
+    def record(
+        self, connection: sa.Connection, row: sa.Row, monday_id: int, status: RowStatus
+    ) -> None:
+        now = utcnow()
+        _set_status(connection, self.staged, row, status, now)
+        for table in (self.tables.items, self.tables.subitems):
+            connection.execute(
+                table.update()
+                .where(table.c.board_id == self.board.board_id, table.c.order_key == row.order_key)
+                .values(state=MirrorState.ARCHIVED, batch_id=row.batch_id, synced_at=now)
+            )
+
+    def fail(
+        self,
+        connection: sa.Connection,
+        batch_id: str,
+        row: sa.Row,
+        error: MondayError | RowRejected,
+    ) -> None:
+        if error.code == "ResourceNotFoundException":  # already deleted on monday: nothing to keep
+            self.record(connection, row, self.known_id(row), RowStatus.DONE)
+            return
+        super().fail(connection, batch_id, row, error)
+
+
+class _SubitemKind(RowKind):
+    failed, adopted, chunk_setting = "subitems_failed", "subitems_adopted", "subitems_per_request"
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.staged, self.errors = self.tables.staged_subitems, self.tables.subitem_errors
 
     def _select(self) -> sa.Select:
-        """Subitems with their parent's monday id and status."""
+        """Subitems with their parent's monday id, status and action."""
         items = self.tables.staged_items
         return sa.select(
             self.staged,
             items.c.monday_item_id.label("parent_item_id"),
             items.c.status.label("parent_status"),
+            items.c.action.label("parent_action"),
         ).join(items, items.c.stg_id == self.staged.c.parent_stg_id)
+
+    def known_id(self, row: sa.Row) -> int:
+        return int(row.monday_subitem_id)
+
+    def payload(self, row: sa.Row) -> dict[str, Any]:
+        return {
+            "action": row.action,
+            "parent_item_id": row.parent_item_id,
+            "subitem_id": row.monday_subitem_id,
+            "item_name": row.size_label,
+            "column_values": json.loads(row.column_values),
+        }
+
+    def _update_mirror(self, connection: sa.Connection, row: sa.Row, **values: Any) -> None:
+        subitems = self.tables.subitems
+        connection.execute(
+            subitems.update()
+            .where(
+                subitems.c.board_id == self.board.board_id,
+                subitems.c.order_key == row.order_key,
+                subitems.c.size_label == row.size_label,
+            )
+            .values(batch_id=row.batch_id, synced_at=utcnow(), **values)
+        )
+
+
+class SubitemCreates(_SubitemKind):
+    journal_kind, phase, alias, operation = (
+        "CREATE_SUBITEMS",
+        "create subitems",
+        "s",
+        "CreateSubitems",
+    )
+    succeeded, action = "subitems_created", Action.CREATE
 
     def fail_orphans(self, batch_id: str) -> None:
         """Subitems whose parent item failed cannot be created: recorded, not dropped."""
@@ -301,6 +454,7 @@ class SubitemRows(RowKind):
                     self.staged.c.batch_id == batch_id,
                     self.staged.c.status == RowStatus.PENDING,
                     items.c.status == RowStatus.FAILED,
+                    items.c.action == Action.CREATE,
                 )
             ).all()
             for row in orphans:
@@ -382,13 +536,74 @@ class SubitemRows(RowKind):
             self.errors.c.size_label == row.size_label,
         )
 
-    def payload(self, row: sa.Row) -> dict[str, Any]:
-        return {
-            "action": Action.CREATE,
-            "parent_item_id": row.parent_item_id,
-            "item_name": row.size_label,
-            "column_values": json.loads(row.column_values),
-        }
+
+class SubitemUpdates(_SubitemKind):
+    journal_kind, phase, alias, operation = (
+        "UPDATE_SUBITEMS",
+        "update subitems",
+        "q",
+        "UpdateSubitems",
+    )
+    succeeded, action = "subitems_updated", Action.UPDATE
+
+    def mutation(self, alias: str, row: sa.Row) -> Mutation:
+        return documents.change_multiple_column_values(
+            alias,
+            board_id=self.board.subitems_board.id,
+            item_id=row.monday_subitem_id,
+            column_values=json.loads(row.column_values),
+        )
+
+    def record(
+        self, connection: sa.Connection, row: sa.Row, monday_id: int, status: RowStatus
+    ) -> None:
+        _set_status(connection, self.staged, row, status, utcnow())
+        self._update_mirror(connection, row, qty=row.qty, row_hash=row.row_hash)
+
+
+class SubitemArchives(_SubitemKind):
+    journal_kind, phase, alias, operation = (
+        "ARCHIVE_SUBITEMS",
+        "archive subitems",
+        "x",
+        "ArchiveSubitems",
+    )
+    succeeded, action = "subitems_archived", Action.ARCHIVE
+
+    def mutation(self, alias: str, row: sa.Row) -> Mutation:
+        return documents.archive_item(alias, item_id=row.monday_subitem_id)
+
+    def record(
+        self, connection: sa.Connection, row: sa.Row, monday_id: int, status: RowStatus
+    ) -> None:
+        _set_status(connection, self.staged, row, status, utcnow())
+        self._update_mirror(connection, row, state=MirrorState.ARCHIVED)
+
+    def fail(
+        self,
+        connection: sa.Connection,
+        batch_id: str,
+        row: sa.Row,
+        error: MondayError | RowRejected,
+    ) -> None:
+        if error.code == "ResourceNotFoundException":  # already gone on monday
+            self.record(connection, row, self.known_id(row), RowStatus.DONE)
+            return
+        super().fail(connection, batch_id, row, error)
+
+
+def _set_status(
+    connection: sa.Connection, staged: sa.Table, row: sa.Row, status: RowStatus, now: Any
+) -> None:
+    connection.execute(
+        staged.update()
+        .where(staged.c.stg_id == row.stg_id)
+        .values(status=status, error=None, updated_at=now)
+    )
+
+
+ITEM_KINDS = (ItemCreates, ItemUpdates, ItemArchives)
+SUBITEM_KINDS = (SubitemCreates, SubitemUpdates, SubitemArchives)
 
 
 def _unconfirmed(row: sa.Row) -> RowRejected | None:

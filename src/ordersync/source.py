@@ -66,6 +66,7 @@ def reflect_source(engine: sa.Engine, config: SyncConfig) -> SourceTable:
         *config.items.name_columns,
         *config.items.group_columns,
         *(column.source for column in config.items.columns),
+        config.items.cancelled.column,
     ]
     missing = sorted({name for name in wanted if name not in table.c})
     if missing:

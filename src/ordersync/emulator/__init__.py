@@ -3,29 +3,38 @@
 ``Emulator`` runs monday's API (the subset ordersync uses, checked against monday's published
 schema) over boards seeded with the Customer Master Schedule, in-process through an httpx
 transport or as a real HTTP server, with monday's error answers, limits, idempotency cache,
-cursors and injectable faults.
+cursors, injectable faults, and webhooks sent as monday sends them (challenge, payloads, JWT,
+retries) for changes made through the API or "as a person" (``Emulator.act``).
 
 Modules: ``schema.graphql`` (the served schema), ``seed`` (boards), ``model`` and ``store``
 (state), ``values`` (column values), ``paging`` (filters, cursors), ``complexity`` (prices),
 ``limits`` (budgets, rate limits, idempotency), ``faults``, ``resolvers`` and ``views``
 (GraphQL fields), ``execution`` (GraphQL requests), ``app`` (WSGI), ``server`` (transport,
-HTTP), ``stats``, ``api_errors`` (monday's error answers), ``emulator`` (the facade).
+HTTP), ``stats``, ``api_errors`` (monday's error answers), ``events`` (webhook payloads),
+``webhooks`` (challenge, matching, signed delivery), ``emulator`` (the facade).
 """
 
 from ordersync.emulator.emulator import Emulator, serve_forever
+from ordersync.emulator.events import API_USER_ID, PERSON_USER_ID, BoardEvent
 from ordersync.emulator.faults import Fault
 from ordersync.emulator.limits import Limits
 from ordersync.emulator.seed import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID
 from ordersync.emulator.server import RunningServer
 from ordersync.emulator.stats import EmulatorStats
+from ordersync.emulator.webhooks import WebhookDelivery, WebhookPolicy
 
 __all__ = [
+    "API_USER_ID",
     "CMS_BOARD_ID",
     "CMS_SUBITEMS_BOARD_ID",
+    "PERSON_USER_ID",
+    "BoardEvent",
     "Emulator",
     "EmulatorStats",
     "Fault",
     "Limits",
     "RunningServer",
+    "WebhookDelivery",
+    "WebhookPolicy",
     "serve_forever",
 ]

@@ -5,8 +5,12 @@ authentication, ``API-Version`` (only when required), body, (injected latency), 
 minute and per day, idempotency key, (injected faults), then complexity and execution.
 
 Test endpoints, for clients in another process: ``GET /emulator/stats``,
-``POST /emulator/faults`` (a ``Fault`` as JSON), ``POST /emulator/reset-stats`` and
-``GET /emulator/items?board_id=N``.
+``POST /emulator/faults`` (a ``Fault`` as JSON), ``POST /emulator/reset-stats``,
+``GET /emulator/items?board_id=N``, ``POST /emulator/act`` (a change made as a person:
+``{"item_id": N, "column_id": "...", "value": ...}``, ``{"item_id": N, "archive": true}`` or
+``{"item_id": N, "delete": true}``; see ``Emulator.act``), ``POST /emulator/webhooks/flush``
+(``{"timeout": 5}``; 504 when deliveries are still running) and
+``GET /emulator/webhooks/deliveries``.
 
 Faults that must break the transport (a lost answer, a timeout) can't be expressed by a WSGI
 response; the app marks them with the ``X-Emulator-Fault`` header on a 502, and the in-process
@@ -61,6 +65,9 @@ class EmulatorApp:
             ("POST", "/emulator/faults"): self._inject,
             ("POST", "/emulator/reset-stats"): self._reset_stats,
             ("GET", "/emulator/items"): self._items,
+            ("POST", "/emulator/act"): self._act,
+            ("POST", "/emulator/webhooks/flush"): self._flush_webhooks,
+            ("GET", "/emulator/webhooks/deliveries"): self._webhook_deliveries,
         }
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -221,6 +228,55 @@ class EmulatorApp:
         if not board_id.isdigit() or board_id not in self._emu.store.boards:
             return HttpAnswer(404, {"error": f"no such board: {board_id!r}"})
         return HttpAnswer(200, self._emu.items(int(board_id)))
+
+    def _act(self, request: Request) -> HttpAnswer:
+        payload = _json_object(request)
+        if payload is None or "item_id" not in payload or set(payload) - ACT_FIELDS:
+            return HttpAnswer(400, {"error": ACT_USAGE})
+        try:
+            result = self._emu.act(
+                payload["item_id"],
+                payload.get("column_id"),
+                payload.get("value"),
+                archive=payload.get("archive") is True,
+                delete=payload.get("delete") is True,
+            )
+        except ValueError:
+            return HttpAnswer(400, {"error": ACT_USAGE})
+        except api_errors.MondayAPIError as error:
+            status = error.status_code if error.status_code >= 400 else 422
+            body = {"error": error.message, "code": error.code, "error_data": error.error_data}
+            return HttpAnswer(status, body)
+        return HttpAnswer(200, result)
+
+    def _flush_webhooks(self, request: Request) -> HttpAnswer:
+        payload = _json_object(request) or {}
+        timeout = payload.get("timeout", 5.0)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+            return HttpAnswer(400, {"error": "timeout must be a number of seconds"})
+        try:
+            self._emu.flush_webhooks(float(timeout))
+        except TimeoutError as exc:
+            return HttpAnswer(504, {"error": str(exc), "pending": self._emu.pending_webhooks})
+        return HttpAnswer(200, {"pending": self._emu.pending_webhooks})
+
+    def _webhook_deliveries(self, request: Request) -> HttpAnswer:
+        return HttpAnswer(200, [d.to_dict() for d in self._emu.webhook_deliveries])
+
+
+ACT_FIELDS = frozenset({"item_id", "column_id", "value", "archive", "delete"})
+ACT_USAGE = (
+    'expected {"item_id": N, "column_id": "...", "value": ...}, '
+    '{"item_id": N, "archive": true} or {"item_id": N, "delete": true}'
+)
+
+
+def _json_object(request: Request) -> dict[str, Any] | None:
+    try:
+        payload = json.loads(request.get_data() or b"null")
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
 
 
 def _read_body(request: Request, *, legacy: bool) -> dict[str, Any] | HttpAnswer:

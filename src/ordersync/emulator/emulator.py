@@ -1,8 +1,9 @@
 """``Emulator``: one emulated monday.com account, served in-process or over HTTP.
 
-It wires the pieces together (store, limits, faults, GraphQL service, WSGI app) and offers what
-tests and the CLI need: a transport, a server, fault injection, stats, a view of the items and
-a state file that keeps the boards between runs.
+It wires the pieces together (store, limits, faults, GraphQL service, WSGI app, webhook
+delivery) and offers what tests and the CLI need: a transport, a server, fault injection, stats,
+a view of the items, webhooks sent like monday's (``flush_webhooks``, ``webhook_deliveries``),
+changes made "as a person" (``act``) and a state file that keeps the boards between runs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import httpx
 
 from ordersync.clock import Clock, SystemClock
 from ordersync.emulator.app import EmulatorApp
+from ordersync.emulator.events import PERSON_USER_ID, BoardEvent
 from ordersync.emulator.execution import GraphQLService, Outcome
 from ordersync.emulator.faults import Fault, FaultPlan
 from ordersync.emulator.limits import (
@@ -29,7 +31,7 @@ from ordersync.emulator.limits import (
     Limits,
     RequestLimiter,
 )
-from ordersync.emulator.model import WallClock, Webhook
+from ordersync.emulator.model import ItemState, WallClock, Webhook
 from ordersync.emulator.paging import CursorRegistry
 from ordersync.emulator.seed import CMS_BOARDS
 from ordersync.emulator.server import (
@@ -39,7 +41,13 @@ from ordersync.emulator.server import (
     serve_in_thread,
 )
 from ordersync.emulator.stats import EmulatorStats
-from ordersync.emulator.store import Event, Store
+from ordersync.emulator.store import Store
+from ordersync.emulator.webhooks import (
+    WebhookDelivery,
+    WebhookDispatcher,
+    WebhookPolicy,
+    matches,
+)
 
 
 class Emulator:
@@ -56,6 +64,12 @@ class Emulator:
         require_api_version: refuse requests without ``API-Version`` (400
             ``API_VERSION_REQUIRED``), as monday announced it will; off by default, as today.
         epoch: wall-clock seconds at start (default: now); fixes timestamps for tests.
+        webhook_secret: when set, every webhook POST carries ``Authorization: <JWT>`` signed
+            HS256 with it, as monday signs an integration app's webhooks (at least 32 bytes).
+        webhook_transport: an httpx transport for webhook POSTs (default: real HTTP), e.g.
+            ``httpx.WSGITransport(app=receiver)`` to deliver into a WSGI app in-process.
+        webhook_policy: attempts, retry interval and timeout (default: monday's, once a
+            minute for 30 minutes).
 
     Example:
         >>> emu = Emulator(clock=ManualClock())
@@ -73,6 +87,9 @@ class Emulator:
         legacy_errors: bool = False,
         require_api_version: bool = False,
         epoch: float | None = None,
+        webhook_secret: str | None = None,
+        webhook_transport: httpx.BaseTransport | None = None,
+        webhook_policy: WebhookPolicy | None = None,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.limits = limits or Limits()
@@ -80,11 +97,14 @@ class Emulator:
         self.legacy_errors = legacy_errors
         self.require_api_version = require_api_version
         self.state_file = Path(state_file) if state_file is not None else None
-        self.events: list[Event] = []
+        self.events: list[BoardEvent] = []
         self.stats = EmulatorStats()
         self.faults = FaultPlan(fired=self.stats.faults)
         wall = WallClock(self.clock, time.time() if epoch is None else epoch)
-        self.store = Store(now=wall, on_event=self._emit)
+        self.dispatcher = WebhookDispatcher(
+            self.clock, wall, webhook_policy or WebhookPolicy(), webhook_secret, webhook_transport
+        )
+        self.store = Store(now=wall, on_event=self._emit, verify_url=self._verify_webhook_url)
         self._load_or_seed(seed)
         self.budget = ComplexityBudget(
             self.clock, self.limits.complexity_budget, self.limits.complexity_window
@@ -194,11 +214,83 @@ class Emulator:
         if self.state_file is not None:
             self.save()
 
-    # -- webhooks (delivery comes later) -------------------------------------------------
+    # -- webhooks and people ---------------------------------------------------------------
 
-    def _emit(self, event: Event) -> None:
-        """Record a board event; webhook delivery will hook in here."""
+    def act(
+        self,
+        item_id: int | str,
+        column_id: str | None = None,
+        value: Any = None,
+        *,
+        archive: bool = False,
+        delete: bool = False,
+        user_id: int = PERSON_USER_ID,
+    ) -> dict[str, Any]:
+        """Change an item as a person would on the board, and send the webhooks.
+
+        Exactly one of: set ``column_id`` (``"name"`` renames) to ``value``, a column value
+        as written through the API (``"120"``, ``{"label": "SHIPPED"}``, ``None`` clears);
+        ``archive``; ``delete``. Validation is the API's: a bad value raises
+        ``MondayAPIError`` (e.g. ``ColumnValueException``) and changes nothing. Events carry
+        ``userId`` ``user_id`` (the API's changes carry ``me``'s id, 70000001).
+
+        Returns:
+            ``{"item_id", "board_id", "state"}`` of the item.
+        """
+        if sum((column_id is not None, archive, delete)) != 1:
+            raise ValueError("act needs exactly one of column_id, archive or delete")
+        with self.store.acting_as(user_id):
+            if column_id is not None:
+                target = self.store.item(item_id)
+                item = self.store.change_values(
+                    target.board_id, target.id, {column_id: value}, False
+                )
+            else:
+                state = ItemState.ARCHIVED if archive else ItemState.DELETED
+                item = self.store.set_state(item_id, state)
+            result = {"item_id": item.id, "board_id": item.board_id, "state": item.state.value}
+        if self.state_file is not None:
+            self.save()
+        return result
+
+    def flush_webhooks(self, timeout: float = 5.0) -> None:
+        """Wait (real seconds, at most ``timeout``) until every webhook POST due now is done.
+
+        Retries scheduled for later (on the emulator's clock) stay queued; advance a
+        ``ManualClock`` past ``WebhookPolicy.retry_interval`` and flush again to send them.
+        Raises ``TimeoutError`` when deliveries are still running after ``timeout``.
+        """
+        self.dispatcher.flush(timeout)
+
+    @property
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        """Every event POST so far (``url``, ``status``, ``body``, ``attempt``, ...), in order."""
+        return self.dispatcher.deliveries
+
+    @property
+    def pending_webhooks(self) -> int:
+        """Event POSTs queued, in flight or waiting to be retried."""
+        return self.dispatcher.pending
+
+    def close(self) -> None:
+        """Stop the webhook worker and close its HTTP client (queued events are dropped)."""
+        self.dispatcher.close()
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _verify_webhook_url(self, url: str) -> None:
+        self.dispatcher.challenge(url, self.store.actor)
+
+    def _emit(self, event: BoardEvent) -> None:
+        """Record a board event and queue it for the webhooks that hear it."""
         self.events.append(event)
+        listening = [w for w in self.store.webhooks.values() if matches(w, event)]
+        if listening:
+            self.dispatcher.dispatch(listening, event)
 
 
 def serve_forever(
@@ -210,14 +302,19 @@ def serve_forever(
     *,
     token: str | None = None,
     quiet: bool = False,
+    webhook_secret: str | None = None,
 ) -> None:
     """Run an emulator over HTTP until interrupted (``ordersync emulator``).
 
-    ``latency`` adds real seconds to every request, for benchmarks.
+    ``latency`` adds real seconds to every request, for benchmarks; ``webhook_secret`` signs
+    webhooks (see ``Emulator``).
     """
-    emulator = Emulator(state_file=state_file, limits=limits, token=token)
+    emulator = Emulator(
+        state_file=state_file, limits=limits, token=token, webhook_secret=webhook_secret
+    )
     server = make_http_server(emulator.wsgi_app, host, port, latency=latency, quiet=quiet)
     try:
         server.serve_forever()
     finally:
         server.server_close()
+        emulator.close()

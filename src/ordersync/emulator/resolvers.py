@@ -15,11 +15,12 @@ from typing import Any, TypeVar
 from graphql import GraphQLResolveInfo
 
 from ordersync.emulator import paging, views
+from ordersync.emulator.events import API_USER_ID
 from ordersync.emulator.limits import Charge
 from ordersync.emulator.model import Group, ItemState, Webhook
 from ordersync.emulator.views import BoardView, ItemView, RequestContext, context_of
 
-ME = {"id": "70000001", "name": "ordersync emulator", "email": "emulator@example.com"}
+ME = {"id": str(API_USER_ID), "name": "ordersync emulator", "email": "emulator@example.com"}
 
 
 F = TypeVar("F", bound=Callable[..., Any])

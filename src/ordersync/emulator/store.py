@@ -2,25 +2,46 @@
 
 One ``Store`` per emulator, guarded by a re-entrant lock (the HTTP server is threaded). Every
 mutation validates everything first and changes state last, so a failing alias leaves no trace.
-Each change is reported to ``on_event`` in the shape of a monday webhook event, ready for the
-webhook delivery that comes later. ``to_dict``/``load_dict`` make the state file.
+Each change is reported to ``on_event`` as a ``BoardEvent`` (``events``: monday's webhook
+payloads), made by ``actor`` (the API user unless ``acting_as`` says otherwise); a write that
+leaves a column as it was reports nothing. ``create_webhook`` checks the URL through
+``verify_url`` (the challenge handshake, ``webhooks``) before storing it. ``to_dict``/
+``load_dict`` make the state file.
 """
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
-from ordersync.emulator import api_errors, values
+from ordersync.emulator import api_errors, events, values
+from ordersync.emulator.events import BoardEvent
 from ordersync.emulator.model import Board, Column, Group, Item, ItemState, Webhook, iso_timestamp
 from ordersync.emulator.seed import DEFAULT_GROUP_ID, BoardSpec, ColumnSpec
 
 FIRST_ITEM_ID = 9_100_000_001
 FIRST_WEBHOOK_ID = 510_000_001
 STATE_VERSION = 1
-Event = dict[str, Any]
+WEBHOOK_EVENTS = frozenset(
+    {
+        "change_column_value",
+        "change_name",
+        "change_specific_column_value",
+        "change_status_column_value",
+        "change_subitem_column_value",
+        "change_subitem_name",
+        "create_item",
+        "create_subitem",
+        "item_archived",
+        "item_deleted",
+        "subitem_archived",
+        "subitem_deleted",
+    }
+)
 
 
 class Store:
@@ -29,7 +50,8 @@ class Store:
     def __init__(
         self,
         now: Callable[[], float],
-        on_event: Callable[[Event], None] | None = None,
+        on_event: Callable[[BoardEvent], None] | None = None,
+        verify_url: Callable[[str], None] | None = None,
     ) -> None:
         self.lock = threading.RLock()
         self.boards: dict[str, Board] = {}
@@ -37,9 +59,21 @@ class Store:
         self.webhooks: dict[str, Webhook] = {}
         self._now = now
         self._on_event = on_event or (lambda event: None)
+        self._verify_url = verify_url or (lambda url: None)
+        self.actor = events.API_USER_ID
         self._next_item_id = FIRST_ITEM_ID
         self._next_webhook_id = FIRST_WEBHOOK_ID
         self._next_group_number = 1
+
+    @contextmanager
+    def acting_as(self, user_id: int) -> Iterator[None]:
+        """Hold the lock and attribute the changes made meanwhile to ``user_id``."""
+        with self.lock:
+            previous, self.actor = self.actor, user_id
+            try:
+                yield
+            finally:
+                self.actor = previous
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -127,7 +161,7 @@ class Store:
                 )
             group = self._group(board, group_id)
             item = self._new_item(board, group, item_name, column_values, create_labels)
-            self._emit("create_item", "create_pulse", item, groupId=group.id)
+            self._emit(events.item_created(self._context(), board, item, group, None))
             return item
 
     def create_subitem(
@@ -143,15 +177,25 @@ class Store:
             board = self.board(parent_board.subitems_board_id)
             group = self._group(board, None)
             item = self._new_item(board, group, item_name, column_values, create_labels, parent)
+            before = self.subitems(parent)
             parent.subitem_ids.append(item.id)
-            self._emit(
-                "create_subitem",
-                "create_pulse",
-                item,
-                parentItemId=int(parent.id),
-                parentItemBoardId=int(parent.board_id),
-            )
+            context = self._context()
+            self._emit(events.item_created(context, board, item, group, parent))
+            self._emit_subtasks_change(context, parent_board, parent, before)
             return item
+
+    def _emit_subtasks_change(
+        self, context: events.Context, board: Board, parent: Item, before: list[Item]
+    ) -> None:
+        """monday also reports the parent's subitems column as changed (``columnType``
+        ``subtasks``) when a subitem is created."""
+        column = next((c for c in board.columns.values() if c.type == "subtasks"), None)
+        if column is None:
+            return
+        changed_at = iso_timestamp(context.now)
+        value = events.subtasks_value(self.subitems(parent), changed_at)
+        previous = events.subtasks_value(before, changed_at)
+        self._emit(events.column_changed(context, board, parent, column, value, previous, None))
 
     def _new_item(
         self,
@@ -202,10 +246,16 @@ class Store:
                     item.values[column_id] = value
             previous_name, item.name = item.name, new_name or item.name
             item.updated_at = now
+            context, parent = self._context(), self._parent(item)
             for column_id in stored:
-                self._emit_change(board, item, column_id, previous.get(column_id))
-            if new_name is not None:
-                self._emit("change_name", "update_name", item, previousValue=previous_name)
+                value, before = item.values.get(column_id), previous.get(column_id)
+                if not events.same_value(value, before):
+                    column = board.columns[column_id]
+                    self._emit(
+                        events.column_changed(context, board, item, column, value, before, parent)
+                    )
+            if item.name != previous_name:
+                self._emit(events.name_changed(context, board, item, previous_name, parent))
             return item
 
     def _convert(
@@ -230,13 +280,18 @@ class Store:
         """Archive or delete an item and its subitems (as monday's board does)."""
         with self.lock:
             item = self.item(item_id)
+            changed = item.state is not state
             now = self._now()
             for target in (item, *(self.items[i] for i in item.subitem_ids)):
                 if target.state is not ItemState.DELETED and target.state is not state:
                     target.state = state
                     target.updated_at = now
-            event = "item_archived" if state is ItemState.ARCHIVED else "item_deleted"
-            self._emit(event, "archive_pulse" if event == "item_archived" else "delete_pulse", item)
+            if changed:
+                deleted = state is ItemState.DELETED
+                board, parent = self.board(item.board_id), self._parent(item)
+                self._emit(
+                    events.item_removed(self._context(), board, item, parent, deleted=deleted)
+                )
             return item
 
     def _group(self, board: Board, group_id: str | None) -> Group:
@@ -255,11 +310,13 @@ class Store:
     # -- webhooks ------------------------------------------------------------------------
 
     def create_webhook(self, board_id: Any, url: str, event: str, config: Any) -> Webhook:
+        """Validate, verify ``url`` (the challenge), then store; monday's errors otherwise."""
         with self.lock:
             board = self.board(board_id)
-            config_text = (
-                config if config is None or isinstance(config, str) else values.stored_json(config)
-            )
+            if event not in WEBHOOK_EVENTS:
+                raise api_errors.invalid_argument(f"Unsupported webhook event {event}", event=event)
+            config_text = _webhook_config(board, event, config)
+            self._verify_url(url)
             webhook = Webhook(str(self._next_webhook_id), board.id, url, event, config_text)
             self._next_webhook_id += 1
             self.webhooks[webhook.id] = webhook
@@ -267,30 +324,14 @@ class Store:
 
     # -- events --------------------------------------------------------------------------
 
-    def _emit(self, event: str, kind: str, item: Item, **extra: Any) -> None:
-        self._on_event(
-            {
-                "event": event,
-                "type": kind,
-                "boardId": int(item.board_id),
-                "pulseId": int(item.id),
-                "pulseName": item.name,
-                "triggerTime": iso_timestamp(self._now()),
-                **extra,
-            }
-        )
+    def _context(self) -> events.Context:
+        return events.Context(self.actor, self._now())
 
-    def _emit_change(self, board: Board, item: Item, column_id: str, previous: Any) -> None:
-        column = board.columns[column_id]
-        self._emit(
-            "change_column_value",
-            "update_column_value",
-            item,
-            columnId=column_id,
-            columnType=column.type,
-            value=item.values.get(column_id),
-            previousValue=previous,
-        )
+    def _parent(self, item: Item) -> Item | None:
+        return self.items[item.parent_id] if item.parent_id is not None else None
+
+    def _emit(self, event: BoardEvent) -> None:
+        self._on_event(event)
 
     # -- persistence ---------------------------------------------------------------------
 
@@ -352,6 +393,32 @@ def _board_from_dict(data: dict[str, Any]) -> Board:
             "groups": {g["id"]: Group(**g) for g in data["groups"]},
         }
     )
+
+
+def _webhook_config(board: Board, event: str, config: Any) -> str | None:
+    """The config as stored (JSON text); ``change_specific_column_value`` needs a column."""
+    if config is None:
+        parsed: Any = None
+    elif isinstance(config, str):
+        try:
+            parsed = json.loads(config) if config.strip() else None
+        except json.JSONDecodeError as exc:
+            raise api_errors.invalid_argument(f"config is not valid JSON: {exc.msg}") from exc
+    else:
+        parsed = config
+    if parsed is not None and not isinstance(parsed, dict):
+        raise api_errors.invalid_argument("config must be a JSON object", config=parsed)
+    column_id = (parsed or {}).get("columnId")
+    if event == "change_specific_column_value" and not column_id:
+        raise api_errors.invalid_argument(
+            "change_specific_column_value needs a config with columnId", config=parsed
+        )
+    filters_by_column = event in ("change_specific_column_value", "change_status_column_value")
+    if filters_by_column and column_id is not None and column_id not in board.columns:
+        raise api_errors.invalid_column(str(column_id), board.id)
+    if config is None or isinstance(config, str):
+        return config
+    return values.stored_json(config)
 
 
 def _optional_id(value: int | None) -> str | None:

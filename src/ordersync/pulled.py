@@ -1,0 +1,604 @@
+"""Recording what monday holds for items and subitems: the values people own there, and the
+hand edits of the values ordersync owns (drift). Shared by ``pull`` and ``serve``.
+
+``ValueRecorder.record`` takes a batch of ``monday.Item`` (a page of a pull, or the items a
+batch of webhook events names) and writes, on the caller's connection and so inside the
+caller's transaction, set-based per batch:
+
+* ``pulled_values``: one row per monday-owned column holding a value (typed: ``number_value``
+  for numbers, ``date_value`` for dates, ``text_value`` always: the label for status, the
+  labels joined for dropdown); a cleared value's row is deleted;
+* the mirror row's ``monday_values`` (a JSON snapshot ``{column id: text}`` of those values)
+  and ``pulled_at`` (when monday was last read for it);
+* ``value_changes``: one row per value that changed (old and new text, ``source``).
+
+Drift contract (agreed with ``plan``): an item's mirror ``column_values`` holds, per pushed
+column, the monday value ordersync last pushed. A pushed column whose board value differs
+(both read by ``from_monday``; empty equals absent) is logged in ``value_changes`` with source
+``drift``, removed from ``column_values``, and the row's ``row_hash`` is cleared: the next sync
+sees the line as modified and re-sends exactly the missing columns. A subitem's pushed values
+are its Size and Order Qty: a drifted subitem gets ``qty`` and ``row_hash`` cleared and its
+parent item's ``row_hash`` cleared, so the next plan updates its quantity. A drift already
+waiting for its re-send is not logged twice.
+
+Mirror rows monday no longer holds (archived or deleted there) are handled by
+``handle_missing`` according to ``[pull] missing_item_policy``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from ordersync.config import MondayOwnedColumn, SyncConfig
+from ordersync.db import Database
+from ordersync.db.engine import max_parameters
+from ordersync.monday import Item
+from ordersync.monday.column_values import from_monday, to_monday
+from ordersync.states import MirrorState
+
+STATE_COLUMN = "item_state"
+"""``value_changes.column_id`` of a row recording that an item left the board."""
+
+
+class Source(StrEnum):
+    """Where a recorded value (or report) came from."""
+
+    PULL = "pull"
+    WEBHOOK = "webhook"
+    DRIFT = "drift"
+
+
+@dataclass(frozen=True)
+class PulledValue:
+    """One column value as the database keeps it; ``text`` is ``None`` when empty."""
+
+    text: str | None
+    number: Decimal | None = None
+    day: date | None = None
+
+
+def read_value(column_type: str, value: Any, text: str | None) -> PulledValue:
+    """A monday column value (raw ``value`` and ``text``) typed for the database.
+
+    A value that does not read as its type (which monday should never send) keeps its text.
+    """
+    try:
+        python = from_monday(column_type, value, text)
+    except ValueError:
+        return PulledValue(text.strip() if text and text.strip() else None)
+    if python is None:
+        return PulledValue(None)
+    if isinstance(python, Decimal):
+        return PulledValue(to_monday("numbers", python), number=python)
+    if isinstance(python, date):
+        return PulledValue(python.isoformat(), day=python)
+    return PulledValue(str(python))
+
+
+def pushed_value(column_type: str, pushed: Any) -> PulledValue:
+    """A value as ordersync pushed it (monday's write format), read like a board value."""
+    raw = None if pushed is None else json.dumps(pushed, ensure_ascii=False)
+    return read_value(column_type, raw, None)
+
+
+@dataclass(frozen=True)
+class BoardColumns:
+    """The columns of one kind of row: owned by monday (pulled) or by the database (pushed)."""
+
+    owned: Mapping[str, MondayOwnedColumn]
+    pushed: Mapping[str, tuple[str, str]]  # column id → (type, title)
+
+    @property
+    def ids(self) -> list[str]:
+        return sorted({*self.owned, *self.pushed})
+
+
+def item_columns(config: SyncConfig) -> BoardColumns:
+    return BoardColumns(
+        owned={c.column_id: c for c in config.items.monday_owned},
+        pushed={c.column_id: (c.type, c.title or c.source) for c in config.items.columns},
+    )
+
+
+def subitem_columns(config: SyncConfig) -> BoardColumns:
+    sub = config.subitems
+    return BoardColumns(
+        owned={c.column_id: c for c in sub.monday_owned},
+        pushed={
+            sub.size_column_id: ("dropdown", "Size"),
+            sub.qty_column_id: ("numbers", "Order Qty"),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A database-owned column changed by hand on monday."""
+
+    monday_id: int
+    order_key: str
+    size_label: str | None
+    column_id: str
+    title: str
+    pushed: str | None
+    on_board: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "monday_id": self.monday_id,
+            "order_key": self.order_key,
+            "size": self.size_label,
+            "column_id": self.column_id,
+            "title": self.title,
+            "pushed": self.pushed,
+            "on_board": self.on_board,
+        }
+
+
+@dataclass
+class Recorded:
+    """What one ``record`` call found."""
+
+    items_read: int = 0
+    subitems_read: int = 0
+    values_changed: int = 0
+    drifts: list[Drift] = field(default_factory=list)
+    unknown_items: list[Item] = field(default_factory=list)
+    unknown_subitems: list[Item] = field(default_factory=list)
+
+
+@dataclass
+class _Writes:
+    """Rows to write for one batch, flushed with one statement (or executemany) per kind."""
+
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    deletes: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    stamped: list[int] = field(default_factory=list)
+    snapshots: list[dict[str, Any]] = field(default_factory=list)
+    drifted_items: list[dict[str, Any]] = field(default_factory=list)
+    drifted_subitems: list[int] = field(default_factory=list)
+    parents_to_replan: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """Items or subitems: their mirror table, id column and columns."""
+
+    table: sa.Table
+    id_column: str
+    columns: BoardColumns
+    subitems: bool
+
+
+class ValueRecorder:
+    """Records batches of items read from one board (see the module docstring).
+
+    Args:
+        db: ordersync's database.
+        config: the mapping (which columns are owned by whom).
+        board_id: the items board (the mirror's ``board_id``, for subitems too).
+        source: ``pull`` or ``webhook``.
+        since: rows whose mirror ``pulled_at`` is at or after this were recorded earlier in
+            the same run and are skipped (a pull's checkpoint after a cursor restart).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        config: SyncConfig,
+        board_id: int,
+        source: Source,
+        *,
+        since: datetime | None = None,
+    ) -> None:
+        self.db, self.board_id, self.source, self.since = db, board_id, source, since
+        tables = db.tables
+        self.kinds = (
+            _Kind(tables.items, "monday_item_id", item_columns(config), subitems=False),
+            _Kind(tables.subitems, "monday_subitem_id", subitem_columns(config), subitems=True),
+        )
+
+    def record(
+        self,
+        connection: sa.Connection,
+        items: Sequence[Item],
+        now: datetime,
+        event_keys: Mapping[int, str] | None = None,
+    ) -> Recorded:
+        """Record ``items`` (items and subitems mixed; a subitem has ``parent_id``).
+
+        Args:
+            connection: the caller's connection, inside its transaction.
+            items: what monday holds now, with the values of ``column_ids`` at least.
+            now: the time written as ``changed_at``/``pulled_at``/``recorded_at``.
+            event_keys: monday id → the webhook event that led here (kept in the log).
+        """
+        recorded = Recorded()
+        for kind in self.kinds:
+            batch = [item for item in items if (item.parent_id is not None) == kind.subitems]
+            if batch:
+                self._record_kind(connection, kind, batch, now, event_keys or {}, recorded)
+        return recorded
+
+    def _record_kind(
+        self,
+        connection: sa.Connection,
+        kind: _Kind,
+        batch: list[Item],
+        now: datetime,
+        event_keys: Mapping[int, str],
+        recorded: Recorded,
+    ) -> None:
+        rows = mirror_rows(connection, kind.table, kind.id_column, self.board_id, batch)
+        writes = _Writes()
+        unknown = recorded.unknown_subitems if kind.subitems else recorded.unknown_items
+        for item in batch:
+            row = rows.get(item.id)
+            if row is None:
+                unknown.append(item)
+                continue
+            if self.since is not None and row.pulled_at is not None and row.pulled_at >= self.since:
+                continue  # recorded earlier in this run (before a cursor restart)
+            event_key = event_keys.get(item.id)
+            self._owned(kind, item, row, writes, now, event_key)
+            recorded.drifts.extend(self._drift(kind, item, row, writes, now, event_key))
+            writes.stamped.append(item.id)
+        recorded.values_changed += sum(
+            1 for c in writes.changes if c["source"] != Source.DRIFT.value
+        )
+        if kind.subitems:
+            recorded.subitems_read += len(writes.stamped)
+        else:
+            recorded.items_read += len(writes.stamped)
+        self._flush(connection, kind, writes, now)
+
+    # ------------------------------------------------------------------ monday-owned values
+    def _owned(
+        self,
+        kind: _Kind,
+        item: Item,
+        row: sa.Row,
+        writes: _Writes,
+        now: datetime,
+        event_key: str | None,
+    ) -> None:
+        """Compare the owned values with the row's snapshot; queue the differences."""
+        old: dict[str, str] = json.loads(row.monday_values or "{}")
+        new = dict(old)
+        for column_id, column in kind.columns.owned.items():
+            cell = item.values.get(column_id)
+            if cell is None:
+                continue  # not read: keep what is known
+            value = read_value(column.type, cell.value, cell.text)
+            if value.text == old.get(column_id):
+                continue
+            if value.text is None:
+                new.pop(column_id, None)
+            else:
+                new[column_id] = value.text
+            self._queue_value(row, item.id, column, value, old.get(column_id), writes, now)
+            writes.changes.append(
+                self._change(row, item.id, column_id, old.get(column_id), value.text, now)
+                | {"source": str(self.source), "event_key": event_key}
+            )
+        if new != old:
+            writes.snapshots.append(
+                {"m_id": item.id, "m_values": json.dumps(new, sort_keys=True, ensure_ascii=False)}
+            )
+
+    def _queue_value(
+        self,
+        row: sa.Row,
+        monday_id: int,
+        column: MondayOwnedColumn,
+        value: PulledValue,
+        old_text: str | None,
+        writes: _Writes,
+        now: datetime,
+    ) -> None:
+        key = {"p_board": self.board_id, "p_id": monday_id, "p_column": column.column_id}
+        if value.text is None:
+            writes.deletes.append(key)
+            return
+        values = {
+            "text_value": value.text,
+            "number_value": value.number,
+            "date_value": value.day,
+            "source": str(self.source),
+            "changed_at": now,
+            "pulled_at": now,
+        }
+        if old_text is None:
+            writes.inserts.append(
+                {
+                    "board_id": self.board_id,
+                    "monday_id": monday_id,
+                    "column_id": column.column_id,
+                    "order_key": row.order_key,
+                    "size_label": getattr(row, "size_label", None),
+                    "title": column.title,
+                    **values,
+                }
+            )
+        else:
+            writes.updates.append({**key, **{f"v_{k}": v for k, v in values.items()}})
+
+    def _change(
+        self,
+        row: sa.Row,
+        monday_id: int,
+        column_id: str,
+        old_text: str | None,
+        new_text: str | None,
+        now: datetime,
+    ) -> dict[str, Any]:
+        return {
+            "board_id": self.board_id,
+            "monday_id": monday_id,
+            "column_id": column_id,
+            "order_key": row.order_key,
+            "size_label": getattr(row, "size_label", None),
+            "old_text": old_text,
+            "new_text": new_text,
+            "recorded_at": now,
+        }
+
+    # ------------------------------------------------------------------ drift
+    def _drift(
+        self,
+        kind: _Kind,
+        item: Item,
+        row: sa.Row,
+        writes: _Writes,
+        now: datetime,
+        event_key: str | None,
+    ) -> list[Drift]:
+        """Pushed columns whose board value is not what ordersync pushed."""
+        if kind.subitems:
+            pushed = _pushed_subitem_values(kind.columns, row)
+        elif row.column_values is None:
+            return []  # nothing known about what was pushed
+        else:
+            pushed = json.loads(row.column_values)
+        drifts = []
+        for column_id, (column_type, title) in kind.columns.pushed.items():
+            cell = item.values.get(column_id)
+            if cell is None:
+                continue
+            expected = pushed_value(column_type, pushed.get(column_id))
+            actual = read_value(column_type, cell.value, cell.text)
+            if expected.text == actual.text:
+                continue
+            if row.row_hash is None and (kind.subitems or column_id not in pushed):
+                continue  # already reported; waiting for the next sync to re-send it
+            drifts.append(
+                Drift(
+                    item.id,
+                    row.order_key,
+                    getattr(row, "size_label", None),
+                    column_id,
+                    title,
+                    expected.text,
+                    actual.text,
+                )
+            )
+            writes.changes.append(
+                self._change(row, item.id, column_id, expected.text, actual.text, now)
+                | {"source": str(Source.DRIFT), "event_key": event_key}
+            )
+            pushed.pop(column_id, None)
+        if drifts and kind.subitems:
+            writes.drifted_subitems.append(item.id)
+            writes.parents_to_replan.add(row.order_key)
+        elif drifts:
+            writes.drifted_items.append(
+                {"m_id": item.id, "m_columns": json.dumps(pushed, ensure_ascii=False)}
+            )
+        return drifts
+
+    # ------------------------------------------------------------------ writing
+    def _flush(
+        self, connection: sa.Connection, kind: _Kind, writes: _Writes, now: datetime
+    ) -> None:
+        pulled, changes = self.db.tables.pulled_values, self.db.tables.value_changes
+        key = sa.and_(
+            pulled.c.board_id == sa.bindparam("p_board"),
+            pulled.c.monday_id == sa.bindparam("p_id"),
+            pulled.c.column_id == sa.bindparam("p_column"),
+        )
+        if writes.inserts:
+            connection.execute(pulled.insert(), writes.inserts)
+        if writes.updates:
+            names = ("text_value", "number_value", "date_value", "source", "changed_at")
+            update = (
+                pulled.update()
+                .where(key)
+                .values({name: sa.bindparam(f"v_{name}") for name in (*names, "pulled_at")})
+            )
+            connection.execute(update, writes.updates)
+        if writes.deletes:
+            connection.execute(pulled.delete().where(key), writes.deletes)
+        if writes.changes:
+            connection.execute(changes.insert(), writes.changes)
+        self._update_mirror(connection, kind, writes, now)
+
+    def _update_mirror(
+        self, connection: sa.Connection, kind: _Kind, writes: _Writes, now: datetime
+    ) -> None:
+        table, pulled = kind.table, self.db.tables.pulled_values
+        id_column = table.c[kind.id_column]
+        on_board = table.c.board_id == self.board_id
+        one_row = sa.and_(on_board, id_column == sa.bindparam("m_id"))
+        for ids in chunked(connection, writes.stamped):
+            connection.execute(
+                table.update().where(on_board, id_column.in_(ids)).values(pulled_at=now)
+            )
+            connection.execute(
+                pulled.update()
+                .where(pulled.c.board_id == self.board_id, pulled.c.monday_id.in_(ids))
+                .values(pulled_at=now)
+            )
+        if writes.snapshots:
+            statement = table.update().where(one_row).values(monday_values=sa.bindparam("m_values"))
+            connection.execute(statement, writes.snapshots)
+        if writes.drifted_items:
+            statement = (
+                table.update()
+                .where(one_row)
+                .values(column_values=sa.bindparam("m_columns"), row_hash=None)
+            )
+            connection.execute(statement, writes.drifted_items)
+        for ids in chunked(connection, writes.drifted_subitems):
+            connection.execute(
+                table.update().where(on_board, id_column.in_(ids)).values(qty=None, row_hash=None)
+            )
+        replan_items(connection, self.db, self.board_id, writes.parents_to_replan)
+
+
+def _pushed_subitem_values(columns: BoardColumns, row: sa.Row) -> dict[str, Any]:
+    """What ordersync pushed to a subitem, in monday's write format (from the mirror row)."""
+    size_column, qty_column = columns.pushed  # size first, then quantity
+    pushed: dict[str, Any] = {size_column: {"labels": [row.size_label]}}
+    if row.qty is not None:
+        pushed[qty_column] = to_monday("numbers", row.qty)
+    return pushed
+
+
+def replan_items(
+    connection: sa.Connection, db: Database, board_id: int, order_keys: Iterable[str]
+) -> None:
+    """Clear the row hash of these items: the next plan diffs their lines again."""
+    items = db.tables.items
+    for keys in chunked(connection, sorted(set(order_keys))):
+        connection.execute(
+            items.update()
+            .where(items.c.board_id == board_id, items.c.order_key.in_(keys))
+            .values(row_hash=None)
+        )
+
+
+def mirror_rows(
+    connection: sa.Connection,
+    table: sa.Table,
+    id_column: str,
+    board_id: int,
+    items: Iterable[Item],
+) -> dict[int, sa.Row]:
+    """Active mirror rows of ``table`` for these monday ids (one query per slice of ids)."""
+    found: dict[int, sa.Row] = {}
+    ids = sorted({item.id for item in items})
+    column = table.c[id_column]
+    for chunk in chunked(connection, ids):
+        rows = connection.execute(
+            sa.select(table).where(
+                table.c.board_id == board_id,
+                table.c.state == MirrorState.ACTIVE,
+                column.in_(chunk),
+            )
+        )
+        for row in rows:
+            found[row._mapping[id_column]] = row
+    return found
+
+
+def chunked(connection: sa.Connection, values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    """``values`` in slices that fit the dialect's bound-parameter limit."""
+    step = max(1, min(1000, max_parameters(connection) - 20))
+    for start in range(0, len(values), step):
+        yield values[start : start + step]
+
+
+# ---------------------------------------------------------------------- missing on monday
+MissingPolicy = Literal["recreate", "flag"]
+
+
+@dataclass(frozen=True)
+class MissingRow:
+    """A mirror row whose item or subitem monday no longer holds on the board.
+
+    ``state`` is what monday says of it: ``archived``, ``deleted``, or ``active`` when it is
+    still active but not on this board (moved elsewhere; only reported).
+    """
+
+    monday_id: int
+    order_key: str
+    size_label: str | None
+    state: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "monday_id": self.monday_id,
+            "order_key": self.order_key,
+            "size": self.size_label,
+            "state": self.state,
+        }
+
+
+def handle_missing(
+    connection: sa.Connection,
+    db: Database,
+    board_id: int,
+    missing: Sequence[MissingRow],
+    *,
+    subitems: bool,
+    policy: MissingPolicy,
+    source: Source,
+    now: datetime,
+) -> None:
+    """Apply ``[pull] missing_item_policy`` to rows gone from the board.
+
+    ``recreate``: the mirror row is marked archived (an item's subitems with it), so the next
+    sync creates it again (a subitem: its parent's line is planned again), and the change is
+    logged in ``value_changes`` (column ``item_state``). ``flag``: nothing is written; the
+    caller reports them.
+    """
+    gone = [row for row in missing if row.state in ("archived", "deleted")]
+    if policy == "flag" or not gone:
+        return
+    tables = db.tables
+    keys = sorted({row.order_key for row in gone})
+    if subitems:
+        table, id_column = tables.subitems, tables.subitems.c.monday_subitem_id
+        for ids in chunked(connection, [row.monday_id for row in gone]):
+            connection.execute(
+                table.update()
+                .where(table.c.board_id == board_id, id_column.in_(ids))
+                .values(state=MirrorState.ARCHIVED)
+            )
+        replan_items(connection, db, board_id, keys)
+    else:
+        for table in (tables.items, tables.subitems):
+            for chunk in chunked(connection, keys):
+                connection.execute(
+                    table.update()
+                    .where(table.c.board_id == board_id, table.c.order_key.in_(chunk))
+                    .values(state=MirrorState.ARCHIVED)
+                )
+    connection.execute(
+        tables.value_changes.insert(),
+        [
+            {
+                "board_id": board_id,
+                "monday_id": row.monday_id,
+                "column_id": STATE_COLUMN,
+                "order_key": row.order_key,
+                "size_label": row.size_label,
+                "old_text": MirrorState.ACTIVE.value,
+                "new_text": row.state,
+                "source": str(source),
+                "event_key": None,
+                "recorded_at": now,
+            }
+            for row in gone
+        ],
+    )
