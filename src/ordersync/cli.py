@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import sqlalchemy as sa
@@ -19,14 +19,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ordersync.batches import BatchReport, latest_batches, load_report
 from ordersync.config import SyncConfig, load_config, load_settings
 from ordersync.db import Database
 from ordersync.db.migrate import upgrade
-from ordersync.batches import BatchReport, latest_batches, load_report
 from ordersync.errors import ConfigError, LockedError, OrderSyncError, SourceError
 from ordersync.plan import PREVIEW_LINES, LineChange, PlanResult
 from ordersync.source import Scope
 from ordersync.sync import SyncOutcome, make_client, run_retry, run_sync
+
+if TYPE_CHECKING:
+    from ordersync.pull import PullReport
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
 
@@ -102,6 +105,9 @@ def demo_data(replace: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Plan and print; write nothing, send nothing.")
 @click.option("--limit", type=click.IntRange(min=1), help="Stage at most N new order lines.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--pull", "pull_first", is_flag=True, help="Pull monday-owned columns (and drift) first."
+)
 def sync(
     customer: str,
     po_number: str | None,
@@ -110,24 +116,38 @@ def sync(
     dry_run: bool,
     limit: int | None,
     as_json: bool,
+    pull_first: bool,
 ) -> None:
     """Plan and deliver the changes of one customer (and PO) to monday.
 
     \b
     Example:
       ordersync sync --customer GREYSON --po-number 4755 --dry-run
+      ordersync sync --pull --customer GREYSON     # both directions, one scheduled command
     """
+    if pull_first and dry_run:
+        raise click.UsageError("--pull writes what it reads; it cannot be used with --dry-run")
     config = load_config()
     settings = load_settings()
     db = _database(config)
     scope = Scope(customer=customer, po_number=po_number, season=season)
+    pulled = None
     with make_client(settings, config) as client, _progress(enabled=not as_json) as progress:
+        if pull_first:
+            from ordersync.pull import pull_board
+
+            pulled = pull_board(db, config, client, mode=mode)
         outcome = run_sync(
             db, config, client, scope, mode=mode, dry_run=dry_run, limit=limit, progress=progress
         )
     if as_json:
-        click.echo(json.dumps(outcome.as_dict(), default=str))
+        payload = outcome.as_dict()
+        if pulled is not None:
+            payload["pull"] = pulled.as_dict()
+        click.echo(json.dumps(payload, default=str))
     else:
+        if pulled is not None:
+            _print_pull(pulled)
         _print_outcome(outcome)
     sys.exit(outcome.exit_code)
 
@@ -223,6 +243,94 @@ def demo() -> None:
     run_demo(console)
 
 
+@cli.command()
+@click.option("--board", "board_id", type=int, help="The items board (default: from --mode).")
+@click.option("--mode", help="Board set from the configuration (default: test).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def pull(board_id: int | None, mode: str | None, as_json: bool) -> None:
+    """Read the columns people own on monday back into the database; report drift.
+
+    \b
+    Example:
+      ordersync pull --json
+    """
+    from ordersync.pull import pull_board
+
+    config = load_config()
+    settings = load_settings()
+    db = _database(config)
+    with make_client(settings, config) as client:
+        report = pull_board(db, config, client, mode=mode, board_id=board_id)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), default=str))
+    else:
+        _print_pull(report)
+
+
+@cli.command()
+@click.option("--port", default=8080, show_default=True, help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--board", "board_id", type=int, help="The items board (default: from --mode).")
+@click.option("--mode", help="Board set from the configuration (default: test).")
+def serve(port: int, host: str, board_id: int | None, mode: str | None) -> None:
+    """Receive monday's webhooks and apply them (signing secret: ORDERSYNC_WEBHOOK_SECRET).
+
+    \b
+    Example:
+      ORDERSYNC_WEBHOOK_SECRET=... ordersync serve --port 8080
+    """
+    from ordersync.serve import WebhookServer
+
+    config = load_config()
+    settings = load_settings()
+    db = _database(config)
+    board = board_id or config.board_id(mode)
+    if settings.webhook_secret is None:
+        errors.print(
+            "[yellow]warning:[/] ORDERSYNC_WEBHOOK_SECRET is not set: unsigned requests are "
+            "accepted (they can only make ordersync re-read items from monday)"
+        )
+    with make_client(settings, config) as client:
+        server = WebhookServer(db, config, client, board, settings.webhook_secret)
+        console.print(f"receiving monday webhooks for board {board} on http://{host}:{port}/")
+        server.serve(host, port)
+
+
+@cli.group()
+def webhooks() -> None:
+    """monday webhooks for `ordersync serve`."""
+
+
+@webhooks.command("install")
+@click.option("--url", required=True, help="The public URL of `ordersync serve`.")
+@click.option("--board", "board_id", type=int, help="The items board (default: from --mode).")
+@click.option("--mode", help="Board set from the configuration (default: test).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def webhooks_install(url: str, board_id: int | None, mode: str | None, as_json: bool) -> None:
+    """Register the webhooks `ordersync serve` applies (the receiver must be running).
+
+    \b
+    Example:
+      ordersync webhooks install --url https://sync.example.com/monday
+    """
+    from ordersync.webhooks import install_webhooks
+
+    config = load_config()
+    settings = load_settings()
+    with make_client(settings, config) as client:
+        report = install_webhooks(client, board_id or config.board_id(mode), url)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), default=str))
+    else:
+        for event, hook in report.installed.items():
+            console.print(f"[green]installed[/] {event} (webhook {hook})")
+        for event, reason in report.refused.items():
+            console.print(f"[red]refused[/] {event}: {reason}")
+        for event, count in report.existing.items():
+            console.print(f"note: {count} {event} webhook(s) were already on the board")
+    sys.exit(report.exit_code)
+
+
 # ------------------------------------------------------------------------------------ output
 @contextmanager
 def _progress(*, enabled: bool) -> Iterator[Any]:
@@ -303,6 +411,43 @@ def _plan_totals(plan: PlanResult) -> str:
         f"subitems: +{plan.subitems} ~{plan.subitem_updates} -{plan.subitem_archives}; "
         f"{plan.unchanged} unchanged; {plan.rejected} rejected"
     )
+
+
+def _print_pull(report: PullReport) -> None:
+    """A pull's report: what was read, changed, drifted, and found on one side only."""
+    console.print(
+        f"pulled board {report.board_id}: {report.items_read} items and {report.subitems_read} "
+        f"subitems read in {report.pages} pages ({report.requests} requests, "
+        f"{report.paging} subitems, {report.restarts} cursor restarts); "
+        f"{report.values_changed} monday-owned values changed"
+    )
+    if report.drifted:
+        console.print(
+            f"[yellow]{report.drifted} database-owned columns changed by hand on monday[/] "
+            "(the next sync puts them back):"
+        )
+        for drift in report.drifts:
+            size = f" size {drift.size_label}" if drift.size_label else ""
+            console.print(
+                f"  {drift.order_key}{size} {drift.title}: pushed {drift.pushed!r}, "
+                f"on monday {drift.on_board!r}",
+                highlight=False,
+            )
+    if report.unknown_items or report.unknown_subitems:
+        console.print(
+            f"{report.unknown_items} items and {report.unknown_subitems} subitems on monday "
+            "are not ordersync's (made by hand?)"
+        )
+    missing = [*report.missing_items, *report.missing_subitems]
+    if missing:
+        action = {"recreate": "the next sync re-creates them", "flag": "left as they are"}
+        console.print(
+            f"[yellow]{len(report.missing_items)} items and {len(report.missing_subitems)} "
+            f"subitems are gone from monday[/] ({action[report.policy]}):"
+        )
+        for row in missing[:50]:
+            size = f" size {row.size_label}" if row.size_label else ""
+            console.print(f"  {row.order_key}{size}: {row.state}", highlight=False)
 
 
 def _print_report(report: BatchReport) -> None:

@@ -27,16 +27,15 @@ from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.db.lock import BoardLock, board_lock
 from ordersync.errors import PermanentMondayError
+from ordersync.missing import MissingRow, handle_missing
 from ordersync.monday import Item, MondayClient, documents
 from ordersync.monday.documents import ReadShape
 from ordersync.monday.reads import QUERY_TOO_COMPLEX, parse_item
 from ordersync.pulled import (
     Drift,
-    MissingRow,
     Recorded,
     Source,
     ValueRecorder,
-    handle_missing,
     item_columns,
     subitem_columns,
 )

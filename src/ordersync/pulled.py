@@ -16,13 +16,14 @@ Drift contract (agreed with ``plan``): an item's mirror ``column_values`` holds,
 column, the monday value ordersync last pushed. A pushed column whose board value differs
 (both read by ``from_monday``; empty equals absent) is logged in ``value_changes`` with source
 ``drift``, removed from ``column_values``, and the row's ``row_hash`` is cleared: the next sync
-sees the line as modified and re-sends exactly the missing columns. A subitem's pushed values
+sees the line as modified and re-sends exactly the missing columns (a column pushed empty and
+filled by hand instead takes the board's value in ``column_values``: the next sync's diff then
+sends ``null`` and clears it). A subitem's pushed values
 are its Size and Order Qty: a drifted subitem gets ``qty`` and ``row_hash`` cleared and its
 parent item's ``row_hash`` cleared, so the next plan updates its quantity. A drift already
 waiting for its re-send is not logged twice.
 
-Mirror rows monday no longer holds (archived or deleted there) are handled by
-``handle_missing`` according to ``[pull] missing_item_policy``.
+Mirror rows monday no longer holds (archived or deleted there) are ``missing``'s concern.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -43,9 +44,6 @@ from ordersync.db.engine import max_parameters
 from ordersync.monday import Item
 from ordersync.monday.column_values import from_monday, to_monday
 from ordersync.states import MirrorState
-
-STATE_COLUMN = "item_state"
-"""``value_changes.column_id`` of a row recording that an item left the board."""
 
 
 class Source(StrEnum):
@@ -239,7 +237,9 @@ class ValueRecorder:
         event_keys: Mapping[int, str],
         recorded: Recorded,
     ) -> None:
-        rows = mirror_rows(connection, kind.table, kind.id_column, self.board_id, batch)
+        rows = mirror_rows(
+            connection, kind.table, kind.id_column, self.board_id, (i.id for i in batch)
+        )
         writes = _Writes()
         unknown = recorded.unknown_subitems if kind.subitems else recorded.unknown_items
         for item in batch:
@@ -396,7 +396,12 @@ class ValueRecorder:
                 self._change(row, item.id, column_id, expected.text, actual.text, now)
                 | {"source": str(Source.DRIFT), "event_key": event_key}
             )
-            pushed.pop(column_id, None)
+            if expected.text is None:
+                # Pushed empty, filled by hand: removing changes nothing, so the mirror takes
+                # the board's value and the next plan's diff clears it (sends null).
+                pushed[column_id] = _write_format(column_type, actual)
+            else:
+                pushed.pop(column_id, None)
         if drifts and kind.subitems:
             writes.drifted_subitems.append(item.id)
             writes.parents_to_replan.add(row.order_key)
@@ -465,6 +470,17 @@ class ValueRecorder:
         replan_items(connection, self.db, self.board_id, writes.parents_to_replan)
 
 
+def _write_format(column_type: str, value: PulledValue) -> Any:
+    """A board value in monday's write format (what the mirror's ``column_values`` holds)."""
+    typed: Any = value.number if value.number is not None else value.day or value.text
+    if column_type == "dropdown" and value.text:
+        typed = value.text.split(", ")
+    try:
+        return to_monday(column_type, typed)
+    except ValueError:
+        return value.text
+
+
 def _pushed_subitem_values(columns: BoardColumns, row: sa.Row) -> dict[str, Any]:
     """What ordersync pushed to a subitem, in monday's write format (from the mirror row)."""
     size_column, qty_column = columns.pushed  # size first, then quantity
@@ -492,11 +508,11 @@ def mirror_rows(
     table: sa.Table,
     id_column: str,
     board_id: int,
-    items: Iterable[Item],
+    monday_ids: Iterable[int],
 ) -> dict[int, sa.Row]:
     """Active mirror rows of ``table`` for these monday ids (one query per slice of ids)."""
     found: dict[int, sa.Row] = {}
-    ids = sorted({item.id for item in items})
+    ids = sorted(set(monday_ids))
     column = table.c[id_column]
     for chunk in chunked(connection, ids):
         rows = connection.execute(
@@ -516,89 +532,3 @@ def chunked(connection: sa.Connection, values: Sequence[Any]) -> Iterator[Sequen
     step = max(1, min(1000, max_parameters(connection) - 20))
     for start in range(0, len(values), step):
         yield values[start : start + step]
-
-
-# ---------------------------------------------------------------------- missing on monday
-MissingPolicy = Literal["recreate", "flag"]
-
-
-@dataclass(frozen=True)
-class MissingRow:
-    """A mirror row whose item or subitem monday no longer holds on the board.
-
-    ``state`` is what monday says of it: ``archived``, ``deleted``, or ``active`` when it is
-    still active but not on this board (moved elsewhere; only reported).
-    """
-
-    monday_id: int
-    order_key: str
-    size_label: str | None
-    state: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "monday_id": self.monday_id,
-            "order_key": self.order_key,
-            "size": self.size_label,
-            "state": self.state,
-        }
-
-
-def handle_missing(
-    connection: sa.Connection,
-    db: Database,
-    board_id: int,
-    missing: Sequence[MissingRow],
-    *,
-    subitems: bool,
-    policy: MissingPolicy,
-    source: Source,
-    now: datetime,
-) -> None:
-    """Apply ``[pull] missing_item_policy`` to rows gone from the board.
-
-    ``recreate``: the mirror row is marked archived (an item's subitems with it), so the next
-    sync creates it again (a subitem: its parent's line is planned again), and the change is
-    logged in ``value_changes`` (column ``item_state``). ``flag``: nothing is written; the
-    caller reports them.
-    """
-    gone = [row for row in missing if row.state in ("archived", "deleted")]
-    if policy == "flag" or not gone:
-        return
-    tables = db.tables
-    keys = sorted({row.order_key for row in gone})
-    if subitems:
-        table, id_column = tables.subitems, tables.subitems.c.monday_subitem_id
-        for ids in chunked(connection, [row.monday_id for row in gone]):
-            connection.execute(
-                table.update()
-                .where(table.c.board_id == board_id, id_column.in_(ids))
-                .values(state=MirrorState.ARCHIVED)
-            )
-        replan_items(connection, db, board_id, keys)
-    else:
-        for table in (tables.items, tables.subitems):
-            for chunk in chunked(connection, keys):
-                connection.execute(
-                    table.update()
-                    .where(table.c.board_id == board_id, table.c.order_key.in_(chunk))
-                    .values(state=MirrorState.ARCHIVED)
-                )
-    connection.execute(
-        tables.value_changes.insert(),
-        [
-            {
-                "board_id": board_id,
-                "monday_id": row.monday_id,
-                "column_id": STATE_COLUMN,
-                "order_key": row.order_key,
-                "size_label": row.size_label,
-                "old_text": MirrorState.ACTIVE.value,
-                "new_text": row.state,
-                "source": str(source),
-                "event_key": None,
-                "recorded_at": now,
-            }
-            for row in gone
-        ],
-    )

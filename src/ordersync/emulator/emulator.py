@@ -65,7 +65,8 @@ class Emulator:
             ``API_VERSION_REQUIRED``), as monday announced it will; off by default, as today.
         epoch: wall-clock seconds at start (default: now); fixes timestamps for tests.
         webhook_secret: when set, every webhook POST carries ``Authorization: <JWT>`` signed
-            HS256 with it, as monday signs an integration app's webhooks (at least 32 bytes).
+            HS256 with it, as monday signs an integration app's webhooks (at least 32 bytes;
+            ``iat``/``exp`` on the real clock, so a pinned ``epoch`` doesn't expire them).
         webhook_transport: an httpx transport for webhook POSTs (default: real HTTP), e.g.
             ``httpx.WSGITransport(app=receiver)`` to deliver into a WSGI app in-process.
         webhook_policy: attempts, retry interval and timeout (default: monday's, once a
@@ -102,7 +103,7 @@ class Emulator:
         self.faults = FaultPlan(fired=self.stats.faults)
         wall = WallClock(self.clock, time.time() if epoch is None else epoch)
         self.dispatcher = WebhookDispatcher(
-            self.clock, wall, webhook_policy or WebhookPolicy(), webhook_secret, webhook_transport
+            self.clock, webhook_policy or WebhookPolicy(), webhook_secret, webhook_transport
         )
         self.store = Store(now=wall, on_event=self._emit, verify_url=self._verify_webhook_url)
         self._load_or_seed(seed)

@@ -19,8 +19,10 @@ the same ``triggerUuid``. ``flush`` waits until nothing is due now; later retrie
 
 With a signing secret, every POST (the challenge too) carries ``Authorization: <JWT>``, HS256,
 claims as monday's docs list them ("Authorization header"): ``accountId``, ``userId`` (who made
-the change), ``aud`` (the webhook URL), ``iat`` and ``exp`` (``iat`` + 5 minutes) on the
-emulator's wall clock. monday also sends a ``shortLivedToken`` for its API; the emulator doesn't.
+the change), ``aud`` (the webhook URL), ``iat`` and ``exp`` (``iat`` + 5 minutes). ``iat`` and
+``exp`` follow the real clock, not the emulator's (receivers check ``exp`` against theirs), so
+tokens stay valid when a test pins ``epoch``. monday also sends a ``shortLivedToken`` for its
+API; the emulator doesn't.
 """
 
 from __future__ import annotations
@@ -116,14 +118,14 @@ def matches(webhook: Webhook, event: BoardEvent) -> bool:
 class Signer:
     """Makes the ``Authorization`` JWT monday puts on an integration app's webhooks."""
 
-    def __init__(self, secret: str, wall: Callable[[], float]) -> None:
+    def __init__(self, secret: str, now: Callable[[], float] = time.time) -> None:
         if len(secret.encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"webhook_secret must be at least {MIN_SECRET_BYTES} bytes long")
         self._secret = secret
-        self._wall = wall
+        self._now = now
 
     def token(self, url: str, user_id: int) -> str:
-        issued = int(self._wall())
+        issued = int(self._now())
         claims = {
             "accountId": api_errors.ACCOUNT_ID,
             "userId": user_id,
@@ -162,7 +164,6 @@ class WebhookDispatcher:
 
     Args:
         clock: schedules retries (the emulator's clock).
-        wall: wall-clock seconds for JWT claims.
         policy: attempts, retry interval, timeout.
         secret: signs every POST when set.
         transport: an httpx transport for the POSTs (default: real HTTP).
@@ -171,14 +172,13 @@ class WebhookDispatcher:
     def __init__(
         self,
         clock: Clock,
-        wall: Callable[[], float],
         policy: WebhookPolicy,
         secret: str | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._clock = clock
         self._policy = policy
-        self._signer = Signer(secret, wall) if secret is not None else None
+        self._signer = Signer(secret) if secret is not None else None
         self._transport = transport
         self._client: httpx.Client | None = None
         self._client_lock = threading.Lock()

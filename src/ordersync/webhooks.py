@@ -1,0 +1,120 @@
+"""``ordersync webhooks install``: register the webhooks ``ordersync serve`` listens to.
+
+Every webhook goes on the items board: monday registers subitem events
+(``change_subitem_column_value``, ``create_subitem``, ``subitem_archived``,
+``subitem_deleted``) on the parent board too, and sends them with the subitems board's id.
+monday checks the URL first (it POSTs ``{"challenge": ...}`` and expects it echoed), so the
+receiver must be reachable when this runs. Each event is its own ``create_webhook`` request, so
+one refused event (e.g. an API version without it) does not stop the others; the request's
+``Idempotency-Key`` is derived from board, URL and event, so re-running within monday's
+30-minute cache window does not register twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from ordersync.errors import AuthError, MondayError
+from ordersync.monday import MondayClient
+from ordersync.monday.documents import COMPLEXITY_SELECTION
+
+WEBHOOK_EVENTS: tuple[str, ...] = (
+    "change_column_value",
+    "change_subitem_column_value",
+    "create_item",
+    "create_subitem",
+    "item_archived",
+    "item_deleted",
+    "subitem_archived",
+    "subitem_deleted",
+)
+"""What the receiver applies: every column change (monday-owned values; drift on the rest),
+and items or subitems made, archived or deleted by hand."""
+
+CREATE_WEBHOOK = (
+    "mutation CreateWebhook($boardId: ID!, $url: String!, $event: WebhookEventType!) { "
+    f"{COMPLEXITY_SELECTION} "
+    "create_webhook(board_id: $boardId, url: $url, event: $event) { id board_id event } }"
+)
+LIST_WEBHOOKS = (
+    f"query Webhooks($boardId: ID!) {{ {COMPLEXITY_SELECTION} "
+    "webhooks(board_id: $boardId) { id board_id event config } }"
+)
+DOCUMENTS: tuple[tuple[str, str], ...] = (
+    ("CreateWebhook", CREATE_WEBHOOK),
+    ("Webhooks", LIST_WEBHOOKS),
+)
+"""Every document this module sends (validated against monday's schema by the tests)."""
+
+
+@dataclass
+class InstallReport:
+    """What ``install_webhooks`` registered, what monday refused, and what was there before."""
+
+    board_id: int
+    url: str
+    installed: dict[str, int] = field(default_factory=dict)  # event → webhook id
+    refused: dict[str, str] = field(default_factory=dict)  # event → monday's error
+    existing: dict[str, int] = field(default_factory=dict)  # event → webhooks already there
+
+    @property
+    def exit_code(self) -> int:
+        """0 all installed, 3 some refused, 1 none installed."""
+        if not self.refused:
+            return 0
+        return 3 if self.installed else 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "board_id": self.board_id,
+            "url": self.url,
+            "installed": self.installed,
+            "refused": self.refused,
+            "existing_before": self.existing,
+        }
+
+
+def list_webhooks(client: MondayClient, board_id: int) -> list[dict[str, Any]]:
+    """The board's webhooks (``id``, ``event``, ``config``; monday does not return URLs)."""
+    data = client.execute(LIST_WEBHOOKS, {"boardId": str(board_id)}, operation_name="Webhooks")
+    return [hook for hook in data.get("webhooks") or [] if hook]
+
+
+def install_webhooks(
+    client: MondayClient,
+    board_id: int,
+    url: str,
+    events: tuple[str, ...] = WEBHOOK_EVENTS,
+) -> InstallReport:
+    """Register ``events`` on the items board, sending them to ``url``.
+
+    Args:
+        client: the monday client.
+        board_id: the items board (subitem events are registered there too).
+        url: where monday should POST, e.g. ``https://sync.example.com/monday``.
+        events: the event types (default ``WEBHOOK_EVENTS``).
+
+    Raises:
+        AuthError: the token may not create webhooks (nothing was registered).
+    """
+    report = InstallReport(board_id, url)
+    for hook in list_webhooks(client, board_id):
+        event = str(hook.get("event"))
+        report.existing[event] = report.existing.get(event, 0) + 1
+    for event in events:
+        key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"ordersync:{board_id}:{url}:{event}"))
+        variables = {"boardId": str(board_id), "url": url, "event": event}
+        try:
+            data = client.execute(
+                CREATE_WEBHOOK, variables, operation_name="CreateWebhook", idempotency_key=key
+            )
+        except MondayError as error:
+            if isinstance(error, AuthError):
+                raise
+            report.refused[event] = str(error)
+            continue
+        created = data.get("create_webhook") or {}
+        report.installed[event] = int(created.get("id") or 0)
+    return report
