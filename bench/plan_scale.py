@@ -335,10 +335,10 @@ def phase_plan(db: Database, mode: str) -> dict[str, Any]:
     elif mode == "profile":
         profile.disable()
         out = io.StringIO()
-        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(14)
+        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(10)
         figures["profile"] = out.getvalue()
         out = io.StringIO()
-        pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(12)
+        pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(10)
         figures["profile_tottime"] = out.getvalue()
     else:
         figures["phases"] = clock.seconds
@@ -548,7 +548,7 @@ def subphase(url: str, phase: str, lines: int, batch: str | None = None) -> dict
         command += ["--batch", batch]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
-    print(f"[debug] {phase} {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    print(f"[{phase}: {time.perf_counter() - started:.0f} s]", file=sys.stderr, flush=True)
     if done.returncode != 0:
         sys.stderr.write(done.stderr)
         raise SystemExit(f"phase {phase} failed on {url}")
@@ -623,15 +623,24 @@ def measure(backend: str, url: str, args: argparse.Namespace, profile: bool) -> 
             texts.append(
                 f"# cProfile, {backend} first-sync plan (a dry run: the same work, rolled back; "
                 f"{profiled['wall_s']:.1f} s under the profiler)\n"
-                f"{_trim(profiled['profile'])}\n{_trim(profiled['profile_tottime'])}"
+                f"## top 10 by cumulative time\n{_trim(profiled['profile'])}\n"
+                f"## top 10 by own time\n{_trim(profiled['profile_tottime'])}"
             )
     return texts
 
 
 def _trim(text: str) -> str:
+    """The stats table alone, with paths shortened to the package."""
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.strip().startswith("ncalls"))
-    return "\n".join(line.replace(str(Path.cwd()) + "/", "") for line in lines[start:] if line)
+    prefixes = sorted({str(Path(p)) + "/" for p in sys.path if p}, key=len, reverse=True)
+    kept = []
+    for line in lines[start:]:
+        for prefix in prefixes:
+            line = line.replace(prefix, "")
+        if line:
+            kept.append(line)
+    return "\n".join(kept)
 
 
 def main() -> None:
@@ -661,6 +670,7 @@ def main() -> None:
         f"# {time.strftime('%Y-%m-%d')}  {platform.node()}  {os.cpu_count()} cores  "
         f"Python {platform.python_version()}  SQLAlchemy {sa.__version__}"
     )
+    print(f"# ordersync from {Path(plan_module.__file__).parent}  load {os.getloadavg()[0]:.1f}")
     print(
         "# reproduce: .venv/bin/python bench/plan_scale.py "
         f"--lines {args.lines} --pg-url {args.pg_url}"

@@ -437,20 +437,14 @@ def test_two_runs_at_once_never_both_deliver(rig: Rig) -> None:
     assert_nothing_more_to_send(rig)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: board_lock takes over an expired lock from a live holder on the same host, "
-    "and the holder never notices (BoardLock.refresh ignores a lost lock): both deliver",
-)
 def test_a_live_run_whose_lock_expired_is_not_joined_by_another(sqlite_rig: Rig) -> None:
-    """A run stalled in one request longer than the lock's TTL (10 min; the heartbeat runs
-    only between chunks, and one request may retry for 8 x 300 s on 429s) must not end up
+    """A run stalled in one request longer than the lock's time to live must not end up
     delivering alongside a second run. Simulated: the first run is held in its first
     create_item and its lock row's expiry is moved into the past; a second run starts and
     is held in its first create_subitem; the first is let go, then the second.
 
-    Whatever the fix (refuse the takeover while the pid runs here; or make the old holder
-    stop when its lock is gone), the board must end with every line and size once."""
+    The second run refuses to take over a lock whose holder still runs on this host, however
+    old the lock; the first run finishes; the board ends with every line and size once."""
     rig = sqlite_rig
     rig.emulator.inject(Fault(kind="latency", match="create_item", delay=HOLD))
     with rig.start_sync() as first:
@@ -460,14 +454,13 @@ def test_a_live_run_whose_lock_expired_is_not_joined_by_another(sqlite_rig: Rig)
             connection.execute(locks.update().values(expires_at=utcnow() - timedelta(seconds=1)))
         rig.emulator.inject(Fault(kind="latency", match="create_subitem", delay=HOLD))
         with rig.start_sync() as second:
-            wait_until(
-                lambda: rig.held.count == 2 or second.poll() is not None,
-                "the second run to stop at the lock or be held in create_subitem",
-            )
-            rig.held.release_one(0)
-            first.communicate(timeout=60)
+            wait_until(lambda: second.poll() is not None, "the second run to stop at the lock")
+            second_out, second_err = second.communicate(timeout=60)
+            assert second.returncode == 1, "the second run must not join a live holder"
+            assert "being synced by another ordersync run" in second_err
             rig.held.release()
-            second.communicate(timeout=60)
+            first.communicate(timeout=60)
+            assert first.returncode == 0
     finish = rig.sync()  # whatever a stopped run left, the next run finishes
     assert finish.returncode == 0, finish.stderr
     assert rig.mutations() == ONCE, "monday applied something twice"

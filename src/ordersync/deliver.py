@@ -153,7 +153,6 @@ class Delivery:
             if rows:
                 self._send(kind, batch_id, {f"{kind.alias}{n}": r for n, r in enumerate(rows, 1)})
             self.progress(kind.phase, total - kind.count_pending(batch_id), total)
-            self.heartbeat()
 
     def _send(
         self,
@@ -163,6 +162,7 @@ class Delivery:
         entry: JournalEntry | None = None,
     ) -> None:
         """Journal (unless resending ``entry``), send, and record every alias's result."""
+        self.heartbeat()  # raises if another run took the board over: send nothing more
         if entry is None:
             aliases = {alias: row.stg_id for alias, row in by_alias.items()}
             entry = open_entry(self.db, batch_id, self.board.board_id, kind.journal_kind, aliases)

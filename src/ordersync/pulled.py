@@ -16,12 +16,12 @@ Drift contract (agreed with ``plan``): an item's mirror ``column_values`` holds,
 column, the monday value ordersync last pushed. A pushed column whose board value differs
 (both read by ``from_monday``; empty equals absent) is logged in ``value_changes`` with source
 ``drift``, removed from ``column_values``, and the row's ``row_hash`` is cleared: the next sync
-sees the line as modified and re-sends exactly the missing columns (a column pushed empty and
-filled by hand instead takes the board's value in ``column_values``: the next sync's diff then
-sends ``null`` and clears it). A subitem's pushed values
-are its Size and Order Qty: a drifted subitem gets ``qty`` and ``row_hash`` cleared and its
-parent item's ``row_hash`` cleared, so the next plan updates its quantity. A drift already
-waiting for its re-send is not logged twice.
+sees the line as modified and re-sends exactly the missing columns. A column pushed empty and
+filled by hand instead takes the board's value in ``column_values``, so the next sync's diff
+sends ``null`` and clears it. A subitem's pushed values are its Size and Order Qty: a drifted
+subitem gets ``qty`` and ``row_hash`` cleared and its parent item's ``row_hash`` cleared, so
+the next plan updates its quantity. A drift already waiting for its re-send is not logged
+twice.
 
 Mirror rows monday no longer holds (archived or deleted there) are ``missing``'s concern.
 """

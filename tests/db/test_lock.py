@@ -54,10 +54,27 @@ def test_a_live_holder_on_another_host_blocks(db: Database) -> None:
             pass
 
 
-def test_an_expired_holder_is_taken_over(db: Database) -> None:
+def test_an_expired_holder_on_another_host_is_taken_over(db: Database) -> None:
     _plant(db, "other-host:1234:abcd", timedelta(minutes=-1))
     with board_lock(db.engine, db.tables.locks, 1) as lock:
         assert lock.owner.startswith(socket.gethostname())
+
+
+def test_a_live_local_holder_keeps_its_lock_even_when_expired(db: Database) -> None:
+    import os
+
+    _plant(db, f"{socket.gethostname()}:{os.getpid()}:alive", timedelta(minutes=-5))
+    with pytest.raises(LockedError):
+        with board_lock(db.engine, db.tables.locks, 1):
+            pass
+
+
+def test_a_holder_whose_lock_was_taken_stops(db: Database) -> None:
+    with board_lock(db.engine, db.tables.locks, 1) as lock:
+        with db.engine.begin() as connection:  # another run took it over
+            connection.execute(db.tables.locks.update().values(owner="other-host:1:x"))
+        with pytest.raises(LockedError, match="taken over"):
+            lock.refresh()
 
 
 def test_a_killed_holder_on_this_host_is_taken_over(db: Database) -> None:
@@ -79,4 +96,5 @@ def test_holder_is_gone_only_for_dead_local_processes() -> None:
 
     assert not holder_is_gone(f"{socket.gethostname()}:{os.getpid()}:me")
     assert not holder_is_gone("another-machine:1:x")
+    assert holder_is_gone("another-machine:1:x", utcnow() - timedelta(seconds=1))
     assert not holder_is_gone("garbage")

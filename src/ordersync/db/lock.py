@@ -1,8 +1,10 @@
 """The board's delivery lock: two runs never deliver to one board at once.
 
 A row per board in the locks table, inserted by the holder (the primary key makes the second
-insert fail on every dialect), refreshed while delivering, and taken over only when its holder
-is gone: it expired, or its process no longer runs on this host (a crashed or killed run).
+insert fail on every dialect), refreshed before every request, and taken over only when its
+holder is gone: its process no longer runs (holder on this host), or it has not refreshed
+for the whole time to live (holder on another host). A holder that finds its lock taken
+stops before sending anything more.
 """
 
 from __future__ import annotations
@@ -12,28 +14,35 @@ import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from ordersync.db.engine import utcnow
 from ordersync.errors import LockedError
 
-DEFAULT_TTL = timedelta(minutes=10)
+# Longer than the longest stall of one request (retries included), so only a dead holder expires.
+DEFAULT_TTL = timedelta(minutes=60)
 
 
 def lock_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def holder_is_gone(owner: str) -> bool:
-    """True when ``owner`` names a process on this host that no longer runs."""
+def local_pid(owner: str) -> int | None:
+    """The pid of ``owner`` when it is a process on this host, else ``None``."""
     host, _, rest = owner.partition(":")
     pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False  # another machine's run: only expiry can free its lock
+    return int(pid_text) if host == socket.gethostname() and pid_text.isdigit() else None
+
+
+def holder_is_gone(owner: str, expires_at: datetime | None = None) -> bool:
+    """A holder on this host is gone when its process is; elsewhere, when its lock expired."""
+    pid = local_pid(owner)
+    if pid is None:
+        return expires_at is not None and expires_at < utcnow()
     try:
-        os.kill(int(pid_text), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except PermissionError:
@@ -77,10 +86,13 @@ class BoardLock:
             if self._try_insert():
                 return
             holder = self._holder()
-            gone = holder is not None and (
-                holder.expires_at < utcnow() or holder_is_gone(holder.owner)
-            )
-            if attempt == 0 and holder is not None and gone:
+            if holder is None and attempt == 0:
+                continue  # released between our insert and our look: try again
+            if (
+                attempt == 0
+                and holder is not None
+                and holder_is_gone(holder.owner, holder.expires_at)
+            ):
                 self._remove(holder.owner)
                 continue
             who = (
@@ -94,12 +106,21 @@ class BoardLock:
             )
 
     def refresh(self) -> None:
-        """Push the expiry forward; call between requests of a long delivery."""
+        """Push the expiry forward; called before every request of a delivery.
+
+        Raises:
+            LockedError: the lock was taken over (this run was presumed dead): stop now.
+        """
         with self.engine.begin() as connection:
-            connection.execute(
+            updated = connection.execute(
                 self.locks.update()
                 .where(self.locks.c.board_id == self.board_id, self.locks.c.owner == self.owner)
                 .values(expires_at=utcnow() + self.ttl)
+            ).rowcount
+        if updated != 1:
+            raise LockedError(
+                f"the lock on board {self.board_id} was taken over by another run; "
+                "stopping before sending anything more"
             )
 
     def release(self) -> None:
