@@ -57,7 +57,8 @@ def main() -> None:
     parser.add_argument("--pg-url", help="also measure on this PostgreSQL database")
     args = parser.parse_args()
     print(f"# phase 1 reference run, {args.latency * 1000:.0f} ms latency per request")
-    print(f"# {platform.node()} {platform.machine()} {platform.python_version()} {time.strftime('%Y-%m-%d')}")
+    machine = f"{platform.node()} {platform.machine()} {platform.python_version()}"
+    print(f"# {machine} {time.strftime('%Y-%m-%d')}")
     with tempfile.TemporaryDirectory() as tmp:
         targets = {"sqlite": f"sqlite:///{Path(tmp) / 'bench.db'}"}
         schema = None
@@ -75,8 +76,10 @@ def main() -> None:
             if schema:
                 with admin.begin() as connection:
                     connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    print("reproduce: .venv/bin/python bench/phase1_requests.py --latency 0.15 "
-          "--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    print(
+        "reproduce: .venv/bin/python bench/phase1_requests.py --latency 0.15 "
+        "--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
 
 
 if __name__ == "__main__":

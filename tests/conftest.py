@@ -19,7 +19,6 @@ from ordersync.config import SyncConfig, load_builtin_config
 from support import IN_CI, PG_URL
 
 
-
 def _postgres_available() -> str | None:
     try:
         engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})

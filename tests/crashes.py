@@ -21,7 +21,6 @@ import sqlalchemy as sa
 
 from ordersync.emulator import Emulator, Fault
 
-
 MUTATION_FIELDS = (
     "create_group",
     "create_item",

@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from board_check import assert_board_matches_source
 
+from board_check import assert_board_matches_source
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
 from ordersync.db import Database

@@ -15,11 +15,10 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from crashes import Crash, CrashingTransport, crash_on_statement, touches
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import PG_URL
 
+from crashes import Crash, CrashingTransport, crash_on_statement, touches
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
 from ordersync.db import Database
@@ -31,6 +30,7 @@ from ordersync.monday import MondayClient
 from ordersync.source import Scope, reflect_source, select_scope
 from ordersync.states import JournalState, RowStatus
 from ordersync.sync import SyncOutcome, run_sync
+from support import PG_URL
 
 KEY_COLUMN, SIZE_COLUMN, QTY_COLUMN = "text_mkr5wya6", "dropdown_mkrak7qp", "numeric_mkra7j8e"
 GREYSON = Scope("GREYSON", "4755")

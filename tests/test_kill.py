@@ -455,7 +455,7 @@ def test_a_live_run_whose_lock_expired_is_not_joined_by_another(sqlite_rig: Rig)
         rig.emulator.inject(Fault(kind="latency", match="create_subitem", delay=HOLD))
         with rig.start_sync() as second:
             wait_until(lambda: second.poll() is not None, "the second run to stop at the lock")
-            second_out, second_err = second.communicate(timeout=60)
+            _, second_err = second.communicate(timeout=60)
             assert second.returncode == 1, "the second run must not join a live holder"
             assert "being synced by another ordersync run" in second_err
             rig.held.release()

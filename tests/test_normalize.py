@@ -28,7 +28,7 @@ from ordersync.normalize import (
         ("None", None),
         ("NULL", None),
         ("  GREYSON ", "GREYSON"),
-        ("Café \"Noir\" 🧥", "Café \"Noir\" 🧥"),
+        ('Café "Noir" 🧥', 'Café "Noir" 🧥'),
         (date(2025, 3, 1), "2025-03-01"),
         (12, "12"),
     ],

@@ -108,7 +108,7 @@ def test_an_alias_selects_the_same_lines(db: Database, config: SyncConfig) -> No
     by_alias = plan_batch(db, config, Scope("GREYSON CLOTHIERS", "4755"), dry_run=True)
     by_name = plan_batch(db, config, Scope("greyson", "4755"), dry_run=True)
     assert (by_alias.items, by_alias.subitems) == (by_name.items, by_name.subitems) == (69, 264)
-    assert [l.order_key for l in by_alias.preview] == [l.order_key for l in by_name.preview]
+    assert [c.order_key for c in by_alias.preview] == [c.order_key for c in by_name.preview]
 
 
 def test_dry_run_writes_nothing(db: Database, config: SyncConfig) -> None:

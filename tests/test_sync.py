@@ -130,10 +130,8 @@ def test_item_values_arrive_intact(
         rows = connection.execute(select_scope(source, config, GREYSON)).mappings().all()
     for row in rows:
         item = items[row["AAG ORDER NUMBER"]]
-        assert (
-            item["name"]
-            == f"{row['CUSTOMER STYLE']}{row['CUSTOMER COLOUR DESCRIPTION']}{row['AAG ORDER NUMBER']}"
-        )
+        name = [row["CUSTOMER STYLE"], row["CUSTOMER COLOUR DESCRIPTION"], row["AAG ORDER NUMBER"]]
+        assert item["name"] == "".join(name)
         texts = item["texts"]
         assert texts["dropdown_mkr542p2"] == "GREYSON"
         assert texts["dropdown_mkr518fc"] == "RECEIVED"

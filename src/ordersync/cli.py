@@ -464,19 +464,19 @@ def _print_report(report: BatchReport) -> None:
         "failed",
     ):
         table.add_column(name, justify="right" if name else "left")
+    fields = (
+        "planned_{kind}s",
+        "{kind}s_created",
+        "{kind}s_adopted",
+        "planned_{kind}_updates",
+        "{kind}s_updated",
+        "planned_{kind}_archives",
+        "{kind}s_archived",
+        "{kind}s_failed",
+    )
     for kind in ("item", "subitem"):
-        n = lambda field: str(getattr(report, field.format(kind=kind)))  # noqa: E731
-        table.add_row(
-            f"{kind}s",
-            n("planned_{kind}s"),
-            n("{kind}s_created"),
-            n("{kind}s_adopted"),
-            n("planned_{kind}_updates"),
-            n("{kind}s_updated"),
-            n("planned_{kind}_archives"),
-            n("{kind}s_archived"),
-            n("{kind}s_failed"),
-        )
+        counts = [str(getattr(report, field.format(kind=kind))) for field in fields]
+        table.add_row(f"{kind}s", *counts)
     console.print(table)
     console.print(
         f"status [bold]{report.status}[/]; {report.rows_rejected} rows rejected at planning; "

@@ -34,7 +34,15 @@ from ordersync.db import Database, utcnow
 from ordersync.errors import MondayError, PermanentMondayError
 from ordersync.journal import JournalEntry, close_entry, open_entries, open_entry
 from ordersync.monday import AliasResult, MondayClient
-from ordersync.rows import ITEM_KINDS, SUBITEM_KINDS, ItemCreates, RowKind, SubitemCreates
+from ordersync.rows import (
+    ItemArchives,
+    ItemCreates,
+    ItemUpdates,
+    RowKind,
+    SubitemArchives,
+    SubitemCreates,
+    SubitemUpdates,
+)
 from ordersync.states import BatchStatus, RowStatus
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -59,8 +67,18 @@ class Delivery:
         self.db, self.config, self.client, self.board = db, config, client, board
         self.progress = progress or (lambda phase, done, total: None)
         self.heartbeat = heartbeat or (lambda: None)  # keeps the board lock fresh
-        self.item_kinds = [kind(db, config, client, board) for kind in ITEM_KINDS]
-        self.subitem_kinds = [kind(db, config, client, board) for kind in SUBITEM_KINDS]
+        parts = (db, config, client, board)
+        self.item_creates, self.subitem_creates = ItemCreates(*parts), SubitemCreates(*parts)
+        self.item_kinds: list[RowKind] = [
+            self.item_creates,
+            ItemUpdates(*parts),
+            ItemArchives(*parts),
+        ]
+        self.subitem_kinds: list[RowKind] = [
+            self.subitem_creates,
+            SubitemUpdates(*parts),
+            SubitemArchives(*parts),
+        ]
         self.kinds: dict[str, RowKind] = {
             kind.journal_kind: kind for kind in [*self.item_kinds, *self.subitem_kinds]
         }
@@ -73,17 +91,13 @@ class Delivery:
             self.resolve_open_requests()
             status = self._status(batch_id)
             if status == BatchStatus.STAGED:
-                creates = self.item_kinds[0]
-                assert isinstance(creates, ItemCreates)
-                creates.ensure_groups(batch_id)
+                self.item_creates.ensure_groups(batch_id)
                 for kind in self.item_kinds:
                     self._deliver_rows(kind, batch_id)
                 self._advance(batch_id, BatchStatus.ITEMS_COMPLETED, "items_completed_at")
                 status = BatchStatus.ITEMS_COMPLETED
             if status == BatchStatus.ITEMS_COMPLETED:
-                subitem_creates = self.subitem_kinds[0]
-                assert isinstance(subitem_creates, SubitemCreates)
-                subitem_creates.fail_orphans(batch_id)
+                self.subitem_creates.fail_orphans(batch_id)
                 for kind in self.subitem_kinds:
                     self._deliver_rows(kind, batch_id)
                 self._advance(batch_id, BatchStatus.SUBITEMS_COMPLETED, "subitems_completed_at")

@@ -228,30 +228,32 @@ class _Planner:
         changed = 0
         last = ""
         while True:
-            page = self.connection.execute(
-                sa.select(
-                    scan.c.order_key,
-                    scan.c.row_hash,
-                    scan.c.line,
-                    mirror.c.monday_item_id,
-                    mirror.c.state,
-                    mirror.c.item_name.label("old_name"),
-                    mirror.c.column_values.label("old_values"),
-                )
-                .select_from(joined)
-                .where(
-                    present,
-                    scan.c.order_key > last,
-                    sa.or_(
-                        mirror.c.order_key.is_(None),
-                        mirror.c.state != MirrorState.ACTIVE,
-                        mirror.c.row_hash.is_(None),
-                        mirror.c.row_hash != scan.c.row_hash,
-                    ),
-                )
-                .order_by(scan.c.order_key)
-                .limit(PAGE)
-            ).all()
+            page: list[sa.Row] = list(
+                self.connection.execute(
+                    sa.select(
+                        scan.c.order_key,
+                        scan.c.row_hash,
+                        scan.c.line,
+                        mirror.c.monday_item_id,
+                        mirror.c.state,
+                        mirror.c.item_name.label("old_name"),
+                        mirror.c.column_values.label("old_values"),
+                    )
+                    .select_from(joined)
+                    .where(
+                        present,
+                        scan.c.order_key > last,
+                        sa.or_(
+                            mirror.c.order_key.is_(None),
+                            mirror.c.state != MirrorState.ACTIVE,
+                            mirror.c.row_hash.is_(None),
+                            mirror.c.row_hash != scan.c.row_hash,
+                        ),
+                    )
+                    .order_by(scan.c.order_key)
+                    .limit(PAGE)
+                ).all()
+            )
             if not page:
                 break
             changed += len(page)

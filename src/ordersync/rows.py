@@ -602,10 +602,6 @@ def _set_status(
     )
 
 
-ITEM_KINDS = (ItemCreates, ItemUpdates, ItemArchives)
-SUBITEM_KINDS = (SubitemCreates, SubitemUpdates, SubitemArchives)
-
-
 def _unconfirmed(row: sa.Row) -> RowRejected | None:
     """A row sent MAX_ATTEMPTS times without a confirmed outcome is not sent again."""
     if row.attempts < MAX_ATTEMPTS:

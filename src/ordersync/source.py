@@ -111,7 +111,7 @@ def scope_condition(
     """WHERE clause for a scope: the customer under every alias, PO and season exact."""
     src = config.source
     customer = sa.func.upper(sa.func.trim(source.column(src.customer_column)))
-    conditions = [customer.in_(config.customer_names(scope.customer))]
+    conditions: list[sa.ColumnElement[bool]] = [customer.in_(config.customer_names(scope.customer))]
     if scope.po_number is not None:
         conditions.append(sa.func.trim(source.column(src.po_column)) == scope.po_number.strip())
     if scope.season is not None:

@@ -16,8 +16,8 @@ from ordersync.board import BoardContext
 from ordersync.config import Settings, SyncConfig
 from ordersync.db import Database
 from ordersync.db.lock import board_lock
-from ordersync.errors import ConfigError
 from ordersync.deliver import Delivery, Progress
+from ordersync.errors import ConfigError
 from ordersync.monday import MondayClient
 from ordersync.plan import PlanResult, plan_batch
 from ordersync.source import Scope

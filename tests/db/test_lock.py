@@ -64,9 +64,8 @@ def test_a_live_local_holder_keeps_its_lock_even_when_expired(db: Database) -> N
     import os
 
     _plant(db, f"{socket.gethostname()}:{os.getpid()}:alive", timedelta(minutes=-5))
-    with pytest.raises(LockedError):
-        with board_lock(db.engine, db.tables.locks, 1):
-            pass
+    with pytest.raises(LockedError), board_lock(db.engine, db.tables.locks, 1):
+        pass
 
 
 def test_a_holder_whose_lock_was_taken_stops(db: Database) -> None:
