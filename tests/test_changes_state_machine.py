@@ -147,20 +147,24 @@ class SourceAndBoard(RuleBasedStateMachine):
         self._write(key)
         self._maybe_sync(data.draw(st.booleans()))
 
-    @rule(target=deleted, key=consumes(lines))
-    def delete(self, key: str) -> str:
-        if key in self.rows:
-            with self.db.engine.begin() as connection:
-                connection.execute(
-                    self.table.delete().where(self.table.c["AAG ORDER NUMBER"] == key)
-                )
+    @rule(target=deleted, key=consumes(lines), check=st.booleans())
+    def delete(self, key: str, check: bool) -> str:
+        key_column = self.table.c["AAG ORDER NUMBER"]
+        with self.db.engine.begin() as connection:
+            connection.execute(self.table.delete().where(key_column == key))
+        self._maybe_sync(check)
         return key
 
-    @rule(target=lines, key=consumes(deleted))
-    def reinsert(self, key: str) -> str:
-        if key in self.rows:
-            self._write(key)
+    @rule(target=lines, key=consumes(deleted), check=st.booleans())
+    def reinsert(self, key: str, check: bool) -> str:
+        self._write(key)
+        self._maybe_sync(check)
         return key
+
+    def _maybe_sync(self, now: bool) -> None:
+        """Half the edits are synced at once; the others pile up for a later sync."""
+        if now:
+            self.sync()
 
     @rule()
     def sync(self) -> None:
