@@ -14,11 +14,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordersync.db import Database
-from ordersync.db.migrate import upgrade
-from ordersync.demo_data import create_source_table, fill_demo_orders
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator
 from ordersync.monday import MondayClient, documents
 from ordersync.source import Scope
+from support import demo_database  # noqa: F401 - re-exported for the pull and serve tests
 
 GREYSON = Scope("GREYSON", "4755")
 KEY_COLUMN = "text_mkr5wya6"
@@ -28,13 +27,6 @@ ADD_TO_PLANNING = "color_mkrerxrs"  # status, owned by monday (items)
 CUT_QTY = "numeric_mkrbgdat"  # Cut Qty: owned by monday (subitems)
 LINE_STATUS = "color_mkrbezbh"  # ORDER LINE STATUS: status, owned by monday (subitems)
 ORDER_QTY = "numeric_mkra7j8e"  # Order Qty: owned by the database (subitems)
-
-
-def demo_database(url: str) -> Database:
-    database = Database.connect(url)
-    upgrade(database.engine)
-    fill_demo_orders(database.engine, create_source_table(database.engine))
-    return database
 
 
 class Person:

@@ -16,7 +16,10 @@ import sqlalchemy as sa
 
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig, load_builtin_config
-from support import IN_CI, PG_URL
+from ordersync.db import Database
+from ordersync.emulator import Emulator
+from ordersync.monday import MondayClient
+from support import IN_CI, PG_URL, demo_database
 
 
 def _postgres_available() -> str | None:
@@ -78,3 +81,26 @@ def config() -> SyncConfig:
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    """ordersync's tables and the demo ORDERS_UNIFIED (GREYSON PO 4755 and friends)."""
+    database = demo_database(db_url)
+    yield database
+    database.engine.dispose()
+
+
+@pytest.fixture
+def emulator(clock: ManualClock) -> Emulator:
+    """A fresh monday (board 4755559751 seeded) on the test's clock."""
+    return Emulator(clock=clock, seed=True)
+
+
+@pytest.fixture
+def client(emulator: Emulator, clock: ManualClock) -> Iterator[MondayClient]:
+    """The real client, talking to the emulator in-process."""
+    with MondayClient(
+        "http://emulator.test/v2", "test-token", transport=emulator.transport(), clock=clock
+    ) as monday:
+        yield monday

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 
-from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
 from ordersync.db import Database
-from ordersync.db.migrate import upgrade
 from ordersync.demo_data import (
     BAD_ROW_DUPLICATE_ORDER,
     BAD_ROW_MISSING_KEY_STYLE,
     BAD_ROW_NEGATIVE_SIZE_ORDER,
     BAD_ROW_TEXT_PRICE_ORDER,
     BAD_ROWS_PO,
-    create_source_table,
-    fill_demo_orders,
 )
 from ordersync.emulator import CMS_BOARD_ID, Emulator
 from ordersync.monday import MondayClient, Mutation
@@ -30,26 +25,6 @@ from ordersync.sync import run_retry, run_sync
 
 KEY_COLUMN = "text_mkr5wya6"
 RHONE = Scope("RHONE", BAD_ROWS_PO)
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database.connect(db_url)
-    upgrade(database.engine)
-    fill_demo_orders(database.engine, create_source_table(database.engine))
-    yield database
-    database.engine.dispose()
-
-
-@pytest.fixture
-def emulator(clock: ManualClock) -> Emulator:
-    return Emulator(clock=clock, seed=True)
-
-
-@pytest.fixture
-def client(emulator: Emulator, clock: ManualClock) -> Iterator[MondayClient]:
-    with MondayClient("http://e.test/v2", "t", transport=emulator.transport(), clock=clock) as c:
-        yield c
 
 
 def board_items(emulator: Emulator) -> dict[str, dict]:

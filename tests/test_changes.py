@@ -3,18 +3,13 @@ one mutation per change, only inside the run's scope; a further sync sends nothi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
-import pytest
 import sqlalchemy as sa
 
 from board_check import assert_board_matches_source
-from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
 from ordersync.db import Database
-from ordersync.db.migrate import upgrade
-from ordersync.demo_data import create_source_table, fill_demo_orders
 from ordersync.emulator import CMS_BOARD_ID, Emulator
 from ordersync.monday import MondayClient
 from ordersync.source import Scope
@@ -22,26 +17,6 @@ from ordersync.states import BatchStatus
 from ordersync.sync import run_sync
 
 GREYSON = Scope("GREYSON", "4755")
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database.connect(db_url)
-    upgrade(database.engine)
-    fill_demo_orders(database.engine, create_source_table(database.engine))
-    yield database
-    database.engine.dispose()
-
-
-@pytest.fixture
-def emulator(clock: ManualClock) -> Emulator:
-    return Emulator(clock=clock, seed=True)
-
-
-@pytest.fixture
-def client(emulator: Emulator, clock: ManualClock) -> Iterator[MondayClient]:
-    with MondayClient("http://e.test/v2", "t", transport=emulator.transport(), clock=clock) as c:
-        yield c
 
 
 def source(db: Database) -> sa.Table:

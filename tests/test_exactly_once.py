@@ -23,7 +23,7 @@ from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.db.migrate import upgrade
-from ordersync.demo_data import create_source_table, fill_demo_orders
+from ordersync.demo_data import create_source_table
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator, Fault
 from ordersync.errors import RetryableMondayError
 from ordersync.monday import MondayClient
@@ -140,20 +140,6 @@ def assert_exactly_once(db: Database, config: SyncConfig, emulator: Emulator) ->
     assert mirror == {i["texts"][KEY_COLUMN]: int(i["id"]) for i in items}
     assert mirror_subs == subitem_ids
     assert pending == 0 and sending == 0
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database.connect(db_url)
-    upgrade(database.engine)
-    fill_demo_orders(database.engine, create_source_table(database.engine))
-    yield database
-    database.engine.dispose()
-
-
-@pytest.fixture
-def emulator(clock: ManualClock) -> Emulator:
-    return Emulator(clock=clock, seed=True)
 
 
 # ------------------------------------------------------------------------------ scenarios

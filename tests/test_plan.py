@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -17,22 +16,11 @@ from ordersync.demo_data import (
     BAD_ROW_TEXT_PRICE_ORDER,
     BAD_ROWS_CLEAN_ORDERS,
     BAD_ROWS_PO,
-    create_source_table,
-    fill_demo_orders,
 )
 from ordersync.errors import ConfigError, SourceError
 from ordersync.plan import plan_batch
 from ordersync.source import Scope
 from ordersync.states import BatchStatus
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database.connect(db_url)
-    upgrade(database.engine)
-    fill_demo_orders(database.engine, create_source_table(database.engine))
-    yield database
-    database.engine.dispose()
 
 
 def _count(db: Database, table: sa.Table, *where: sa.ColumnElement[bool]) -> int:

@@ -393,6 +393,27 @@ def test_a_pull_waits_for_no_one_and_never_interleaves_with_a_sync(
     assert pull_board(synced, config, client).items_read == 69
 
 
+def test_a_pull_whose_board_is_taken_over_stops_writing(
+    synced: Database, config: SyncConfig, client: MondayClient
+) -> None:
+    locks = synced.tables.locks
+
+    def taken_over_after_the_first_page(phase: str, done: int) -> None:
+        with synced.engine.begin() as connection:
+            connection.execute(locks.update().values(owner="elsewhere:1:taken-over"))
+
+    with pytest.raises(LockedError, match="taken over"):
+        pull_board(
+            synced,
+            with_pull(config, page_size=10),
+            client,
+            progress=taken_over_after_the_first_page,
+        )
+    items = synced.tables.items
+    read = rows(synced, items, items.c.pulled_at.is_not(None))
+    assert len(read) == 10  # the first page only
+
+
 def test_every_pull_statement_compiles_for_sql_server(
     sqlite_url: str,
     config: SyncConfig,

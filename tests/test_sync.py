@@ -5,23 +5,18 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
-from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.db.lock import board_lock
-from ordersync.db.migrate import upgrade
 from ordersync.db.tables import BATCH_STAGE_TIMESTAMPS
 from ordersync.demo_data import (
     BAD_ROWS_CLEAN_ORDERS,
     BAD_ROWS_PO,
-    create_source_table,
-    fill_demo_orders,
 )
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator, Fault
 from ordersync.errors import LockedError
@@ -29,36 +24,10 @@ from ordersync.monday import MondayClient
 from ordersync.source import Scope, reflect_source, select_scope
 from ordersync.states import BatchStatus
 from ordersync.sync import run_sync
+from support import demo_database
 
 KEY_COLUMN, SIZE_COLUMN, QTY_COLUMN = "text_mkr5wya6", "dropdown_mkrak7qp", "numeric_mkra7j8e"
 GREYSON = Scope("GREYSON", "4755")
-
-
-def demo_database(url: str) -> Database:
-    database = Database.connect(url)
-    upgrade(database.engine)
-    fill_demo_orders(database.engine, create_source_table(database.engine))
-    return database
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = demo_database(db_url)
-    yield database
-    database.engine.dispose()
-
-
-@pytest.fixture
-def emulator(clock: ManualClock) -> Emulator:
-    return Emulator(clock=clock, seed=True)
-
-
-@pytest.fixture
-def client(emulator: Emulator, clock: ManualClock) -> Iterator[MondayClient]:
-    with MondayClient(
-        "http://emulator.test/v2", "test-token", transport=emulator.transport(), clock=clock
-    ) as monday:
-        yield monday
 
 
 def board_state(emulator: Emulator) -> tuple[dict[str, dict], dict[tuple[str, str], str]]:

@@ -475,8 +475,8 @@ def _subitem_values(
 ) -> dict[str, Any]:
     if action == Action.CREATE:
         return {size_column: to_monday("dropdown", size), qty_column: to_monday("numbers", qty)}
-    if action == Action.UPDATE:
-        return {qty_column: to_monday("numbers", qty)}
+    if action == Action.UPDATE:  # Size too: puts back a size changed by hand on monday
+        return {size_column: to_monday("dropdown", size), qty_column: to_monday("numbers", qty)}
     return {}
 
 

@@ -185,12 +185,12 @@ class _Puller:
         """Read every page of one board, recording each page as it arrives."""
         for items in self._pages(board_id, phase, nested):
             rows = [*items, *(sub for item in items for sub in item.subitems)]
+            self.lock.refresh()  # raises if another run took the board over: write nothing
             with self.db.engine.begin() as connection:
                 recorded = self.recorder.record(connection, rows, utcnow())
             self.report.pages += 1
             self.report.add(recorded)
             self._note_unknown(recorded)
-            self.lock.refresh()
             read = self.report.subitems_read if phase == "subitems" else self.report.items_read
             self.progress(phase, read)
 
@@ -277,6 +277,7 @@ class _Puller:
         found_items = [_with_state(row, states) for row in items]
         found_subitems = [_with_state(row, states) for row in subitems]
         policy = self.config.pull.missing_item_policy
+        self.lock.refresh()
         with self.db.engine.begin() as connection:
             for rows, is_subitem in ((found_items, False), (found_subitems, True)):
                 handle_missing(
