@@ -486,6 +486,18 @@ def _print_report(report: BatchReport) -> None:
         console.print(f"last error: {report.error}")
 
 
+def _done_of_planned(report: BatchReport, kind: str) -> str:
+    """Changes done / planned (creates, updates and archives together)."""
+    done = sum(
+        getattr(report, f"{kind}s_{verb}") for verb in ("created", "adopted", "updated", "archived")
+    )
+    planned = sum(
+        getattr(report, name)
+        for name in (f"planned_{kind}s", f"planned_{kind}_updates", f"planned_{kind}_archives")
+    )
+    return f"{done}/{planned}"
+
+
 def _batches_table(reports: list[BatchReport]) -> Table:
     table = Table(title="recent batches")
     for name in ("batch", "created", "scope", "status", "items", "subitems", "rejected"):
@@ -496,8 +508,8 @@ def _batches_table(reports: list[BatchReport]) -> Table:
             f"{r.created_at:%Y-%m-%d %H:%M}",
             f"{r.customer} {r.po_number or ''}".strip(),
             r.status,
-            f"{r.items_created + r.items_adopted}/{r.planned_items}",
-            f"{r.subitems_created + r.subitems_adopted}/{r.planned_subitems}",
+            _done_of_planned(r, "item"),
+            _done_of_planned(r, "subitem"),
             str(r.rows_rejected + r.items_failed + r.subitems_failed),
         )
     return table
