@@ -191,7 +191,7 @@ def test_monday_faults_lose_and_duplicate_nothing(
 @pytest.mark.parametrize(
     ("table", "kind", "nth", "stage"),
     [
-        ("STG_MON_CustMasterSchedule_Subitems", sa.sql.dml.Insert, 3, "while planning"),
+        ("STG_MON_CustMasterSchedule_Subitems", sa.sql.dml.Insert, 1, "while planning"),
         ("MON_BatchProcessing", sa.sql.dml.Insert, 1, "before the batch is recorded"),
         ("STG_MON_CustMasterSchedule", sa.sql.dml.Update, 60, "while recording item answers"),
         ("STG_MON_CustMasterSchedule_Subitems", sa.sql.dml.Update, 1, "between items and subitems"),

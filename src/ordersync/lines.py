@@ -30,6 +30,8 @@ from ordersync.normalize import (
 
 MAX_ITEM_NAME = 255
 _LONGEST_MARKER = max(len(marker) for marker in EMPTY_MARKERS)
+_MEMO_SIZE = 4096  # distinct raw values remembered per column
+_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ class LineBuilder:
         self.name_columns = tuple(config.items.name_columns)
         self.group_columns = tuple(config.items.group_columns)
         self.rules = tuple(self._rule(column) for column in config.items.columns)
+        self._numbers: dict[Normalized, str] = {}  # normalised Decimal → monday's text
         rule = config.items.cancelled
         self.cancelled_column = rule.column
         self.cancelled_values = frozenset(value.strip().upper() for value in rule.values)
@@ -148,9 +151,22 @@ class LineBuilder:
             def read(row: Mapping[str, object]) -> Normalized:
                 return _fast_text(row.get(source))
         else:
+            # Numbers, dates and mapped labels repeat a lot (fees, rates, seasons): normalise each
+            # distinct raw value once. Pure functions, immutable results; failures not kept.
+            memo: dict[tuple[type, object], Normalized] = {}
 
             def read(row: Mapping[str, object]) -> Normalized:
-                return normalize_value(column_type, row.get(source), source, value_map)
+                raw = row.get(source)
+                key = (type(raw), raw)  # type too: True == 1, but True is not a number
+                try:
+                    value = memo.get(key, _MISSING)
+                except TypeError:  # unhashable raw value: no shortcut
+                    return normalize_value(column_type, raw, source, value_map)
+                if value is _MISSING:
+                    value = normalize_value(column_type, raw, source, value_map)
+                    if len(memo) < _MEMO_SIZE:
+                        memo[key] = value
+                return value  # type: ignore[return-value]
 
         return _Rule(column.column_id, source, column_type, column.on_invalid == "reject_row", read)
 
@@ -172,7 +188,15 @@ class LineBuilder:
                 continue
             values[rule.column_id] = value
             if value is not None:
-                monday_values[rule.column_id] = to_monday(rule.column_type, value)
+                if rule.column_type == "numbers":  # a str: safe to share between lines
+                    monday = self._numbers.get(value)
+                    if monday is None:
+                        monday = to_monday("numbers", value)
+                        if len(self._numbers) < _MEMO_SIZE:
+                            self._numbers[value] = monday
+                    monday_values[rule.column_id] = monday
+                else:
+                    monday_values[rule.column_id] = to_monday(rule.column_type, value)
         sizes = self._sizes(row, problems)
         name = "".join(_fast_text(row.get(column)) or "" for column in self.name_columns)
         if not name:

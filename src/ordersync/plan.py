@@ -147,6 +147,8 @@ class _Planner:
         self.titles = {c.column_id: c.title or c.source for c in config.items.columns}
         self.titles["name"] = "Name"
         self.archive_cancelled = config.items.cancelled.action == "archive"
+        self._item_rows: list[dict[str, Any]] = []
+        self._subitem_rows: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------------ scanning
     def scan(self, lines: list[OrderLine | LineProblems]) -> None:
@@ -164,8 +166,7 @@ class _Planner:
                 self._record_error(line.order_key, warning, {"skipped_column": warning.column})
                 self.result.warnings += 1
             rows.append(self._scan_row(line.order_key, line.row_hash, line.to_json()))
-        if rows:
-            self.connection.execute(self.tables.scan.insert(), rows)
+        self._insert(self.tables.scan, rows)
 
     def _scan_row(self, key: str, row_hash: str, line: str) -> dict[str, str]:
         return {"batch_id": self.batch_id, "order_key": key, "row_hash": row_hash, "line": line}
@@ -207,6 +208,7 @@ class _Planner:
             old_sizes = self._mirror_sizes(modified_keys)
             for row in page:
                 if self.limit is not None and staged_lines >= self.limit:
+                    self._flush()
                     return
                 line = json.loads(row.line)
                 if row.monday_item_id is None or row.state != MirrorState.ACTIVE:
@@ -214,6 +216,17 @@ class _Planner:
                 else:
                     self._stage_update(row, line, old_sizes.get(row.order_key, {}))
                 staged_lines += 1
+            self._flush()
+
+    def _flush(self) -> None:
+        """Write the staged rows buffered so far: one executemany per table."""
+        self._insert(self.tables.staged_items, self._item_rows)
+        self._insert(self.tables.staged_subitems, self._subitem_rows)
+        self._item_rows, self._subitem_rows = [], []
+
+    def _insert(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        if rows:  # one executemany per table and page: staging 100k lines is 400 statements
+            self.connection.execute(table.insert(), rows)
 
     def _changed_pages(self) -> Iterator[list[sa.Row]]:
         scan, mirror = self.tables.scan, self.tables.items
@@ -381,6 +394,7 @@ class _Planner:
                 self._stage_item(Action.ARCHIVE, row.order_key, None, line, {}, row.monday_item_id)
                 self.result.item_archives += 1
                 self._preview(LineChange(Action.ARCHIVE, row.order_key, row.item_name or ""))
+            self._flush()
 
     def _stage_item(
         self,
@@ -392,23 +406,23 @@ class _Planner:
         item_id: int | None,
     ) -> str:
         stg_id = str(uuid.uuid4())
-        self.connection.execute(
-            self.tables.staged_items.insert().values(
-                stg_id=stg_id,
-                batch_id=self.batch_id,
-                action=action,
-                order_key=key,
-                item_name=line["item_name"],
-                group_title=line["group_title"],
-                column_values=json.dumps(column_values, ensure_ascii=False),
-                row_hash=row_hash,
-                customer=line["customer"],
-                po_number=line["po_number"],
-                season=line["season"],
-                status=RowStatus.PENDING,
-                monday_item_id=item_id,
-                created_at=self.now,
-            )
+        self._item_rows.append(
+            {
+                "stg_id": stg_id,
+                "batch_id": self.batch_id,
+                "action": action,
+                "order_key": key,
+                "item_name": line["item_name"],
+                "group_title": line["group_title"],
+                "column_values": json.dumps(column_values, ensure_ascii=False),
+                "row_hash": row_hash,
+                "customer": line["customer"],
+                "po_number": line["po_number"],
+                "season": line["season"],
+                "status": RowStatus.PENDING,
+                "monday_item_id": item_id,
+                "created_at": self.now,
+            }
         )
         return stg_id
 
@@ -419,8 +433,7 @@ class _Planner:
         if not changes:
             return
         sub = self.config.subitems
-        self.connection.execute(
-            self.tables.staged_subitems.insert(),
+        self._subitem_rows.extend(
             [
                 {
                     "stg_id": str(uuid.uuid4()),
@@ -440,7 +453,7 @@ class _Planner:
                     "created_at": self.now,
                 }
                 for action, size, qty, subitem_id in changes
-            ],
+            ]
         )
 
     # ------------------------------------------------------------------------ errors

@@ -134,5 +134,6 @@ def iter_chunks(
         statement, execution_options={"stream_results": True, "yield_per": chunk_size}
     )
     with result:
-        for partition in result.mappings().partitions(chunk_size):
-            yield [dict(row) for row in partition]
+        keys = tuple(result.keys())
+        for partition in result.partitions(chunk_size):
+            yield [dict(zip(keys, row, strict=True)) for row in partition]
