@@ -45,26 +45,6 @@ from ordersync.sync import run_sync
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = demo_database(db_url)
-    yield database
-    database.engine.dispose()
-
-
-@pytest.fixture
-def emulator(clock: ManualClock) -> Emulator:
-    return Emulator(clock=clock, seed=True)
-
-
-@pytest.fixture
-def client(emulator: Emulator, clock: ManualClock) -> Iterator[MondayClient]:
-    with MondayClient(
-        "http://emulator.test/v2", "test-token", transport=emulator.transport(), clock=clock
-    ) as monday:
-        yield monday
-
-
-@pytest.fixture
 def person(emulator: Emulator) -> Iterator[Person]:
     someone = Person(emulator)
     yield someone

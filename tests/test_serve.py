@@ -62,13 +62,6 @@ class Forward:
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = demo_database(db_url)
-    yield database
-    database.engine.dispose()
-
-
-@pytest.fixture
 def forward() -> Forward:
     return Forward()
 
@@ -78,14 +71,6 @@ def emulator(clock: ManualClock, forward: Forward) -> Iterator[Emulator]:
     transport = httpx.WSGITransport(app=forward)
     with Emulator(clock=clock, webhook_secret=SECRET, webhook_transport=transport) as emu:
         yield emu
-
-
-@pytest.fixture
-def client(emulator: Emulator, clock: ManualClock) -> Iterator[MondayClient]:
-    with MondayClient(
-        "http://emulator.test/v2", "test-token", transport=emulator.transport(), clock=clock
-    ) as monday:
-        yield monday
 
 
 @pytest.fixture
