@@ -38,6 +38,7 @@ class RowKind:
     adopted: str
     failed: str
     chunk_setting: str  # the DeliveryConfig field giving aliases per request
+    gone_is_done = False  # archives: an item monday no longer has needs nothing more
     action: Action
 
     def __init__(
@@ -157,6 +158,9 @@ class RowKind:
         error: MondayError | RowRejected,
     ) -> None:
         """Mark a row FAILED and write its ERR row (code, message, payload, HTTP status)."""
+        if self.gone_is_done and error.code == "ResourceNotFoundException":
+            self.record(connection, row, self.known_id(row), RowStatus.DONE)  # archived already
+            return
         connection.execute(
             self.staged.update()
             .where(self.staged.c.stg_id == row.stg_id)
@@ -381,17 +385,7 @@ class ItemArchives(_ItemKind):
                 .values(state=MirrorState.ARCHIVED, batch_id=row.batch_id, synced_at=now)
             )
 
-    def fail(
-        self,
-        connection: sa.Connection,
-        batch_id: str,
-        row: sa.Row,
-        error: MondayError | RowRejected,
-    ) -> None:
-        if error.code == "ResourceNotFoundException":  # already deleted on monday: nothing to keep
-            self.record(connection, row, self.known_id(row), RowStatus.DONE)
-            return
-        super().fail(connection, batch_id, row, error)
+    gone_is_done = True
 
 
 class _SubitemKind(RowKind):
@@ -579,17 +573,7 @@ class SubitemArchives(_SubitemKind):
         _set_status(connection, self.staged, row, status, utcnow())
         self._update_mirror(connection, row, state=MirrorState.ARCHIVED)
 
-    def fail(
-        self,
-        connection: sa.Connection,
-        batch_id: str,
-        row: sa.Row,
-        error: MondayError | RowRejected,
-    ) -> None:
-        if error.code == "ResourceNotFoundException":  # already gone on monday
-            self.record(connection, row, self.known_id(row), RowStatus.DONE)
-            return
-        super().fail(connection, batch_id, row, error)
+    gone_is_done = True
 
 
 def _set_status(
