@@ -29,6 +29,7 @@ class _CursorState:
     item_ids: tuple[str, ...]
     position: int
     created_at: float
+    board_id: str | None = None
 
 
 class CursorRegistry:
@@ -41,10 +42,18 @@ class CursorRegistry:
         self._cursors: dict[str, _CursorState] = {}
         self._lock = threading.Lock()
 
-    def first_page(self, item_ids: list[str], limit: int) -> tuple[list[str], str | None]:
+    def first_page(
+        self, item_ids: list[str], limit: int, board_id: str | None = None
+    ) -> tuple[list[str], str | None]:
         self._check_limit(limit)
-        state = _CursorState(tuple(item_ids), 0, self._clock.monotonic())
+        state = _CursorState(tuple(item_ids), 0, self._clock.monotonic(), board_id)
         return self._page(state, limit)
+
+    def board_of(self, token: str) -> str | None:
+        """The board a cursor pages (``None`` for an unknown cursor)."""
+        with self._lock:
+            state = self._cursors.get(token)
+        return None if state is None else state.board_id
 
     def next_page(self, token: str, limit: int) -> tuple[list[str], str | None]:
         self._check_limit(limit)
@@ -71,7 +80,9 @@ class CursorRegistry:
         token = "MSw" + secrets.token_urlsafe(36)
         with self._lock:
             self._purge_expired()
-            self._cursors[token] = _CursorState(state.item_ids, end, state.created_at)
+            self._cursors[token] = _CursorState(
+                state.item_ids, end, state.created_at, state.board_id
+            )
         return page, token
 
     def _purge_expired(self) -> None:

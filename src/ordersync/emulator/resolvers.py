@@ -94,7 +94,7 @@ class Root:
             return self.next_items_page(info, cursor, limit)
         board = self._store.board(board_id)
         items = paging.items_by_column_values(self._store, board, columns)
-        return views.first_page(self._ctx, items, limit)
+        return views.first_page(self._ctx, items, limit, board.id)
 
     def me(self, info: GraphQLResolveInfo) -> dict[str, str]:
         return ME

@@ -85,7 +85,7 @@ class BoardView:
         if cursor is not None:
             return next_page(self._ctx, cursor, limit)
         items = paging.select_items(self._ctx.store, self._board, query_params)
-        return first_page(self._ctx, items, limit)
+        return first_page(self._ctx, items, limit, self._board.id)
 
 
 class ColumnView:
@@ -201,8 +201,10 @@ class ColumnValueView:
         return self._item.id
 
 
-def first_page(context: RequestContext, items: list[Item], limit: int) -> dict[str, Any]:
-    ids, cursor = context.cursors.first_page([i.id for i in items], limit)
+def first_page(
+    context: RequestContext, items: list[Item], limit: int, board_id: str | None = None
+) -> dict[str, Any]:
+    ids, cursor = context.cursors.first_page([i.id for i in items], limit, board_id)
     return items_response(context, ids, cursor)
 
 
