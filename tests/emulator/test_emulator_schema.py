@@ -16,7 +16,7 @@ EMULATOR_SDL = resources.files("ordersync.emulator").joinpath("schema.graphql").
 def test_emulator_schema_is_mondays_schema_byte_for_byte(
     shared_file: Callable[[str], Path],
 ) -> None:
-    assert EMULATOR_SDL == shared_file("monday/schema.graphql").read_bytes()
+    assert shared_file("monday/schema.graphql").read_bytes() == EMULATOR_SDL
 
 
 def test_emulator_schema_declares_what_the_official_clients_call() -> None:

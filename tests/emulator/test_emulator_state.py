@@ -38,7 +38,9 @@ def test_state_file_round_trip(tmp_path: Path, clock: ManualClock) -> None:
     assert second.items(CMS_BOARD_ID) == first.items(CMS_BOARD_ID)
     board = second.store.board(CMS_BOARD_ID)
     assert [g.title for g in board.groups.values()] == ["Topics", "GREYSON 2025 FALL"]
-    assert board.columns["dropdown_mkr542p2"].settings["labels"] == [{"id": 1, "name": "GREYSON"}]
+    assert board.columns["dropdown_mkr542p2"].settings["labels"] == [
+        {"id": 1, "label": "GREYSON", "is_deactivated": False}
+    ]
     again = _post(second, CREATE, n="y")
     ids = [i["id"] for i in second.items(CMS_BOARD_ID)]
     assert again["data"]["create_item"]["id"] == ids[-1] != ids[0]

@@ -49,6 +49,7 @@ class Board:
     kind: str = "public"
     subitems_board_id: str | None = None
     parent_board_id: str | None = None
+    updated_at: float | None = None
 
     @property
     def is_subitems_board(self) -> bool:

@@ -8,14 +8,13 @@ request shares: the store, the cursors, its complexity charge and the mutations 
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from ordersync.emulator import paging
+from ordersync.emulator import column_settings, paging
 from ordersync.emulator.limits import Charge
 from ordersync.emulator.model import Board, Column, Group, Item, ItemState, iso_timestamp
 from ordersync.emulator.paging import CursorRegistry
@@ -30,6 +29,9 @@ VALUE_TYPES = {
     "date": "DateValue",
     "subtasks": "SubtasksValue",
     "item_id": "ItemIdValue",
+    "mirror": "MirrorValue",
+    "board_relation": "BoardRelationValue",
+    "dependency": "DependencyValue",
 }
 
 
@@ -57,6 +59,12 @@ class BoardView:
         self.name = board.name
         self.state = board.state
         self.board_kind = board.kind
+        self.description = None
+        self.updated_at = None if board.updated_at is None else iso_timestamp(board.updated_at)
+
+    @property
+    def top_group(self) -> Group:
+        return next(g for g in self._board.groups.values() if not g.deleted)
 
     @property
     def items_count(self) -> int:
@@ -95,8 +103,9 @@ class ColumnView:
         self.type = column.type
         self.description = column.description
         self.archived = False
+        self.revision = "1"
         self.settings = column.settings
-        self.settings_str = json.dumps(column.settings)
+        self.settings_str = column_settings.legacy_settings_str(column.type, column.settings)
 
 
 class ItemView:
@@ -169,7 +178,7 @@ class ColumnValueView:
     def values(self) -> list[dict[str, Any]]:
         if not self._stored:
             return []
-        names = {int(o["id"]): o["name"] for o in self._settings.get("labels", [])}
+        names = {o["id"]: o["label"] for o in column_settings.labels(self._settings)}
         return [{"id": str(i), "label": names[i]} for i in self._stored["ids"] if i in names]
 
     # numbers
