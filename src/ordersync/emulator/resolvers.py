@@ -18,8 +18,15 @@ from graphql import GraphQLResolveInfo
 from ordersync.emulator import paging, values, views
 from ordersync.emulator.events import API_USER_ID
 from ordersync.emulator.limits import Charge
-from ordersync.emulator.model import Group, ItemState, Webhook
-from ordersync.emulator.views import BoardView, ColumnView, ItemView, RequestContext, context_of
+from ordersync.emulator.model import ItemState, Webhook
+from ordersync.emulator.views import (
+    BoardView,
+    ColumnView,
+    GroupView,
+    ItemView,
+    RequestContext,
+    context_of,
+)
 
 ME = {"id": str(API_USER_ID), "name": "ordersync emulator", "email": "emulator@example.com"}
 
@@ -112,8 +119,9 @@ class Root:
     # -- mutations -----------------------------------------------------------------------
 
     @mutation
-    def create_group(self, info: GraphQLResolveInfo, board_id: str, group_name: str) -> Group:
-        return self._store.create_group(board_id, group_name)
+    def create_group(self, info: GraphQLResolveInfo, board_id: str, group_name: str) -> GroupView:
+        group = self._store.create_group(board_id, group_name)
+        return GroupView(self._ctx, self._store.board(board_id), group)
 
     @mutation
     def create_item(

@@ -62,9 +62,16 @@ class BoardView:
         self.description = None
         self.updated_at = None if board.updated_at is None else iso_timestamp(board.updated_at)
 
+    permissions = "everyone"
+
     @property
-    def top_group(self) -> Group:
-        return next(g for g in self._board.groups.values() if not g.deleted)
+    def top_group(self) -> GroupView:
+        group = next(g for g in self._board.groups.values() if not g.deleted)
+        return GroupView(self._ctx, self._board, group)
+
+    @property
+    def tags(self) -> list[Any]:
+        return []
 
     @property
     def items_count(self) -> int:
@@ -79,9 +86,12 @@ class BoardView:
         columns = _filter_columns(self._board, ids, types)
         return [ColumnView(c) for c in columns]
 
-    def groups(self, info: GraphQLResolveInfo, ids: list[str | None] | None = None) -> list[Group]:
+    def groups(
+        self, info: GraphQLResolveInfo, ids: list[str | None] | None = None
+    ) -> list[GroupView]:
         groups = [g for g in self._board.groups.values() if not g.deleted]
-        return [g for g in groups if ids is None or g.id in ids]
+        wanted = [g for g in groups if ids is None or g.id in ids]
+        return [GroupView(self._ctx, self._board, g) for g in wanted]
 
     def items_page(
         self,
@@ -94,6 +104,33 @@ class BoardView:
             return next_page(self._ctx, cursor, limit)
         items = paging.select_items(self._ctx.store, self._board, query_params)
         return first_page(self._ctx, items, limit, self._board.id)
+
+
+class GroupView:
+    """A group, and the page of its items."""
+
+    def __init__(self, context: RequestContext, board: Board, group: Group) -> None:
+        self._ctx = context
+        self._board = board
+        self.id = group.id
+        self.title = group.title
+        self.color = group.color
+        self.archived = group.archived
+        self.deleted = group.deleted
+        self.position = str(list(board.groups).index(group.id) + 1)
+
+    def items_page(
+        self,
+        info: GraphQLResolveInfo,
+        limit: int,
+        cursor: str | None = None,
+        query_params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        if cursor is not None:
+            return next_page(self._ctx, cursor, limit)
+        items = paging.select_items(self._ctx.store, self._board, query_params)
+        mine = [item for item in items if item.group_id == self.id]
+        return first_page(self._ctx, mine, limit, self._board.id)
 
 
 class ColumnView:
@@ -123,8 +160,20 @@ class ItemView:
         return BoardView(self._ctx, self._ctx.store.board(self._item.board_id))
 
     @property
-    def group(self) -> Group | None:
-        return self._ctx.store.board(self._item.board_id).groups.get(self._item.group_id)
+    def group(self) -> GroupView | None:
+        board = self._ctx.store.board(self._item.board_id)
+        group = board.groups.get(self._item.group_id)
+        return None if group is None else GroupView(self._ctx, board, group)
+
+    def updates(
+        self,
+        info: GraphQLResolveInfo,
+        limit: int = 25,
+        page: int = 1,
+        ids: list[str] | None = None,
+    ) -> list[Any]:
+        """Always empty: the emulator keeps no updates (``create_update`` is not emulated)."""
+        return []
 
     @property
     def parent_item(self) -> ItemView | None:
