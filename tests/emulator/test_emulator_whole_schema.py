@@ -11,6 +11,7 @@ from ordersync.clock import ManualClock
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator
 
 UOM, ORDER_NUMBER = "color_mkr5yf27", "text_mkr5wya6"
+BOARD_ID = str(CMS_BOARD_ID)
 
 
 def _create(gql: Poster, name: str = "x", board: int | str = CMS_BOARD_ID) -> str:
@@ -181,3 +182,15 @@ def test_settings_show_a_deactivated_label_and_writes_to_it_fail(
     ).json()
     assert body["errors"][0]["extensions"]["code"] == "ColumnValueException"
     assert emu.items(CMS_BOARD_ID) == []
+
+
+def test_a_rule_operator_not_emulated_is_named(gql: Poster) -> None:
+    _create(gql)
+    body = gql(
+        "query ($b: [ID!]) { boards(ids: $b) { items_page(query_params: {rules: "
+        '[{column_id: "text_mkr5wya6", compare_value: ["J"], operator: starts_with}]}) '
+        "{ items { id } } } }",
+        {"b": [BOARD_ID]},
+    ).json()
+    assert body["errors"][0]["extensions"]["code"] == "NOT_EMULATED"
+    assert "starts_with" in body["errors"][0]["message"]

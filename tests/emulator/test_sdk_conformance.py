@@ -155,3 +155,23 @@ def test_board_and_column_reads(sdk: MondayClient) -> None:
     assert all(isinstance(c["settings_str"], str) for c in raw)
     found = sdk.items.fetch_items_by_column_value(CMS_BOARD_ID, ORDER_NUMBER, "nothing")
     assert found.data.items_page_by_column_values.items == []
+
+
+def test_large_board_read_orders_by_last_updated(
+    sdk: MondayClient, emu: Emulator, paced: list[int]
+) -> None:
+    clock = emu.clock
+    assert isinstance(clock, ManualClock)
+    ids = []
+    for n in range(3):
+        clock.advance(60)
+        ids.append(_create(sdk, f"item {n}"))
+    clock.advance(60)
+    sdk.items.change_simple_column_value(CMS_BOARD_ID, ids[0], ORDER_NUMBER, "touched")
+    items = sdk.boards.fetch_all_items_by_board_id(CMS_BOARD_ID, limit=2, is_large_board=True)
+    # ordered by __last_updated__ ascending: the item changed last comes last
+    assert [i.id for i in items] == [ids[1], ids[2], ids[0]]
+    since = sdk.boards.fetch_item_by_board_id_by_update_date(
+        CMS_BOARD_ID, updated_after=items[-1].updated_at, updated_before=""
+    )
+    assert [i.id for i in since] == [ids[0]]
