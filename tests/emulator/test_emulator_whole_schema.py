@@ -194,3 +194,41 @@ def test_a_rule_operator_not_emulated_is_named(gql: Poster) -> None:
     ).json()
     assert body["errors"][0]["extensions"]["code"] == "NOT_EMULATED"
     assert "starts_with" in body["errors"][0]["message"]
+
+
+def test_labels_are_deactivated_through_mondays_column_mutations(gql: Poster) -> None:
+    read = '{ boards(ids: [%s]) { columns(ids: ["%s"]) { revision settings } } }'
+    column = gql.data(read % (BOARD_ID, UOM))["boards"][0]["columns"][0]
+    pack = next(label for label in column["settings"]["labels"] if label["label"] == "PACK")
+    update = """mutation ($b: ID!, $r: String!, $s: UpdateStatusColumnSettingsInput) {
+      update_status_column(board_id: $b, id: "color_mkr5yf27", revision: $r, settings: $s) {
+        revision settings
+      }
+    }"""
+    change = {**pack, "color": "done_green", "is_deactivated": True}
+    variables = {"b": BOARD_ID, "r": column["revision"], "s": {"labels": [change]}}
+    updated = gql.data(update, variables)["update_status_column"]
+    assert updated["revision"] != column["revision"]
+    assert [label["label"] for label in updated["settings"]["labels"]] == [
+        label["label"] for label in column["settings"]["labels"]
+    ]
+    assert next(x for x in updated["settings"]["labels"] if x["label"] == "PACK")["is_deactivated"]
+    stale = gql(update, variables).json()  # the old revision again
+    assert stale["errors"][0]["extensions"]["code"] == "InvalidArgumentException"
+    body = gql(
+        'mutation ($b: ID!, $v: JSON) { create_item(board_id: $b, item_name: "x", '
+        "column_values: $v) { id } }",
+        {"b": BOARD_ID, "v": json.dumps({UOM: "PACK"})},
+    ).json()
+    assert body["errors"][0]["extensions"]["code"] == "ColumnValueException"
+    dropdown = """mutation ($b: ID!) {
+      update_dropdown_column(board_id: $b, id: "dropdown_mkr518fc", revision: "1",
+        settings: {labels: [{label: "RECEIVED", id: 1, is_deactivated: true},
+                            {label: "ON HOLD"}]}) { settings }
+    }"""
+    labels = gql.data(dropdown, {"b": BOARD_ID})["update_dropdown_column"]["settings"]["labels"]
+    assert [(x["label"], x["is_deactivated"]) for x in labels] == [
+        ("RECEIVED", True),
+        ("CANCELLED", False),
+        ("ON HOLD", False),
+    ]

@@ -69,6 +69,32 @@ def set_deactivated(settings: dict[str, Any], name: str, deactivated: bool = Tru
     return True
 
 
+def apply_label_updates(
+    column_type: str, settings: dict[str, Any], updates: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """New settings after ``update_status_column`` / ``update_dropdown_column`` labels.
+
+    A label given with the ``id`` of an existing one changes it (text, ``is_deactivated``, and
+    for status ``color``, ``description``, ``is_done``); one without a known id is added.
+    Labels not given stay as they are (the docs don't say whether they would be removed).
+    """
+    updated = {**settings, "labels": [dict(entry) for entry in labels(settings)]}
+    for change in updates:
+        entry = by_id(updated, change["id"]) if change.get("id") is not None else None
+        if entry is None and column_type == "status":
+            add_status_label(updated, int(change["index"]), change["label"])
+            entry = updated["labels"][-1]
+        elif entry is None:
+            entry = by_id(updated, add_dropdown_label(updated, change["label"]))
+        assert entry is not None
+        entry["label"] = change["label"]
+        keys = ("color", "description", "is_done") if column_type == "status" else ()
+        for key in (*keys, "is_deactivated"):
+            if change.get(key) is not None:
+                entry[key] = change[key]
+    return updated
+
+
 def upgrade(column_type: str, settings: dict[str, Any]) -> dict[str, Any]:
     """Settings in the 2025-10 shape, from either shape (state files written before it)."""
     raw = settings.get("labels")

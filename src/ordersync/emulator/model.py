@@ -28,6 +28,7 @@ class Column:
     type: str
     settings: dict[str, Any] = field(default_factory=dict)
     description: str | None = None
+    revision: int = 1
 
 
 @dataclass

@@ -231,6 +231,42 @@ class Root:
         return ColumnView(column)
 
     @mutation
+    def update_status_column(
+        self,
+        info: GraphQLResolveInfo,
+        board_id: str,
+        id: str,
+        revision: str,
+        title: str | None = None,
+        description: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> ColumnView:
+        """Labels (``is_deactivated`` deactivates one), title, description."""
+        labels = (settings or {}).get("labels") or []
+        column = self._store.update_labels(
+            board_id, id, "status", revision, labels, title, description
+        )
+        return ColumnView(column)
+
+    @mutation
+    def update_dropdown_column(
+        self,
+        info: GraphQLResolveInfo,
+        board_id: str,
+        id: str,
+        revision: str,
+        title: str | None = None,
+        description: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> ColumnView:
+        """Labels (``is_deactivated`` deactivates one), title, description."""
+        labels = (settings or {}).get("labels") or []
+        column = self._store.update_labels(
+            board_id, id, "dropdown", revision, labels, title, description
+        )
+        return ColumnView(column)
+
+    @mutation
     def duplicate_board(
         self,
         info: GraphQLResolveInfo,

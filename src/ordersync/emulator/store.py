@@ -444,6 +444,43 @@ class Store:
         self.items[clone.id] = clone
         return clone
 
+    def update_labels(
+        self,
+        board_id: Any,
+        column_id: str,
+        column_type: str,
+        revision: str,
+        labels: list[dict[str, Any]],
+        title: str | None = None,
+        description: str | None = None,
+    ) -> Column:
+        """``update_status_column`` / ``update_dropdown_column``: labels, title, description.
+
+        ``revision`` must be the column's current one (optimistic concurrency, as the schema
+        describes it); a stale one is an ``InvalidArgumentException`` (the code is the
+        emulator's choice: the docs name none).
+        """
+        with self.lock:
+            board = self.board(board_id)
+            column = board.columns.get(column_id)
+            if column is None:
+                raise api_errors.invalid_column(column_id, board.id)
+            if column.type != column_type:
+                raise api_errors.invalid_argument(
+                    f"column {column_id} is a {column.type} column", column_type=column.type
+                )
+            if revision != str(column.revision):
+                raise api_errors.invalid_argument(
+                    "the column changed since that revision", revision=str(column.revision)
+                )
+            column.settings = column_settings.apply_label_updates(
+                column.type, column.settings, labels
+            )
+            column.title = title if title is not None else column.title
+            column.description = description if description is not None else column.description
+            column.revision += 1
+            return column
+
     def set_label_deactivated(
         self, board_id: Any, column_id: str, label: str, deactivated: bool = True
     ) -> Column:
@@ -457,6 +494,7 @@ class Store:
                 raise api_errors.invalid_argument(
                     f"label {label!r} does not exist in column", column_id=column_id
                 )
+            column.revision += 1
             return column
 
     # -- webhooks ------------------------------------------------------------------------

@@ -140,7 +140,7 @@ class ColumnView:
         self.type = column.type
         self.description = column.description
         self.archived = False
-        self.revision = "1"
+        self.revision = str(column.revision)
         self.settings = column.settings
         self.settings_str = column_settings.legacy_settings_str(column.type, column.settings)
 
