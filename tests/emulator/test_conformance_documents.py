@@ -4,18 +4,22 @@ emulator without an error."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from graphql import GraphQLSchema, build_schema, parse, validate
 
 from emulator.conftest import Poster
 from emulator.official_documents import NPM_DOCUMENTS, npm_variables, sdk_documents
+from ordersync.clock import ManualClock
 from ordersync.emulator import CMS_BOARD_ID, Emulator
 from ordersync.monday.documents import ALL_DOCUMENTS
+from ordersync.webhooks import CREATE_WEBHOOK, LIST_WEBHOOKS
 
 BOARD = str(CMS_BOARD_ID)
 TEXT_COLUMN = "text_mkr5wya6"
@@ -101,11 +105,18 @@ def _ordersync_variables(document: str, board: Board) -> dict[str, Any]:
     return variables
 
 
+WEBHOOK_DOCUMENTS = {"CreateWebhook": CREATE_WEBHOOK, "Webhooks": LIST_WEBHOOKS}
+
+
 @pytest.mark.schema
 @pytest.mark.parametrize(
     "document",
-    [*(d for _, d in ALL_DOCUMENTS), *NPM_DOCUMENTS.values()],
-    ids=[*(n for n, _ in ALL_DOCUMENTS), *(f"npm {n}" for n in NPM_DOCUMENTS)],
+    [*(d for _, d in ALL_DOCUMENTS), *WEBHOOK_DOCUMENTS.values(), *NPM_DOCUMENTS.values()],
+    ids=[
+        *(n for n, _ in ALL_DOCUMENTS),
+        *WEBHOOK_DOCUMENTS,
+        *(f"npm {n}" for n in NPM_DOCUMENTS),
+    ],
 )
 def test_document_is_valid_on_mondays_schema(monday_schema: GraphQLSchema, document: str) -> None:
     assert validate(monday_schema, parse(document)) == []
@@ -116,6 +127,21 @@ def test_every_ordersync_document_runs(gql: Poster, name: str, document: str) ->
     board = Board(gql)
     data = _run(gql, document, _ordersync_variables(document, board))
     assert data["complexity"]["query"] > 0
+
+
+def test_ordersyncs_webhook_documents_run(clock: ManualClock) -> None:
+    """``webhooks install``'s documents; the URL answers monday's challenge."""
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=json.loads(request.content))
+
+    with Emulator(clock=clock, webhook_transport=httpx.MockTransport(receiver)) as emu:
+        with httpx.Client(transport=emu.transport(), base_url="https://api.monday.com") as http:
+            gql = Poster(http)
+            variables = {"boardId": BOARD, "url": "https://hooks.example/x", "event": "create_item"}
+            created = _run(gql, CREATE_WEBHOOK, variables)["create_webhook"]
+            listed = _run(gql, LIST_WEBHOOKS, {"boardId": BOARD})["webhooks"]
+    assert [w["id"] for w in listed] == [created["id"]]
 
 
 @pytest.mark.parametrize("name", list(NPM_DOCUMENTS))

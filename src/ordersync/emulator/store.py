@@ -21,6 +21,7 @@ from typing import Any
 
 from ordersync.emulator import api_errors, column_settings, events, values
 from ordersync.emulator.events import BoardEvent
+from ordersync.emulator.fields import not_emulated
 from ordersync.emulator.model import Board, Column, Group, Item, ItemState, Webhook, iso_timestamp
 from ordersync.emulator.seed import DEFAULT_GROUP_ID, BoardSpec, ColumnSpec
 
@@ -366,11 +367,7 @@ class Store:
         with self.lock:
             board = self.board(board_id)
             if column_type not in CREATABLE_COLUMN_TYPES:
-                raise api_errors.MondayAPIError(
-                    "NOT_EMULATED",
-                    f"create_column(column_type: {column_type}) is not emulated",
-                    error_data={"field": f"create_column(column_type: {column_type})"},
-                )
+                raise not_emulated(f"Mutation.create_column(column_type: {column_type})")
             if column_id is None:
                 column_id = f"{column_type}_mk{self._next_column_number:05x}"
                 self._next_column_number += 1
