@@ -101,11 +101,19 @@ def test_a_second_board_stood_up_through_the_api(gql: Poster, emu: Emulator) -> 
           s: create_column(board_id: $b, title: "Subitems", column_type: subtasks) { id settings }
           u: create_column(board_id: $b, title: "UOM", column_type: status,
                            defaults: "{\\"labels\\": {\\"1\\": \\"EACH\\"}}") { id settings }
+          d: create_column(board_id: $b, title: "Size", column_type: dropdown,
+                           defaults: {labels: [{label: "XS"}, {id: 7, label: "S"}]}) { settings }
         }""",
         variables,
     )
     subitems_board = str(columns["s"]["settings"]["boardIds"][0])
     assert [label["label"] for label in columns["u"]["settings"]["labels"]] == ["EACH"]
+    assert [
+        (x["id"], x["label"], x["is_deactivated"]) for x in columns["d"]["settings"]["labels"]
+    ] == [
+        (1, "XS", False),
+        (7, "S", False),
+    ]
     item_id = _create(gql, "first", board["id"])
     gql.data(
         'mutation ($p: ID!) { create_subitem(parent_item_id: $p, item_name: "M") { id } }',
@@ -232,3 +240,23 @@ def test_labels_are_deactivated_through_mondays_column_mutations(gql: Poster) ->
         ("CANCELLED", False),
         ("ON HOLD", False),
     ]
+
+
+def test_mirror_connect_and_dependency_values_read_as_empty(gql: Poster) -> None:
+    for column_type in ("mirror", "board_relation", "dependency"):
+        gql.data(
+            "mutation ($b: ID!, $t: ColumnType!) "
+            '{ create_column(board_id: $b, title: "linked", column_type: $t) { id } }',
+            {"b": BOARD_ID, "t": column_type},
+        )
+    item_id = _create(gql)
+    values = gql.data(
+        """query ($i: [ID!]) { items(ids: $i) { column_values(types: [mirror, board_relation,
+             dependency]) { type text
+               ... on MirrorValue { display_value }
+               ... on BoardRelationValue { display_value linked_item_ids }
+               ... on DependencyValue { display_value } } } }""",
+        {"i": [item_id]},
+    )["items"][0]["column_values"]
+    assert sorted(v["type"] for v in values) == ["board_relation", "dependency", "mirror"]
+    assert all(v["text"] is None and v["display_value"] == "" for v in values)

@@ -96,16 +96,25 @@ def apply_label_updates(
 
 
 def upgrade(column_type: str, settings: dict[str, Any]) -> dict[str, Any]:
-    """Settings in the 2025-10 shape, from either shape (state files written before it)."""
+    """Settings in the 2025-10 shape, from the shape before it (state files, ``create_column``
+    defaults such as ``{"labels": {"1": "Done"}}``) or from partial 2025-10 labels."""
     raw = settings.get("labels")
     if column_type == "status" and isinstance(raw, dict):
         ordered = sorted(raw.items(), key=lambda pair: int(pair[0]))
         return {**settings, **status_settings((int(i), name) for i, name in ordered)}
+    if column_type == "status" and isinstance(raw, list):
+        converted = []
+        for entry in raw:
+            index = int(entry["index"] if "index" in entry else entry["id"])
+            converted.append({**_status_label(index, entry["label"]), **entry, "index": index})
+        return {**settings, "labels": converted}
     if column_type == "dropdown" and isinstance(raw, list):
-        converted = [
-            entry if "label" in entry else _dropdown_label(int(entry["id"]), entry["name"])
-            for entry in raw
-        ]
+        converted = []
+        for n, entry in enumerate(raw, start=1):
+            label = entry.get("label", entry.get("name"))
+            converted.append({**_dropdown_label(int(entry.get("id", n)), label), **entry})
+            converted[-1].pop("name", None)
+            converted[-1]["label"] = label
         return {**settings, "labels": converted}
     return settings
 

@@ -35,6 +35,9 @@ VALUE_TYPES = {
 }
 
 
+LINKED_TYPES = frozenset({"mirror", "board_relation", "dependency"})
+
+
 @dataclass
 class RequestContext:
     """Per-request state shared by resolvers."""
@@ -203,7 +206,10 @@ class ColumnValueView:
         self.type = column.type
         self.type_name = VALUE_TYPES.get(column.type, "TextValue")
         self.column = ColumnView(column)
+        self.text: str | None
         self.text, self.value = store.cell(item, column)
+        if column.type in LINKED_TYPES:
+            self.text = None  # monday: "mirror, connect boards, and dependency ... return null"
         self._stored = item.values.get(column.id)
         self._settings = column.settings
         self._item = item
@@ -244,10 +250,14 @@ class ColumnValueView:
     def time(self) -> str | None:
         return self._stored["time"] if self._stored else None
 
-    # subtasks
+    # subtasks; mirror, connect boards and dependency (always empty here: never written)
     @property
     def display_value(self) -> str:
-        return self.text
+        return self.text or ""
+
+    @property
+    def linked_item_ids(self) -> list[str]:
+        return []
 
     @property
     def subitems_ids(self) -> list[str]:
