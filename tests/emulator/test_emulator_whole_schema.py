@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 
+import httpx
+from graphql import build_client_schema, get_introspection_query
+
 from emulator.conftest import Poster
 from ordersync.clock import ManualClock
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator
@@ -31,6 +34,14 @@ def test_introspection_answers(gql: Poster) -> None:
     }
     typed = gql.data('{ __type(name: "StatusLabel") { fields { name } } }')
     assert "is_deactivated" in {f["name"] for f in typed["__type"]["fields"]}
+
+
+def test_the_full_introspection_query_answers_over_http(emu: Emulator) -> None:
+    with emu.serve() as server:
+        response = httpx.post(server.url, json={"query": get_introspection_query()}, timeout=60)
+    assert response.status_code == 200  # was a 500: pricing choked on __schema
+    schema = build_client_schema(response.json()["data"])
+    assert "change_column_value" in schema.mutation_type.fields  # type: ignore[union-attr]
 
 
 def test_a_field_not_emulated_answers_an_error_naming_it_and_the_rest_goes_on(gql: Poster) -> None:
