@@ -28,8 +28,19 @@ def _shared_file(relative: str) -> Path:
         message = f"{path} is not present (a fresh clone outside the project's machines)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
-        pytest.skip(message)
+        pytest.skip(message, allow_module_level=True)
     return path
+
+
+def require_monday_sdk() -> None:
+    """monday's own Python SDK (a dev dependency); skips when absent, fails under CI."""
+    try:
+        import monday_sdk  # noqa: F401
+    except ImportError:
+        message = "monday-api-python-sdk is not installed (make .venv/.installed installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message, allow_module_level=True)
 
 
 @pytest.fixture(scope="session")

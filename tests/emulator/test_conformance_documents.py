@@ -14,7 +14,7 @@ import httpx
 import pytest
 from graphql import GraphQLSchema, build_schema, parse, validate
 
-from emulator.conftest import Poster
+from emulator.conftest import Poster, require_monday_sdk
 from emulator.official_documents import NPM_DOCUMENTS, npm_variables, sdk_documents
 from ordersync.clock import ManualClock
 from ordersync.emulator import CMS_BOARD_ID, Emulator
@@ -156,7 +156,7 @@ def test_every_npm_client_operation_runs(gql: Poster, emu: Emulator, name: str) 
 def test_every_python_sdk_document_validates_and_runs(
     gql: Poster, monday_schema: GraphQLSchema, name: str
 ) -> None:
-    pytest.importorskip("monday_sdk", reason="dev dependency monday-api-python-sdk")
+    require_monday_sdk()
     board = Board(gql)
     document = sdk_documents(BOARD, board.item, board.parent, board.cursor)[name]
     assert validate(monday_schema, parse(document)) == []

@@ -15,10 +15,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from emulator.conftest import require_monday_sdk
 from ordersync.clock import ManualClock
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator
 
-monday_sdk = pytest.importorskip("monday_sdk", reason="dev dependency monday-api-python-sdk")
+require_monday_sdk()
 from monday_sdk import MondayClient  # noqa: E402
 from monday_sdk.types import Item  # noqa: E402
 
