@@ -40,7 +40,7 @@ def require_monday_sdk() -> None:
         message = "monday-api-python-sdk is not installed (make .venv/.installed installs it)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
-        pytest.skip(message, allow_module_level=True)
+        pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
