@@ -28,7 +28,7 @@ def _shared_file(relative: str) -> Path:
         message = f"{path} is not present (a fresh clone outside the project's machines)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
-        pytest.skip(message, allow_module_level=True)
+        pytest.skip(message)
     return path
 
 
@@ -40,7 +40,7 @@ def require_monday_sdk() -> None:
         message = "monday-api-python-sdk is not installed (make .venv/.installed installs it)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
-        pytest.skip(message)
+        pytest.skip(message, allow_module_level=True)
 
 
 @pytest.fixture(scope="session")
