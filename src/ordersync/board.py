@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ordersync.config import LABEL_TYPES, SyncConfig
 from ordersync.errors import ConfigError, RowRejected
 from ordersync.monday import Board, MondayClient
+from ordersync.monday.models import Column
 
 
 @dataclass
@@ -62,20 +63,23 @@ class BoardContext:
             raise ConfigError("the mapping does not match the board: " + "; ".join(problems))
 
     def item_label_problems(self, column_values: dict[str, object]) -> list[RowRejected]:
-        """Labels missing on the board for columns where creating labels is not allowed."""
+        """Labels missing on the board for columns where creating labels is not allowed, and
+        deactivated labels (never a valid target, as if missing)."""
         problems = []
         for column in self.config.items.columns:
-            if column.type not in LABEL_TYPES or column.create_labels_if_missing:
+            if column.type not in LABEL_TYPES:
                 continue
             label = _label_of(column_values.get(column.column_id))
-            if label is not None and label not in self.board.columns[column.column_id].labels:
+            if label is not None and not _label_usable(
+                self.board.columns[column.column_id], label, column.create_labels_if_missing
+            ):
                 problems.append(_unknown_label(column.source, label, column.column_id, self.board))
         return problems
 
     def size_label_problem(self, size: str) -> RowRejected | None:
         sub = self.config.subitems
         column = self.subitems_board.columns[sub.size_column_id]
-        if sub.size_labels_create_if_missing or size in column.labels:
+        if _label_usable(column, size, sub.size_labels_create_if_missing):
             return None
         return _unknown_label("Size", size, column.id, self.subitems_board)
 
@@ -93,11 +97,19 @@ def _label_of(monday_value: object) -> str | None:
     return None
 
 
+def _label_usable(column: Column, label: str, may_create: bool) -> bool:
+    if label in column.deactivated_labels:
+        return False
+    return may_create or label in column.labels
+
+
 def _unknown_label(source: str, label: str, column_id: str, board: Board) -> RowRejected:
-    known = ", ".join(board.columns[column_id].labels) or "none"
+    column = board.columns[column_id]
+    known = ", ".join(column.labels) or "none"
+    state = "is deactivated" if label in column.deactivated_labels else "does not exist"
     return RowRejected(
         "UNKNOWN_LABEL",
-        f"{source}: label {label!r} does not exist on board {board.id} column {column_id} "
+        f"{source}: label {label!r} {state} on board {board.id} column {column_id} "
         f"(labels: {known}); add it on monday or allow create_labels_if_missing",
         column=source,
     )

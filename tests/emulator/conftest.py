@@ -32,6 +32,17 @@ def _shared_file(relative: str) -> Path:
     return path
 
 
+def require_monday_sdk() -> None:
+    """monday's own Python SDK (a dev dependency); skips when absent, fails under CI."""
+    try:
+        import monday_sdk  # noqa: F401
+    except ImportError:
+        message = "monday-api-python-sdk is not installed (make .venv/.installed installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message, allow_module_level=True)
+
+
 @pytest.fixture(scope="session")
 def shared_file() -> Callable[[str], Path]:
     """A file of ``../shared``; skips when absent, except under CI where that is a failure."""

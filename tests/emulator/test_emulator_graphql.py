@@ -138,13 +138,17 @@ def test_board_structure_reads_like_mondays(gql: Poster) -> None:
     columns = {c["id"]: c for c in board["columns"]}
     assert board["name"] == "Customer Master Schedule"
     assert columns["subtasks_mkr5c0kp"]["settings"]["boardIds"] == [CMS_SUBITEMS_BOARD_ID]
-    assert columns[UOM]["settings"]["labels"] == {
-        "0": "EACH",
-        "1": "PACK",
-        "2": "SET",
-        "3": "DOZEN",
+    labels = columns[UOM]["settings"]["labels"]  # 2025-10: typed JSON, a list of labels
+    assert [(label["index"], label["label"], label["is_deactivated"]) for label in labels] == [
+        (0, "EACH", False),
+        (1, "PACK", False),
+        (2, "SET", False),
+        (3, "DOZEN", False),
+    ]
+    # settings_str (deprecated) still answers, in the shape before 2025-10
+    assert json.loads(columns[UOM]["settings_str"]) == {
+        "labels": {"0": "EACH", "1": "PACK", "2": "SET", "3": "DOZEN"}
     }
-    assert json.loads(columns[UOM]["settings_str"]) == columns[UOM]["settings"]
     assert board["groups"] == [{"id": "topics", "title": "Topics"}]
 
 
@@ -155,8 +159,11 @@ def test_created_labels_join_the_column_settings(gql: Poster, emu: Emulator) -> 
         {"b": CMS_BOARD_ID, "v": {CUSTOMER: "GREYSON, B'HOOD", UOM: {"label": "CASE"}}},
     )
     board = emu.store.board(CMS_BOARD_ID)
-    assert [o["name"] for o in board.columns[CUSTOMER].settings["labels"]] == ["GREYSON", "B'HOOD"]
-    assert board.columns[UOM].settings["labels"]["4"] == "CASE"
+    assert [o["label"] for o in board.columns[CUSTOMER].settings["labels"]] == ["GREYSON", "B'HOOD"]
+    assert [(o["index"], o["label"]) for o in board.columns[UOM].settings["labels"]][-1] == (
+        4,
+        "CASE",
+    )
     [item] = emu.items(CMS_BOARD_ID)
     assert item["texts"][CUSTOMER] == "GREYSON, B'HOOD"
     assert item["column_values"][CUSTOMER]["ids"] == [1, 2]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator
 from ordersync.emulator.seed import CMS_COLUMNS, CMS_SUBITEM_COLUMNS
@@ -43,24 +44,22 @@ def test_subitems_board_is_linked_from_the_subtasks_column(emu: Emulator) -> Non
 def test_seed_labels_and_groups(emu: Emulator) -> None:
     board = emu.store.board(CMS_BOARD_ID)
     subitems = emu.store.board(CMS_SUBITEMS_BOARD_ID)
-    assert list(board.columns["color_mkr5yf27"].settings["labels"].values()) == [
-        "EACH",
-        "PACK",
-        "SET",
-        "DOZEN",
-    ]
+    assert _names(board.columns["color_mkr5yf27"].settings) == ["EACH", "PACK", "SET", "DOZEN"]
     assert board.columns["dropdown_mkr518fc"].settings["labels"] == [
-        {"id": 1, "name": "RECEIVED"},
-        {"id": 2, "name": "CANCELLED"},
+        {"id": 1, "label": "RECEIVED", "is_deactivated": False},
+        {"id": 2, "label": "CANCELLED", "is_deactivated": False},
     ]
-    assert list(board.columns["color_mkrerxrs"].settings["labels"].values()) == ["YES", "NO"]
+    assert _names(board.columns["color_mkrerxrs"].settings) == ["YES", "NO"]
     assert board.columns["dropdown_mkr542p2"].settings["labels"] == []
-    sizes = [o["name"] for o in subitems.columns["dropdown_mkrak7qp"].settings["labels"]]
-    assert sizes == ["XS", "S", "M", "L", "XL"]
-    statuses = subitems.columns["color_mkrbezbh"].settings["labels"]
-    assert list(statuses.values()) == ["NOT STARTED", "IN PRODUCTION", "PACKED", "SHIPPED"]
+    assert _names(subitems.columns["dropdown_mkrak7qp"].settings) == ["XS", "S", "M", "L", "XL"]
+    statuses = subitems.columns["color_mkrbezbh"].settings
+    assert _names(statuses) == ["NOT STARTED", "IN PRODUCTION", "PACKED", "SHIPPED"]
     assert list(board.groups) == ["topics"]
 
 
 def test_unseeded_emulator_has_no_boards() -> None:
     assert Emulator(seed=False).store.boards == {}
+
+
+def _names(settings: dict[str, Any]) -> list[str]:
+    return [label["label"] for label in settings["labels"]]

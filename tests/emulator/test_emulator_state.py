@@ -38,7 +38,9 @@ def test_state_file_round_trip(tmp_path: Path, clock: ManualClock) -> None:
     assert second.items(CMS_BOARD_ID) == first.items(CMS_BOARD_ID)
     board = second.store.board(CMS_BOARD_ID)
     assert [g.title for g in board.groups.values()] == ["Topics", "GREYSON 2025 FALL"]
-    assert board.columns["dropdown_mkr542p2"].settings["labels"] == [{"id": 1, "name": "GREYSON"}]
+    assert board.columns["dropdown_mkr542p2"].settings["labels"] == [
+        {"id": 1, "label": "GREYSON", "is_deactivated": False}
+    ]
     again = _post(second, CREATE, n="y")
     ids = [i["id"] for i in second.items(CMS_BOARD_ID)]
     assert again["data"]["create_item"]["id"] == ids[-1] != ids[0]
@@ -65,3 +67,28 @@ def test_save_to_another_path_and_version_check(tmp_path: Path, emu: Emulator) -
         Emulator(state_file=target)
     with pytest.raises(ValueError, match="no path"):
         emu.save()
+
+
+def test_a_state_file_with_settings_before_2025_10_loads_in_the_new_shape(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    state = tmp_path / "emulator.json"
+    Emulator(clock=clock, state_file=state)
+    data = json.loads(state.read_text())
+    board = next(b for b in data["boards"] if b["id"] == str(CMS_BOARD_ID))
+    columns = {c["id"]: c for c in board["columns"]}
+    columns["color_mkr5yf27"]["settings"] = {"labels": {"1": "PACK", "0": "EACH"}}
+    columns["dropdown_mkr518fc"]["settings"] = {"labels": [{"id": 3, "name": "RECEIVED"}]}
+    for column in board["columns"]:
+        column.pop("revision", None)  # written before columns had one
+    state.write_text(json.dumps(data))
+    loaded = Emulator(clock=clock, state_file=state).store.board(CMS_BOARD_ID)
+    status = loaded.columns["color_mkr5yf27"].settings["labels"]
+    assert [(x["index"], x["label"], x["is_deactivated"]) for x in status] == [
+        (0, "EACH", False),
+        (1, "PACK", False),
+    ]
+    assert loaded.columns["dropdown_mkr518fc"].settings["labels"] == [
+        {"id": 3, "label": "RECEIVED", "is_deactivated": False}
+    ]
+    assert loaded.columns["color_mkr5yf27"].revision == 1

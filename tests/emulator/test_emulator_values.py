@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from ordersync.emulator.api_errors import MondayAPIError
+from ordersync.emulator.column_settings import dropdown_settings, set_deactivated, status_settings
 from ordersync.emulator.model import Board, Column
 from ordersync.emulator.values import (
     ValueWriter,
@@ -24,8 +25,8 @@ def _board() -> Board:
         Column("text", "Text", "text"),
         Column("long", "Long", "long_text"),
         Column("num", "Num", "numbers"),
-        Column("status", "Status", "status", {"labels": {"0": "EACH", "1": "PACK"}}),
-        Column("drop", "Drop", "dropdown", {"labels": [{"id": 1, "name": "XS"}]}),
+        Column("status", "Status", "status", status_settings([(0, "EACH"), (1, "PACK")])),
+        Column("drop", "Drop", "dropdown", dropdown_settings(["XS"])),
         Column("date", "Date", "date"),
         Column("name", "Name", "name"),
         Column("sub", "Subitems", "subtasks"),
@@ -107,9 +108,9 @@ def test_labels_are_created_only_on_commit() -> None:
     writer = ValueWriter(board, create_labels=True, changed_at=NOW)
     status = writer.convert(board.columns["status"], {"label": "CASE"})
     drop = writer.convert(board.columns["drop"], {"labels": ["XS", "XXL", "XXL"]})
-    assert board.columns["status"].settings["labels"] == {"0": "EACH", "1": "PACK"}
+    assert _labels(board.columns["status"]) == [(0, "EACH"), (1, "PACK")]
     writer.commit()
-    assert board.columns["status"].settings["labels"]["2"] == "CASE"
+    assert _labels(board.columns["status"])[-1] == (2, "CASE")
     assert status["index"] == 2
     assert drop["ids"] == [1, 2]
     assert stored_text(board.columns["drop"], drop) == "XS, XXL"
@@ -117,7 +118,7 @@ def test_labels_are_created_only_on_commit() -> None:
 
 def test_new_status_labels_skip_index_five() -> None:
     board = _board()
-    board.columns["status"].settings["labels"] = {str(i): f"L{i}" for i in (0, 1, 2, 3, 4)}
+    board.columns["status"].settings = status_settings((i, f"L{i}") for i in (0, 1, 2, 3, 4))
     writer = ValueWriter(board, create_labels=True, changed_at=NOW)
     assert writer.convert(board.columns["status"], "NEW")["index"] == 6
 
@@ -142,3 +143,36 @@ def test_item_names_are_one_to_255_characters(name: Any) -> None:
         validate_item_name(name)
     assert caught.value.code == "ItemNameTooLongException"
     assert validate_item_name("x" * 255) == "x" * 255
+
+
+def _labels(column: Column) -> list[tuple[int, str]]:
+    return [(label["index"], label["label"]) for label in column.settings["labels"]]
+
+
+@pytest.mark.parametrize(
+    ("column_id", "raw"),
+    [
+        ("status", {"label": "PACK"}),
+        ("status", {"index": 1}),
+        ("status", "PACK"),
+        ("drop", {"labels": ["XS"]}),
+        ("drop", {"ids": [1]}),
+    ],
+)
+@pytest.mark.parametrize("create_labels", [False, True])
+def test_a_deactivated_label_is_not_a_valid_target(
+    column_id: str, raw: Any, create_labels: bool
+) -> None:
+    board = _board()
+    before = ValueWriter(board, create_labels=False, changed_at=NOW)
+    stored = before.convert(board.columns[column_id], raw)
+    label = "PACK" if column_id == "status" else "XS"
+    assert set_deactivated(board.columns[column_id].settings, label)
+    writer = ValueWriter(board, create_labels=create_labels, changed_at=NOW)
+    with pytest.raises(MondayAPIError) as caught:
+        writer.convert(board.columns[column_id], raw)
+    assert caught.value.code == "ColumnValueException"
+    writer.commit()
+    assert len(board.columns[column_id].settings["labels"]) == (2 if column_id == "status" else 1)
+    # a value that already holds it keeps its text
+    assert stored_text(board.columns[column_id], stored) == label

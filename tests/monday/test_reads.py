@@ -87,6 +87,30 @@ def test_get_board(client: MondayClient, monday: ScriptedMonday) -> None:
     assert monday.bodies()[0]["operationName"] == "GetBoard"
 
 
+def test_get_board_reads_2025_10_settings_and_leaves_deactivated_labels_out(
+    client: MondayClient, monday: ScriptedMonday
+) -> None:
+    status = [
+        {"id": 1, "label": "PCS", "index": 1, "is_deactivated": False, "is_done": False},
+        {"id": 0, "label": "PACK", "index": 0, "is_deactivated": False, "is_done": False},
+        {"id": 2, "label": "OLD", "index": 2, "is_deactivated": True, "is_done": False},
+    ]
+    dropdown = [
+        {"id": 1, "label": "RECEIVED", "is_deactivated": False},
+        {"id": 2, "label": "CANCELLED", "is_deactivated": True},
+    ]
+    columns = [
+        {**BOARD["columns"][2], "settings": {"labels": status}},
+        {**BOARD["columns"][3], "settings": json.dumps({"labels": dropdown})},
+    ]
+    monday.answers.append(answer(200, {"data": {"boards": [{**BOARD, "columns": columns}]}}))
+    board = client.get_board(4755559751)
+    assert board.columns["color_mkr5yf27"].labels == ("PACK", "PCS")
+    assert board.columns["color_mkr5yf27"].deactivated_labels == ("OLD",)
+    assert board.columns["dropdown_mkr518fc"].labels == ("RECEIVED",)
+    assert board.columns["dropdown_mkr518fc"].deactivated_labels == ("CANCELLED",)
+
+
 def test_get_board_missing(client: MondayClient, monday: ScriptedMonday) -> None:
     monday.answers.append(answer(200, {"data": {"boards": []}}))
     with pytest.raises(PermanentMondayError) as caught:

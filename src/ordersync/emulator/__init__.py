@@ -1,17 +1,19 @@
 """A local monday.com GraphQL API for tests, demos and benchmarks.
 
-``Emulator`` runs monday's API (the subset ordersync uses, checked against monday's published
-schema) over boards seeded with the Customer Master Schedule, in-process through an httpx
-transport or as a real HTTP server, with monday's error answers, limits, idempotency cache,
-cursors, injectable faults, and webhooks sent as monday sends them (challenge, payloads, JWT,
-retries) for changes made through the API or "as a person" (``Emulator.act``).
+``Emulator`` runs monday's API (monday's whole published schema; what it emulates is listed in
+docs/emulator.md, the rest answers ``NOT_EMULATED``) over boards seeded with the Customer
+Master Schedule, in-process through an httpx transport or as a real HTTP server, with monday's
+error answers, limits, idempotency cache, cursors, injectable faults, and webhooks sent as
+monday sends them (challenge, payloads, JWT, retries) for changes made through the API or "as
+a person" (``Emulator.act``).
 
 Modules: ``schema.graphql`` (the served schema), ``seed`` (boards), ``model`` and ``store``
-(state), ``values`` (column values), ``paging`` (filters, cursors), ``complexity`` (prices),
-``limits`` (budgets, rate limits, idempotency), ``faults``, ``resolvers`` and ``views``
-(GraphQL fields), ``execution`` (GraphQL requests), ``app`` (WSGI), ``server`` (transport,
-HTTP), ``stats``, ``api_errors`` (monday's error answers), ``events`` (webhook payloads),
-``webhooks`` (challenge, matching, signed delivery), ``emulator`` (the facade).
+(state), ``values`` (column values), ``column_settings`` (labels, 2025-10 settings),
+``paging`` (filters, cursors), ``complexity`` (prices), ``fields`` (field resolution, what is
+not emulated), ``limits`` (budgets, rate limits, idempotency), ``faults``, ``resolvers`` and
+``views`` (GraphQL fields), ``execution`` (GraphQL requests), ``app`` (WSGI), ``server``
+(transport, HTTP), ``stats``, ``api_errors`` (monday's error answers), ``events`` (webhook
+payloads), ``webhooks`` (challenge, matching, signed delivery), ``emulator`` (the facade).
 """
 
 from ordersync.emulator.emulator import Emulator, serve_forever

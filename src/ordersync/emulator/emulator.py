@@ -41,7 +41,7 @@ from ordersync.emulator.server import (
     serve_in_thread,
 )
 from ordersync.emulator.stats import EmulatorStats
-from ordersync.emulator.store import Store
+from ordersync.emulator.store import ITEMS_PER_BOARD, Store
 from ordersync.emulator.webhooks import (
     WebhookDelivery,
     WebhookDispatcher,
@@ -106,6 +106,8 @@ class Emulator:
             self.clock, webhook_policy or WebhookPolicy(), webhook_secret, webhook_transport
         )
         self.store = Store(now=wall, on_event=self._emit, verify_url=self._verify_webhook_url)
+        # monday's 10,000 items per board unless the limits say otherwise (None: no limit).
+        self.store.items_per_board = getattr(self.limits, "items_per_board", ITEMS_PER_BOARD)
         self._load_or_seed(seed)
         self.budget = ComplexityBudget(
             self.clock, self.limits.complexity_budget, self.limits.complexity_window
@@ -253,6 +255,16 @@ class Emulator:
         if self.state_file is not None:
             self.save()
         return result
+
+    def deactivate_label(
+        self, board_id: int | str, column_id: str, label: str, *, deactivated: bool = True
+    ) -> None:
+        """Deactivate (``deactivated=False``: reactivate) a status or dropdown label, as a
+        person does in the column's settings: it stays in ``settings`` with ``is_deactivated``
+        and is no longer a valid target (``column_settings``)."""
+        self.store.set_label_deactivated(board_id, column_id, label, deactivated)
+        if self.state_file is not None:
+            self.save()
 
     def flush_webhooks(self, timeout: float = 5.0) -> None:
         """Wait (real seconds, at most ``timeout``) until every webhook POST due now is done.

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ordersync.emulator import column_settings
 from ordersync.emulator.model import Board, Column, Group, Item
 
 API_USER_ID = 70_000_001  # ``me``: the user behind the API token
@@ -191,7 +192,8 @@ def webhook_value(column: Column, stored: Any) -> Any:
     if column.type == "status":
         index = int(stored["index"])
         color, border, var_name = STATUS_STYLES.get(index, STATUS_STYLES[5])
-        label = column.settings.get("labels", {}).get(str(index), "")
+        entry = column_settings.by_id(column.settings, index)
+        label = "" if entry is None else entry["label"]
         return {
             "label": {
                 "index": index,
@@ -202,7 +204,7 @@ def webhook_value(column: Column, stored: Any) -> Any:
             "post_id": stored.get("post_id"),
         }
     if column.type == "dropdown":
-        names = {int(o["id"]): o["name"] for o in column.settings.get("labels", [])}
+        names = {o["id"]: o["label"] for o in column_settings.labels(column.settings)}
         chosen = [{"id": i, "name": names[i]} for i in stored["ids"] if i in names]
         return {"chosenValues": chosen}
     if isinstance(stored, dict):  # date, long text, subtasks: already monday's shape

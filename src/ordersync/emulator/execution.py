@@ -1,5 +1,9 @@
 """GraphQL execution: parse, validate, price, charge, run, and shape the answer like monday's.
 
+The schema is monday's whole schema (``schema.graphql``, a copy of API 2026-10 kept identical to
+``../shared/monday/schema.graphql`` by a test): every document valid on monday validates here,
+introspection included. Fields the emulator doesn't emulate answer an error naming them
+(``fields``).
 ``prepare`` turns a request body into a ``PreparedOperation`` (the document, its root fields,
 whether it mutates, its complexity) or an answer explaining why it can't run. ``run`` checks
 the per-query maximum, charges the complexity budget (429 when spent) and executes the
@@ -34,7 +38,8 @@ from graphql.execution.values import get_variable_values
 
 from ordersync.emulator import api_errors, views
 from ordersync.emulator.api_errors import HttpAnswer
-from ordersync.emulator.complexity import ComplexityCalculator
+from ordersync.emulator.complexity import BoardFacts, ComplexityCalculator
+from ordersync.emulator.fields import resolve_field
 from ordersync.emulator.limits import ComplexityBudget, Throttled
 from ordersync.emulator.paging import CursorRegistry
 from ordersync.emulator.resolvers import Root
@@ -44,7 +49,7 @@ from ordersync.emulator.views import RequestContext
 
 @cache
 def load_schema() -> GraphQLSchema:
-    """The emulator's schema (``schema.graphql``) with the interface resolver attached."""
+    """monday's schema (``schema.graphql``) with the column value type resolver attached."""
     sdl = resources.files("ordersync.emulator").joinpath("schema.graphql").read_text("utf-8")
     schema = build_schema(sdl)
     column_value = schema.get_type("ColumnValue")
@@ -92,6 +97,7 @@ class GraphQLService:
         self._budget = budget
         self._max_query = max_query_complexity
         self._legacy = legacy_errors
+        self._facts = board_facts(store, cursors)
 
     def prepare(
         self, query: str, variables: dict[str, Any] | None, operation_name: str | None
@@ -119,8 +125,15 @@ class GraphQLService:
             variables=variables or {},
             root_fields=_root_fields(operation),
             is_mutation=operation.operation.value == "mutation",
-            cost=ComplexityCalculator(self._schema, document, coerced).cost(operation),
+            cost=self._price(document, coerced, operation),
         )
+
+    def _price(
+        self, document: DocumentNode, variables: dict[str, Any], operation: OperationDefinitionNode
+    ) -> int:
+        with self._store.lock:
+            calculator = ComplexityCalculator(self._schema, document, variables, self._facts)
+            return calculator.cost(operation)
 
     def run(self, prepared: PreparedOperation) -> Outcome:
         """Charge and execute a prepared operation."""
@@ -145,6 +158,7 @@ class GraphQLService:
                 prepared.document,
                 root_value=Root(context),
                 context_value=context,
+                field_resolver=resolve_field,
                 variable_values=prepared.variables,
                 operation_name=prepared.operation.name.value if prepared.operation.name else None,
             )
@@ -201,3 +215,33 @@ def _format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
 def _root_fields(operation: OperationDefinitionNode) -> frozenset[str]:
     selections = operation.selection_set.selections
     return frozenset(s.name.value for s in selections if isinstance(s, FieldNode))
+
+
+def board_facts(store: Store, cursors: CursorRegistry) -> BoardFacts:
+    """What pricing knows of the boards: the store's columns, items and cursors."""
+
+    def column_count(boards: frozenset[str], types: list[str] | None) -> int | None:
+        counts = [
+            sum(
+                1
+                for c in board.columns.values()
+                if c.type != "name" and (not types or c.type in types)
+            )
+            for board in (store.boards.get(board_id) for board_id in boards)
+            if board is not None
+        ]
+        return max(counts) if counts else None
+
+    def boards_of_items(ids: Any) -> frozenset[str]:
+        found = (store.items.get(str(item_id)) for item_id in ids)
+        return frozenset(item.board_id for item in found if item is not None)
+
+    def board_of_cursor(cursor: str) -> frozenset[str]:
+        board_id = cursors.board_of(cursor)
+        return frozenset() if board_id is None else frozenset({board_id})
+
+    def subitems_boards(boards: frozenset[str]) -> frozenset[str]:
+        found = (store.boards.get(board_id) for board_id in boards)
+        return frozenset(b.subitems_board_id for b in found if b and b.subitems_board_id)
+
+    return BoardFacts(column_count, boards_of_items, board_of_cursor, subitems_boards)

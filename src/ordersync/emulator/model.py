@@ -28,6 +28,7 @@ class Column:
     type: str
     settings: dict[str, Any] = field(default_factory=dict)
     description: str | None = None
+    revision: int = 1
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Board:
     kind: str = "public"
     subitems_board_id: str | None = None
     parent_board_id: str | None = None
+    updated_at: float | None = None
 
     @property
     def is_subitems_board(self) -> bool:

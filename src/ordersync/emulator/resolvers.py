@@ -3,7 +3,8 @@
 graphql-core's default resolver reads an attribute of the parent value and, when it is a
 method, calls it with ``(info, **arguments)``; so the root value is a ``Root`` whose methods are
 the root fields. They call the store and hand back views (``views``) for the selections.
-Mutations are counted once their store call has succeeded.
+Mutations are counted once their store call has succeeded. An argument a method doesn't take
+is not emulated (``fields``), nor is a root field without a method here.
 """
 
 from __future__ import annotations
@@ -14,11 +15,18 @@ from typing import Any, TypeVar
 
 from graphql import GraphQLResolveInfo
 
-from ordersync.emulator import paging, views
+from ordersync.emulator import paging, values, views
 from ordersync.emulator.events import API_USER_ID
 from ordersync.emulator.limits import Charge
-from ordersync.emulator.model import Group, ItemState, Webhook
-from ordersync.emulator.views import BoardView, ItemView, RequestContext, context_of
+from ordersync.emulator.model import ItemState, Webhook
+from ordersync.emulator.views import (
+    BoardView,
+    ColumnView,
+    GroupView,
+    ItemView,
+    RequestContext,
+    context_of,
+)
 
 ME = {"id": str(API_USER_ID), "name": "ordersync emulator", "email": "emulator@example.com"}
 
@@ -94,7 +102,7 @@ class Root:
             return self.next_items_page(info, cursor, limit)
         board = self._store.board(board_id)
         items = paging.items_by_column_values(self._store, board, columns)
-        return views.first_page(self._ctx, items, limit)
+        return views.first_page(self._ctx, items, limit, board.id)
 
     def me(self, info: GraphQLResolveInfo) -> dict[str, str]:
         return ME
@@ -111,8 +119,9 @@ class Root:
     # -- mutations -----------------------------------------------------------------------
 
     @mutation
-    def create_group(self, info: GraphQLResolveInfo, board_id: str, group_name: str) -> Group:
-        return self._store.create_group(board_id, group_name)
+    def create_group(self, info: GraphQLResolveInfo, board_id: str, group_name: str) -> GroupView:
+        group = self._store.create_group(board_id, group_name)
+        return GroupView(self._ctx, self._store.board(board_id), group)
 
     @mutation
     def create_item(
@@ -154,6 +163,120 @@ class Root:
     ) -> ItemView:
         item = self._store.change_values(board_id, item_id, column_values, create_labels_if_missing)
         return ItemView(self._ctx, item)
+
+    @mutation
+    def change_column_value(
+        self,
+        info: GraphQLResolveInfo,
+        board_id: str,
+        column_id: str,
+        value: Any,
+        item_id: str | None = None,
+        create_labels_if_missing: bool | None = None,
+    ) -> ItemView:
+        """One column, its value as JSON (a JSON string, as clients send it, or an object)."""
+        raw = values.parse_json_value(value)
+        item = self._store.change_values(
+            board_id, item_id, {column_id: raw}, create_labels_if_missing
+        )
+        return ItemView(self._ctx, item)
+
+    @mutation
+    def change_simple_column_value(
+        self,
+        info: GraphQLResolveInfo,
+        board_id: str,
+        column_id: str,
+        item_id: str | None = None,
+        value: str | None = None,
+        create_labels_if_missing: bool | None = None,
+    ) -> ItemView:
+        """One column, its value as a plain string (``null`` empties the column)."""
+        item = self._store.change_values(
+            board_id, item_id, {column_id: value}, create_labels_if_missing
+        )
+        return ItemView(self._ctx, item)
+
+    @mutation
+    def move_item_to_group(
+        self, info: GraphQLResolveInfo, group_id: str, item_id: str | None = None
+    ) -> ItemView:
+        return ItemView(self._ctx, self._store.move_item(item_id, group_id))
+
+    @mutation
+    def create_board(
+        self,
+        info: GraphQLResolveInfo,
+        board_kind: str,
+        board_name: str,
+        description: str | None = None,
+        empty: bool = False,
+    ) -> BoardView:
+        return BoardView(self._ctx, self._store.create_board(board_name, board_kind, description))
+
+    @mutation
+    def create_column(
+        self,
+        info: GraphQLResolveInfo,
+        board_id: str,
+        title: str,
+        column_type: str,
+        id: str | None = None,
+        description: str | None = None,
+        defaults: Any = None,
+    ) -> ColumnView:
+        column = self._store.create_column(
+            board_id, title, column_type, column_id=id, description=description, defaults=defaults
+        )
+        return ColumnView(column)
+
+    @mutation
+    def update_status_column(
+        self,
+        info: GraphQLResolveInfo,
+        board_id: str,
+        id: str,
+        revision: str,
+        title: str | None = None,
+        description: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> ColumnView:
+        """Labels (``is_deactivated`` deactivates one), title, description."""
+        labels = (settings or {}).get("labels") or []
+        column = self._store.update_labels(
+            board_id, id, "status", revision, labels, title, description
+        )
+        return ColumnView(column)
+
+    @mutation
+    def update_dropdown_column(
+        self,
+        info: GraphQLResolveInfo,
+        board_id: str,
+        id: str,
+        revision: str,
+        title: str | None = None,
+        description: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> ColumnView:
+        """Labels (``is_deactivated`` deactivates one), title, description."""
+        labels = (settings or {}).get("labels") or []
+        column = self._store.update_labels(
+            board_id, id, "dropdown", revision, labels, title, description
+        )
+        return ColumnView(column)
+
+    @mutation
+    def duplicate_board(
+        self,
+        info: GraphQLResolveInfo,
+        board_id: str,
+        duplicate_type: str,
+        board_name: str | None = None,
+    ) -> dict[str, Any]:
+        """Done at once (``is_async`` false); monday may run a large copy in the background."""
+        board = self._store.duplicate_board(board_id, duplicate_type, board_name)
+        return {"board": BoardView(self._ctx, board), "is_async": False}
 
     @mutation
     def archive_item(self, info: GraphQLResolveInfo, item_id: str | None = None) -> ItemView:

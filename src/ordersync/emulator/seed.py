@@ -5,8 +5,8 @@ written out here so the project runs without ``../shared``; a test compares the 
 boards also have monday's built-in ``name`` column, and the subitems board is linked from the
 parent's ``subtasks`` column settings (``{"boardIds": [...]}``), as on monday.
 
-Status and dropdown settings use monday's shapes: status ``{"labels": {"<index>": "<label>"}}``,
-dropdown ``{"labels": [{"id": <n>, "name": "<label>"}]}``. Only a few labels are seeded; the
+Status and dropdown settings use monday's 2025-10 shape (``column_settings``: a list of labels
+``{"id", "label", "is_deactivated", ...}``). Only a few labels are seeded; the
 client adds the rest with ``create_labels_if_missing``. Only the default group ``topics``
 exists: groups such as ``GREYSON 2025 FALL`` are the client's to create.
 """

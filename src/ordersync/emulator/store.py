@@ -11,6 +11,7 @@ leaves a column as it was reports nothing. ``create_webhook`` checks the URL thr
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -18,14 +19,23 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
-from ordersync.emulator import api_errors, events, values
+from ordersync.emulator import api_errors, column_settings, events, values
 from ordersync.emulator.events import BoardEvent
+from ordersync.emulator.fields import not_emulated
 from ordersync.emulator.model import Board, Column, Group, Item, ItemState, Webhook, iso_timestamp
 from ordersync.emulator.seed import DEFAULT_GROUP_ID, BoardSpec, ColumnSpec
 
 FIRST_ITEM_ID = 9_100_000_001
 FIRST_WEBHOOK_ID = 510_000_001
+FIRST_BOARD_ID = 5_100_000_001
 STATE_VERSION = 1
+ITEMS_PER_BOARD = 10_000
+"""monday's limit of items on one board (FACTS.md "Limits"); ``Store.items_per_board``."""
+ITEMS_LIMITATION = "ItemsLimitationException"
+CREATABLE_COLUMN_TYPES = frozenset(
+    {"text", "long_text", "numbers", "status", "dropdown", "date", "subtasks", "item_id"}
+    | {"mirror", "board_relation", "dependency"}  # read as empty: the SDK reads their fragments
+)
 
 
 class Store:
@@ -48,6 +58,9 @@ class Store:
         self._next_item_id = FIRST_ITEM_ID
         self._next_webhook_id = FIRST_WEBHOOK_ID
         self._next_group_number = 1
+        self._next_board_id = FIRST_BOARD_ID
+        self._next_column_number = 1
+        self.items_per_board: int | None = ITEMS_PER_BOARD
 
     @contextmanager
     def acting_as(self, user_id: int) -> Iterator[None]:
@@ -191,6 +204,7 @@ class Store:
         parent: Item | None = None,
     ) -> Item:
         name = values.validate_item_name(item_name)
+        self._check_items_limit(board)
         now = self._now()
         stored, new_name = self._convert(board, column_values, create_labels, now)
         item = Item(
@@ -205,7 +219,25 @@ class Store:
         )
         self._next_item_id += 1
         self.items[item.id] = item
+        board.updated_at = now
         return item
+
+    def _check_items_limit(self, board: Board) -> None:
+        """``ItemsLimitationException`` once a board holds ``items_per_board`` items.
+
+        Archived items count (they stay on the board); deleted ones don't. monday's message
+        text is not documented; the code and its HTTP 200 are (FACTS.md "Errors").
+        """
+        limit = self.items_per_board
+        if limit is None:
+            return
+        held = sum(1 for i in self.board_items(board.id) if i.state is not ItemState.DELETED)
+        if held >= limit:
+            raise api_errors.MondayAPIError(
+                ITEMS_LIMITATION,
+                f"The board has reached its limit of {limit} items",
+                error_data={"board_id": board.id, "limit": limit},
+            )
 
     def change_values(
         self, board_id: Any, item_id: Any, column_values: Any, create_labels: bool | None
@@ -229,7 +261,7 @@ class Store:
                 else:
                     item.values[column_id] = value
             previous_name, item.name = item.name, new_name or item.name
-            item.updated_at = now
+            item.updated_at = board.updated_at = now
             context, parent = self._context(), self._parent(item)
             for column_id in stored:
                 value, before = item.values.get(column_id), previous.get(column_id)
@@ -270,6 +302,7 @@ class Store:
                 if target.state is not ItemState.DELETED and target.state is not state:
                     target.state = state
                     target.updated_at = now
+                    self.boards[target.board_id].updated_at = now
             if changed:
                 deleted = state is ItemState.DELETED
                 board, parent = self.board(item.board_id), self._parent(item)
@@ -290,6 +323,176 @@ class Store:
                 error_data={"group_id": group_id, "board_id": board.id},
             )
         return group
+
+    def move_item(self, item_id: Any, group_id: str) -> Item:
+        """``move_item_to_group``: the item goes to another group of its board."""
+        with self.lock:
+            item = self.item(item_id)
+            board = self.board(item.board_id)
+            group = self._group(board, group_id)
+            now = self._now()
+            item.group_id, item.updated_at, board.updated_at = group.id, now, now
+            return item
+
+    # -- board structure -------------------------------------------------------------------
+
+    def create_board(self, name: str, kind: str, description: str | None = None) -> Board:
+        """A new board: the ``name`` column and one group, as an empty board on monday."""
+        with self.lock:
+            if not name.strip():
+                raise api_errors.invalid_argument("board_name can't be empty")
+            board = Board(
+                id=str(self._next_board_id),
+                name=name,
+                columns={"name": Column("name", "Name", "name")},
+                groups={DEFAULT_GROUP_ID: Group(DEFAULT_GROUP_ID, "Group Title")},
+                kind=kind,
+                updated_at=self._now(),
+            )
+            self._next_board_id += 1
+            self.boards[board.id] = board
+            return board
+
+    def create_column(
+        self,
+        board_id: Any,
+        title: str,
+        column_type: str,
+        *,
+        column_id: str | None = None,
+        description: str | None = None,
+        defaults: Any = None,
+    ) -> Column:
+        """A new column; a ``subtasks`` column also makes the board's subitems board."""
+        with self.lock:
+            board = self.board(board_id)
+            if column_type not in CREATABLE_COLUMN_TYPES:
+                raise not_emulated(f"Mutation.create_column(column_type: {column_type})")
+            if column_id is None:
+                column_id = f"{column_type}_mk{self._next_column_number:05x}"
+                self._next_column_number += 1
+            if column_id in board.columns:
+                raise api_errors.invalid_argument("a column with this id exists", id=column_id)
+            settings = column_settings.upgrade(column_type, _json_object(defaults))
+            if column_type == "subtasks":
+                if board.subitems_board_id is not None or board.is_subitems_board:
+                    raise api_errors.invalid_argument("the board already has subitems")
+                subitems = self.create_board(f"Subitems of {board.name}", board.kind)
+                subitems.groups = {DEFAULT_GROUP_ID: Group(DEFAULT_GROUP_ID, "Subitems")}
+                subitems.parent_board_id, board.subitems_board_id = board.id, subitems.id
+                settings = {"allowMultipleItems": True, "boardIds": [int(subitems.id)]}
+            column = Column(column_id, title, column_type, settings, description)
+            board.columns[column.id] = column
+            return column
+
+    def duplicate_board(self, board_id: Any, duplicate_type: str, name: str | None = None) -> Board:
+        """A copy of a board's columns and groups (and subitems board), with its items unless
+        ``duplicate_type`` is ``duplicate_board_with_structure``."""
+        with self.lock:
+            source = self.board(board_id)
+            duplicate = self._copy_board(source, name or f"Duplicate of {source.name}")
+            if source.subitems_board_id is not None:
+                sub_copy = self._copy_board(self.board(source.subitems_board_id), None)
+                sub_copy.name = f"Subitems of {duplicate.name}"
+                sub_copy.parent_board_id, duplicate.subitems_board_id = duplicate.id, sub_copy.id
+                for column in duplicate.columns.values():
+                    if column.type == "subtasks":
+                        column.settings = {**column.settings, "boardIds": [int(sub_copy.id)]}
+            if duplicate_type != "duplicate_board_with_structure":
+                self._copy_items(source, duplicate)
+            return duplicate
+
+    def _copy_board(self, source: Board, name: str | None) -> Board:
+        board = Board(
+            id=str(self._next_board_id),
+            name=name or source.name,
+            columns={c.id: copy.deepcopy(c) for c in source.columns.values()},
+            groups={g.id: copy.deepcopy(g) for g in source.groups.values() if not g.deleted},
+            kind=source.kind,
+            updated_at=self._now(),
+        )
+        self._next_board_id += 1
+        self.boards[board.id] = board
+        return board
+
+    def _copy_items(self, source: Board, target: Board) -> None:
+        for item in [i for i in self.board_items(source.id) if i.state is ItemState.ACTIVE]:
+            new = self._clone_item(item, target.id, None)
+            for sub_id in item.subitem_ids:
+                sub = self.items[sub_id]
+                if sub.state is ItemState.ACTIVE and target.subitems_board_id is not None:
+                    new.subitem_ids.append(
+                        self._clone_item(sub, target.subitems_board_id, new.id).id
+                    )
+
+    def _clone_item(self, item: Item, board_id: str, parent_id: str | None) -> Item:
+        now = self._now()
+        clone = Item(
+            id=str(self._next_item_id),
+            board_id=board_id,
+            group_id=item.group_id,
+            name=item.name,
+            created_at=now,
+            updated_at=now,
+            values=copy.deepcopy(item.values),
+            parent_id=parent_id,
+        )
+        self._next_item_id += 1
+        self.items[clone.id] = clone
+        return clone
+
+    def update_labels(
+        self,
+        board_id: Any,
+        column_id: str,
+        column_type: str,
+        revision: str,
+        labels: list[dict[str, Any]],
+        title: str | None = None,
+        description: str | None = None,
+    ) -> Column:
+        """``update_status_column`` / ``update_dropdown_column``: labels, title, description.
+
+        ``revision`` must be the column's current one (optimistic concurrency, as the schema
+        describes it); a stale one is an ``InvalidArgumentException`` (the code is the
+        emulator's choice: the docs name none).
+        """
+        with self.lock:
+            board = self.board(board_id)
+            column = board.columns.get(column_id)
+            if column is None:
+                raise api_errors.invalid_column(column_id, board.id)
+            if column.type != column_type:
+                raise api_errors.invalid_argument(
+                    f"column {column_id} is a {column.type} column", column_type=column.type
+                )
+            if revision != str(column.revision):
+                raise api_errors.invalid_argument(
+                    "the column changed since that revision", revision=str(column.revision)
+                )
+            column.settings = column_settings.apply_label_updates(
+                column.type, column.settings, labels
+            )
+            column.title = title if title is not None else column.title
+            column.description = description if description is not None else column.description
+            column.revision += 1
+            return column
+
+    def set_label_deactivated(
+        self, board_id: Any, column_id: str, label: str, deactivated: bool = True
+    ) -> Column:
+        """Deactivate (or reactivate) a status or dropdown label (``column_settings``)."""
+        with self.lock:
+            board = self.board(board_id)
+            column = board.columns.get(column_id)
+            if column is None:
+                raise api_errors.invalid_column(column_id, board.id)
+            if not column_settings.set_deactivated(column.settings, label, deactivated):
+                raise api_errors.invalid_argument(
+                    f"label {label!r} does not exist in column", column_id=column_id
+                )
+            column.revision += 1
+            return column
 
     # -- webhooks ------------------------------------------------------------------------
 
@@ -324,6 +527,8 @@ class Store:
                 "next_item_id": self._next_item_id,
                 "next_webhook_id": self._next_webhook_id,
                 "next_group_number": self._next_group_number,
+                "next_board_id": self._next_board_id,
+                "next_column_number": self._next_column_number,
                 "boards": [_board_to_dict(b) for b in self.boards.values()],
                 "items": [asdict(item) for item in self.items.values()],
                 "webhooks": [asdict(w) for w in self.webhooks.values()],
@@ -341,6 +546,8 @@ class Store:
             self._next_item_id = data["next_item_id"]
             self._next_webhook_id = data["next_webhook_id"]
             self._next_group_number = data["next_group_number"]
+            self._next_board_id = data.get("next_board_id", FIRST_BOARD_ID)
+            self._next_column_number = data.get("next_column_number", 1)
 
     def seed(self, specs: Iterable[BoardSpec]) -> None:
         for spec in specs:
@@ -351,10 +558,9 @@ def _column_from_spec(spec: ColumnSpec, board: BoardSpec) -> Column:
     settings: dict[str, Any] = {}
     if spec.type == "status":
         free = [i for i in range(len(spec.labels) + 1) if i != values.DEFAULT_STATUS_INDEX]
-        indexes = free[: len(spec.labels)]
-        settings = {"labels": {str(i): name for i, name in zip(indexes, spec.labels, strict=True)}}
+        settings = column_settings.status_settings(zip(free, spec.labels, strict=False))
     elif spec.type == "dropdown":
-        settings = {"labels": [{"id": i, "name": n} for i, n in enumerate(spec.labels, start=1)]}
+        settings = column_settings.dropdown_settings(spec.labels)
     elif spec.type == "subtasks" and board.subitems_board_id is not None:
         settings = {"allowMultipleItems": True, "boardIds": [board.subitems_board_id]}
     return Column(spec.id, spec.title, spec.type, settings)
@@ -371,10 +577,16 @@ def _board_from_dict(data: dict[str, Any]) -> Board:
     return Board(
         **{
             **data,
-            "columns": {c["id"]: Column(**c) for c in data["columns"]},
+            "columns": {c["id"]: _column_from_dict(c) for c in data["columns"]},
             "groups": {g["id"]: Group(**g) for g in data["groups"]},
         }
     )
+
+
+def _column_from_dict(data: dict[str, Any]) -> Column:
+    column = Column(**data)
+    column.settings = column_settings.upgrade(column.type, column.settings)
+    return column
 
 
 def _webhook_config(board: Board, event: str, config: Any) -> str | None:
@@ -401,6 +613,20 @@ def _webhook_config(board: Board, event: str, config: Any) -> str | None:
     if config is None or isinstance(config, str):
         return config
     return values.stored_json(config)
+
+
+def _json_object(raw: Any) -> dict[str, Any]:
+    """``defaults``/``settings`` given as an object or as JSON text (monday takes both)."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise api_errors.invalid_argument(f"defaults is not valid JSON: {exc.msg}") from exc
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise api_errors.invalid_argument("defaults must be a JSON object", defaults=raw)
+    return raw
 
 
 def _optional_id(value: int | None) -> str | None:

@@ -16,7 +16,8 @@ date ``{"date", "time", "icon", "changed_at"}``, long text ``{"text", "changed_a
 
 A status or dropdown label that the column lacks is a ``ColumnValueException`` unless
 ``create_labels_if_missing`` is set; then the label joins the column's settings, but only once
-the whole mutation has succeeded (``ValueWriter.commit``).
+the whole mutation has succeeded (``ValueWriter.commit``). A deactivated label is refused
+whatever the flag (``column_settings``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import re
 from datetime import date
 from typing import Any
 
-from ordersync.emulator import api_errors
+from ordersync.emulator import api_errors, column_settings
 from ordersync.emulator.api_errors import MondayAPIError
 from ordersync.emulator.model import Board, Column
 
@@ -62,6 +63,21 @@ def parse_column_values(raw: Any) -> dict[str, Any]:
             error_data={"column_values": raw},
         )
     return raw
+
+
+def parse_json_value(raw: Any) -> Any:
+    """A ``JSON`` argument holding one value: JSON text (as clients send it) or the value."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise MondayAPIError(
+            api_errors.JSON_PARSE,
+            f"value is not valid JSON: {exc.msg}",
+            status_code=400,
+            error_data={"value": raw},
+        ) from exc
 
 
 def validate_item_name(name: Any) -> str:
@@ -143,68 +159,71 @@ class ValueWriter:
         return text
 
     def _status(self, column: Column, raw: Any) -> dict[str, Any]:
-        labels: dict[str, str] = self._settings(column).setdefault("labels", {})
+        settings = self._settings(column)
         if isinstance(raw, dict) and "index" in raw:
             index = raw["index"]
-            if isinstance(index, bool) or str(index) not in labels:
+            entry = None
+            if not isinstance(index, bool) and str(index).lstrip("-").isdigit():
+                entry = column_settings.by_id(settings, int(index))
+            if entry is None or entry.get("is_deactivated"):
                 raise column_value_error(column, raw, "label index does not exist in column")
-            return self._status_value(int(index))
+            return self._status_value(int(entry["index"]))
         label = raw.get("label") if isinstance(raw, dict) else raw
         if isinstance(label, int) and not isinstance(label, bool):
             label = str(label)
         if not isinstance(label, str):
             raise column_value_error(column, raw, 'a status column takes {"label": "..."}')
-        for index, name in labels.items():
-            if name == label:
-                return self._status_value(int(index))
+        entry = column_settings.by_name(settings, label)
+        if entry is not None and not entry.get("is_deactivated"):
+            return self._status_value(int(entry["index"]))
+        if entry is not None:
+            raise column_value_error(column, raw, "label is deactivated in column")
         if not self._create_labels:
             raise column_value_error(column, raw, "label does not exist in column")
-        index = _free_status_index(labels)
-        labels[str(index)] = label
+        index = _free_status_index(column_settings.labels(settings))
+        column_settings.add_status_label(settings, index, label)
         return self._status_value(index)
 
     def _status_value(self, index: int) -> dict[str, Any]:
         return {"index": index, "post_id": None, "changed_at": self._changed_at}
 
     def _dropdown(self, column: Column, raw: Any) -> dict[str, Any] | None:
-        options: list[dict[str, Any]] = self._settings(column).setdefault("labels", [])
+        settings = self._settings(column)
         if isinstance(raw, dict) and "ids" in raw and "labels" in raw:
             raise column_value_error(column, raw, "send either labels or ids, not both")
         if isinstance(raw, dict) and "ids" in raw:
-            ids = [self._dropdown_id(column, raw, options, value) for value in _as_list(raw["ids"])]
+            ids = [
+                self._dropdown_id(column, raw, settings, value) for value in _as_list(raw["ids"])
+            ]
         else:
             names = raw.get("labels") if isinstance(raw, dict) else raw
             if isinstance(names, str):
                 names = [part.strip() for part in names.split(",") if part.strip()]
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
                 raise column_value_error(column, raw, 'a dropdown takes {"labels": [...]}')
-            ids = [self._dropdown_label(column, raw, options, name) for name in names]
+            ids = [self._dropdown_label(column, raw, settings, name) for name in names]
         unique = list(dict.fromkeys(ids))
         return {"ids": unique, "changed_at": self._changed_at} if unique else None
 
-    def _dropdown_id(
-        self, column: Column, raw: Any, options: list[dict[str, Any]], value: Any
-    ) -> int:
-        known = {int(option["id"]) for option in options}
+    def _dropdown_id(self, column: Column, raw: Any, settings: dict[str, Any], value: Any) -> int:
         try:
             option_id = int(value)
         except (TypeError, ValueError):
             option_id = -1
-        if option_id not in known:
+        entry = column_settings.by_id(settings, option_id)
+        if entry is None or entry.get("is_deactivated"):
             raise column_value_error(column, raw, "dropdown label id does not exist in column")
         return option_id
 
-    def _dropdown_label(
-        self, column: Column, raw: Any, options: list[dict[str, Any]], name: str
-    ) -> int:
-        for option in options:
-            if option["name"] == name:
-                return int(option["id"])
+    def _dropdown_label(self, column: Column, raw: Any, settings: dict[str, Any], name: str) -> int:
+        entry = column_settings.by_name(settings, name)
+        if entry is not None and entry.get("is_deactivated"):
+            raise column_value_error(column, raw, f"dropdown label {name!r} is deactivated")
+        if entry is not None:
+            return int(entry["id"])
         if not self._create_labels:
             raise column_value_error(column, raw, f"dropdown label {name!r} does not exist")
-        option_id = max((int(option["id"]) for option in options), default=0) + 1
-        options.append({"id": option_id, "name": name})
-        return option_id
+        return column_settings.add_dropdown_label(settings, name)
 
     def _date(self, column: Column, raw: Any) -> dict[str, Any]:
         day: Any = None
@@ -225,9 +244,10 @@ def stored_text(column: Column, stored: Any) -> str:
     if column.type == "long_text":
         return str(stored.get("text", ""))
     if column.type == "status":
-        return str(column.settings.get("labels", {}).get(str(stored["index"]), ""))
+        entry = column_settings.by_id(column.settings, int(stored["index"]))
+        return "" if entry is None else str(entry["label"])
     if column.type == "dropdown":
-        names = {int(option["id"]): option["name"] for option in column.settings.get("labels", [])}
+        names = {entry["id"]: entry["label"] for entry in column_settings.labels(column.settings)}
         return ", ".join(names[i] for i in stored["ids"] if i in names)
     if column.type == "date":
         return f"{stored['date']} {stored['time']}" if stored.get("time") else stored["date"]
@@ -239,8 +259,8 @@ def stored_json(stored: Any) -> str | None:
     return None if stored is None else json.dumps(stored, separators=(",", ":"))
 
 
-def _free_status_index(labels: dict[str, str]) -> int:
-    used = {int(index) for index in labels}
+def _free_status_index(labels: list[dict[str, Any]]) -> int:
+    used = {int(entry["index"]) for entry in labels}
     index = 0
     while index in used or index == DEFAULT_STATUS_INDEX:
         index += 1

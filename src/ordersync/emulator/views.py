@@ -8,14 +8,13 @@ request shares: the store, the cursors, its complexity charge and the mutations 
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from ordersync.emulator import paging
+from ordersync.emulator import column_settings, paging
 from ordersync.emulator.limits import Charge
 from ordersync.emulator.model import Board, Column, Group, Item, ItemState, iso_timestamp
 from ordersync.emulator.paging import CursorRegistry
@@ -30,7 +29,13 @@ VALUE_TYPES = {
     "date": "DateValue",
     "subtasks": "SubtasksValue",
     "item_id": "ItemIdValue",
+    "mirror": "MirrorValue",
+    "board_relation": "BoardRelationValue",
+    "dependency": "DependencyValue",
 }
+
+
+LINKED_TYPES = frozenset({"mirror", "board_relation", "dependency"})
 
 
 @dataclass
@@ -57,6 +62,19 @@ class BoardView:
         self.name = board.name
         self.state = board.state
         self.board_kind = board.kind
+        self.description = None
+        self.updated_at = None if board.updated_at is None else iso_timestamp(board.updated_at)
+
+    permissions = "everyone"
+
+    @property
+    def top_group(self) -> GroupView:
+        group = next(g for g in self._board.groups.values() if not g.deleted)
+        return GroupView(self._ctx, self._board, group)
+
+    @property
+    def tags(self) -> list[Any]:
+        return []
 
     @property
     def items_count(self) -> int:
@@ -71,9 +89,12 @@ class BoardView:
         columns = _filter_columns(self._board, ids, types)
         return [ColumnView(c) for c in columns]
 
-    def groups(self, info: GraphQLResolveInfo, ids: list[str | None] | None = None) -> list[Group]:
+    def groups(
+        self, info: GraphQLResolveInfo, ids: list[str | None] | None = None
+    ) -> list[GroupView]:
         groups = [g for g in self._board.groups.values() if not g.deleted]
-        return [g for g in groups if ids is None or g.id in ids]
+        wanted = [g for g in groups if ids is None or g.id in ids]
+        return [GroupView(self._ctx, self._board, g) for g in wanted]
 
     def items_page(
         self,
@@ -85,7 +106,34 @@ class BoardView:
         if cursor is not None:
             return next_page(self._ctx, cursor, limit)
         items = paging.select_items(self._ctx.store, self._board, query_params)
-        return first_page(self._ctx, items, limit)
+        return first_page(self._ctx, items, limit, self._board.id)
+
+
+class GroupView:
+    """A group, and the page of its items."""
+
+    def __init__(self, context: RequestContext, board: Board, group: Group) -> None:
+        self._ctx = context
+        self._board = board
+        self.id = group.id
+        self.title = group.title
+        self.color = group.color
+        self.archived = group.archived
+        self.deleted = group.deleted
+        self.position = str(list(board.groups).index(group.id) + 1)
+
+    def items_page(
+        self,
+        info: GraphQLResolveInfo,
+        limit: int,
+        cursor: str | None = None,
+        query_params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        if cursor is not None:
+            return next_page(self._ctx, cursor, limit)
+        items = paging.select_items(self._ctx.store, self._board, query_params)
+        mine = [item for item in items if item.group_id == self.id]
+        return first_page(self._ctx, mine, limit, self._board.id)
 
 
 class ColumnView:
@@ -95,8 +143,9 @@ class ColumnView:
         self.type = column.type
         self.description = column.description
         self.archived = False
+        self.revision = str(column.revision)
         self.settings = column.settings
-        self.settings_str = json.dumps(column.settings)
+        self.settings_str = column_settings.legacy_settings_str(column.type, column.settings)
 
 
 class ItemView:
@@ -114,8 +163,20 @@ class ItemView:
         return BoardView(self._ctx, self._ctx.store.board(self._item.board_id))
 
     @property
-    def group(self) -> Group | None:
-        return self._ctx.store.board(self._item.board_id).groups.get(self._item.group_id)
+    def group(self) -> GroupView | None:
+        board = self._ctx.store.board(self._item.board_id)
+        group = board.groups.get(self._item.group_id)
+        return None if group is None else GroupView(self._ctx, board, group)
+
+    def updates(
+        self,
+        info: GraphQLResolveInfo,
+        limit: int = 25,
+        page: int = 1,
+        ids: list[str] | None = None,
+    ) -> list[Any]:
+        """Always empty: the emulator keeps no updates (``create_update`` is not emulated)."""
+        return []
 
     @property
     def parent_item(self) -> ItemView | None:
@@ -145,7 +206,10 @@ class ColumnValueView:
         self.type = column.type
         self.type_name = VALUE_TYPES.get(column.type, "TextValue")
         self.column = ColumnView(column)
+        self.text: str | None
         self.text, self.value = store.cell(item, column)
+        if column.type in LINKED_TYPES:
+            self.text = None  # monday: "mirror, connect boards, and dependency ... return null"
         self._stored = item.values.get(column.id)
         self._settings = column.settings
         self._item = item
@@ -169,7 +233,7 @@ class ColumnValueView:
     def values(self) -> list[dict[str, Any]]:
         if not self._stored:
             return []
-        names = {int(o["id"]): o["name"] for o in self._settings.get("labels", [])}
+        names = {o["id"]: o["label"] for o in column_settings.labels(self._settings)}
         return [{"id": str(i), "label": names[i]} for i in self._stored["ids"] if i in names]
 
     # numbers
@@ -186,10 +250,14 @@ class ColumnValueView:
     def time(self) -> str | None:
         return self._stored["time"] if self._stored else None
 
-    # subtasks
+    # subtasks; mirror, connect boards and dependency (always empty here: never written)
     @property
     def display_value(self) -> str:
-        return self.text
+        return self.text or ""
+
+    @property
+    def linked_item_ids(self) -> list[str]:
+        return []
 
     @property
     def subitems_ids(self) -> list[str]:
@@ -201,8 +269,10 @@ class ColumnValueView:
         return self._item.id
 
 
-def first_page(context: RequestContext, items: list[Item], limit: int) -> dict[str, Any]:
-    ids, cursor = context.cursors.first_page([i.id for i in items], limit)
+def first_page(
+    context: RequestContext, items: list[Item], limit: int, board_id: str | None = None
+) -> dict[str, Any]:
+    ids, cursor = context.cursors.first_page([i.id for i in items], limit, board_id)
     return items_response(context, ids, cursor)
 
 

@@ -117,7 +117,8 @@ class Column:
         title: the column's title as people see it.
         type: monday's column type, e.g. ``numbers``, ``status``, ``dropdown``.
         settings: the column's settings (decoded JSON).
-        labels: the labels of a status or dropdown column, from its settings.
+        labels: the active labels of a status or dropdown column, from its settings.
+        deactivated_labels: its deactivated labels: not a valid target on monday.
     """
 
     id: str
@@ -125,6 +126,7 @@ class Column:
     type: str
     settings: dict[str, Any] = field(default_factory=dict)
     labels: tuple[str, ...] = ()
+    deactivated_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

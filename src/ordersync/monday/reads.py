@@ -60,34 +60,43 @@ def _settings(raw: Any) -> dict[str, Any]:
     return decoded if isinstance(decoded, dict) else {}
 
 
-def _labels(settings: Mapping[str, Any]) -> tuple[str, ...]:
-    """Labels of a status (``{"labels": {"1": "Done"}}``) or dropdown column
-    (``{"labels": [{"id": 1, "name": "A"}]}``), in monday's order."""
+def _label_entries(settings: Mapping[str, Any]) -> list[tuple[str, bool]]:
+    """``(label, deactivated)`` of a status or dropdown column, in monday's order.
+
+    Settings come in monday's 2025-10 shape, a list ``[{"id", "label", "index",
+    "is_deactivated", ...}]`` (status ordered by ``index``), or the shape before it (status
+    ``{"labels": {"1": "Done"}}``, dropdown ``{"labels": [{"id": 1, "name": "A"}]}``).
+    """
     raw = settings.get("labels")
     if isinstance(raw, Mapping):
         ordered = sorted(raw.items(), key=lambda kv: int(kv[0]) if str(kv[0]).isdigit() else 0)
         candidates: Iterable[Any] = [value for _, value in ordered]
     elif isinstance(raw, list):
         candidates = raw
+        if all(isinstance(entry, Mapping) and isinstance(entry.get("index"), int) for entry in raw):
+            candidates = sorted(raw, key=lambda entry: entry["index"])
     else:
-        return ()
-    labels = []
+        return []
+    entries = []
     for entry in candidates:
-        label = (entry.get("name") or entry.get("label")) if isinstance(entry, Mapping) else entry
+        label = (entry.get("label") or entry.get("name")) if isinstance(entry, Mapping) else entry
+        deactivated = isinstance(entry, Mapping) and bool(entry.get("is_deactivated"))
         if isinstance(label, str) and label:
-            labels.append(label)
-    return tuple(labels)
+            entries.append((label, deactivated))
+    return entries
 
 
 def _column(raw: Mapping[str, Any]) -> Column:
     settings = _settings(raw.get("settings"))
     column_type = str(raw.get("type") or "")
+    entries = _label_entries(settings) if column_type in _LABELLED_TYPES else []
     return Column(
         id=str(raw["id"]),
         title=str(raw.get("title") or ""),
         type=column_type,
         settings=settings,
-        labels=_labels(settings) if column_type in _LABELLED_TYPES else (),
+        labels=tuple(label for label, deactivated in entries if not deactivated),
+        deactivated_labels=tuple(label for label, deactivated in entries if deactivated),
     )
 
 
