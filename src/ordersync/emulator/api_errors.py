@@ -145,7 +145,9 @@ def request_error(
     status_in_extensions: bool = True,
 ) -> HttpAnswer:
     """A request-level error (nothing was executed), in the current or the legacy format."""
-    headers = {"Retry-After": str(retry_in_seconds)} if retry_in_seconds is not None else {}
+    # FIELD_LIMIT_EXCEEDED keeps its old shape: the wait only in error_data, no header.
+    timed = retry_in_seconds is not None and code != FIELD_LIMIT
+    headers = {"Retry-After": str(retry_in_seconds)} if timed else {}
     if legacy:
         body: dict[str, Any] = {
             "error_code": code,

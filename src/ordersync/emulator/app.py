@@ -363,6 +363,9 @@ def _status_answer(fault: Fault, *, legacy: bool) -> HttpAnswer:
     retry = fault.retry_in_seconds
     if retry is None and status == 429:
         retry = 1
+    if fault.body is not None:
+        headers = {"Retry-After": str(retry)} if retry is not None else {}
+        return HttpAnswer(status, fault.body, headers, content_type="text/html")
     return api_errors.request_error(
         status,
         fault.code or STATUS_CODES.get(status, f"HTTP_{status}"),

@@ -4,7 +4,8 @@
 ever) whose root fields include ``match`` (any request when ``match`` is ``None``):
 
 * ``status``: answer HTTP ``status`` (500, 502, 503, 423, 429, ...) without applying anything;
-  ``retry_in_seconds`` adds ``Retry-After``; ``code`` overrides the error code;
+  ``retry_in_seconds`` adds ``Retry-After``; ``code`` overrides the error code; ``body``
+  answers that text (``text/html``) instead of monday's JSON;
 * ``lost_response``: apply the request, then lose the answer (in-process the transport raises
   ``httpx.RemoteProtocolError``; over HTTP the connection closes without an answer);
 * ``timeout``: ``httpx.ReadTimeout`` in-process (over HTTP the server holds the connection
@@ -41,6 +42,7 @@ class Fault:
     retry_in_seconds: int | None = None
     delay: float = 0.0
     code: str | None = None
+    body: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

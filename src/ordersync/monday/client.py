@@ -20,6 +20,7 @@ raised at once, and a refused connection after two quick tries (``MondayUnreacha
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -127,6 +128,7 @@ class MondayClient:
         self._max_retry_wait = max_retry_wait
         self._rng = rng or random.Random()
         self._pacer = Pacer()
+        self._keys: dict[str, str] = {}  # Idempotency-Key → fingerprint of its request
         self._http = httpx.Client(
             transport=transport,
             timeout=timeout,
@@ -268,7 +270,7 @@ class MondayClient:
         if self._token:
             headers["Authorization"] = self._token
         if idempotency_key:
-            headers["Idempotency-Key"] = idempotency_key
+            headers["Idempotency-Key"] = self._claim(idempotency_key, payload)
         aliases = sum(kinds.values()) if idempotency_key else 0
         attempt = unreachable = 0
         key_unprocessed = True  # every attempt under this key so far was refused with a 429
@@ -303,16 +305,17 @@ class MondayClient:
                 unreachable += 1
                 self.stats.retries += 1
                 continue
-            if replayed and error.retryable and status != 429:
-                # The key's first attempt ended in this error, applied or not: resending the
-                # key only replays it again, so the caller looks the rows up instead.
+            rekey = status == 429 and key_unprocessed and fresh_key is not None
+            if replayed and error.retryable and not rekey:
+                # monday cached this error for the key (undocumented, FACTS.md): resending
+                # the key only replays it, so the caller looks the rows up instead.
                 raise _ReplayedError(error) from cause
             wait = self._retry_wait(error, attempt)
             if wait is None:
                 raise error from cause
-            if status == 429 and key_unprocessed and fresh_key is not None:
+            if rekey and fresh_key is not None:
                 # monday did not process it: a fresh key, journalled by the caller first.
-                headers["Idempotency-Key"] = fresh_key()
+                headers["Idempotency-Key"] = self._claim(fresh_key(), payload)
             elif status != 429:
                 key_unprocessed = False
             attempt += 1
@@ -347,6 +350,17 @@ class MondayClient:
             return None if error.retry_after > self._max_retry_wait else error.retry_after
         ceiling = min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt)
         return ceiling * self._rng.uniform(0.5, 1.0)
+
+    def _claim(self, key: str, payload: Mapping[str, Any]) -> str:
+        """Remember which request ``key`` carries; refuse it for a different one.
+
+        What monday does with one key and two bodies is undocumented (a conflict, a replay of
+        the first answer, or a second execution), and two of those lose or duplicate work.
+        """
+        fingerprint = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        if self._keys.setdefault(key, fingerprint) != fingerprint:
+            raise ValueError("an Idempotency-Key is reused for a different request")
+        return key
 
     def _pace(self, kinds: Mapping[str, int]) -> None:
         delay = self._pacer.delay(kinds, self._clock.monotonic())
