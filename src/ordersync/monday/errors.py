@@ -10,7 +10,7 @@ on complexity errors; docs/monday-errors.md says what the client does with each)
 Stop the run, resumable (``LimitReachedError``, never retried: a retry costs a call and
 cannot pass):
   - ``DAILY_LIMIT_EXCEEDED`` whatever its status (undocumented): ``resets_at`` is the next
-    00:00 UTC (or ``retry_in_seconds`` from now when monday says);
+    00:00 UTC;
   - ``ItemsLimitationException`` / ``BOARD_CAPACITY_EXCEEDED``: the board holds 10,000 items.
 Retryable (``RetryableMondayError``):
   - HTTP 429 whatever the code: ``COMPLEXITY_BUDGET_EXHAUSTED``, ``RATE_LIMIT_EXCEEDED`` /
@@ -188,11 +188,9 @@ def _retry_after(entry: Mapping[str, Any], headers: Mapping[str, str]) -> float 
     return None
 
 
-def _daily_reset(retry_after: float | None) -> datetime:
-    """When the daily call limit resets: monday's wait when given, else the next 00:00 UTC."""
+def _daily_reset() -> datetime:
+    """When the daily call limit resets: the next 00:00 UTC (monday's rate-limit docs)."""
     now = datetime.now(UTC)
-    if retry_after is not None:
-        return now + timedelta(seconds=retry_after)
     return datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=UTC)
 
 
@@ -210,7 +208,7 @@ def _build(
     if code in AUTH_CODES or status in _AUTH_STATUSES:
         return AuthError(message, **kwargs)
     if code == DAILY_LIMIT:
-        resets_at = _daily_reset(retry_after)
+        resets_at = _daily_reset()
         return LimitReachedError(
             f"monday's daily API call limit is reached ({message}); it resets at 00:00 UTC "
             f"({resets_at:%Y-%m-%d %H:%M} UTC)",
