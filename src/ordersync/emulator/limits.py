@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -123,6 +123,30 @@ class Undocumented:
             raise ValueError("same_key_other_body is one of conflict, replay, execute")
         if self.daily_limit_status not in (200, 429):
             raise ValueError("daily_limit_status is 200 or 429")
+
+
+def parse_undocumented(settings: Iterable[str]) -> Undocumented:
+    """``Undocumented`` from ``NAME=VALUE`` strings (``ordersync emulator --undocumented``).
+
+    Raises:
+        ValueError: an unknown name or a value of the wrong kind.
+    """
+    values: dict[str, Any] = {}
+    kinds = {f.name: f.type for f in fields(Undocumented)}
+    for setting in settings:
+        name, _, raw = setting.partition("=")
+        name, raw = name.strip(), raw.strip()
+        if name not in kinds:
+            raise ValueError(f"unknown switch {name!r}; one of {', '.join(kinds)}")
+        if kinds[name] == "bool":
+            if raw.lower() not in ("true", "false"):
+                raise ValueError(f"{name} is true or false, not {raw!r}")
+            values[name] = raw.lower() == "true"
+        elif kinds[name] == "int":
+            values[name] = int(raw)
+        else:
+            values[name] = raw
+    return Undocumented(**values)
 
 
 class Throttled(Exception):
