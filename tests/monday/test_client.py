@@ -227,9 +227,9 @@ class TestRetries:
                 {
                     "errors": [
                         {
-                            "message": "daily",
+                            "message": "budget",
                             "extensions": {
-                                "code": "DAILY_LIMIT_EXCEEDED",
+                                "code": "COMPLEXITY_BUDGET_EXHAUSTED",
                                 "retry_in_seconds": 7200,
                             },
                         }
