@@ -291,3 +291,28 @@ def test_a_refused_connection_fails_fast_naming_the_url(
     assert clock.slept == [0.5, 1.0]
     assert f"monday is unreachable at {url}" in caught.value.message
     assert isinstance(caught.value, RetryableMondayError)  # a batch stays resumable
+
+
+# --- a query over 5M points ---------------------------------------------------------------
+
+
+def test_a_page_too_complex_is_halved_until_monday_takes_it(clock: ManualClock) -> None:
+    shape = documents.ReadShape(subitems=True)
+    probe = Emulator(clock=clock, seed=True)
+
+    def cost(limit: int) -> int:
+        variables = {"boardId": str(CMS_BOARD_ID), "limit": limit}
+        prepared = probe.service.prepare(
+            documents.items_page_document(shape), variables, "ItemsPage"
+        )
+        return prepared.cost
+
+    # A page of 125 fits; 500 and 250 do not: monday answers REQUEST_MAX_COMPLEXITY_EXCEEDED.
+    assert cost(125) < cost(250)
+    emu, _, client = make(clock, limits=Limits(max_query_complexity=cost(125)))
+    with client:
+        for n in range(3):
+            client.mutate([create(f"P{n}")], idempotency_key=f"k-{n}")
+        items = list(client.iter_items(CMS_BOARD_ID, with_subitems=True))
+    assert sorted(item.name for item in items) == ["P0", "P1", "P2"]
+    assert emu.stats.errors["REQUEST_MAX_COMPLEXITY_EXCEEDED"] == 2  # 500, then 250
