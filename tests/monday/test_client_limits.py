@@ -316,3 +316,14 @@ def test_a_page_too_complex_is_halved_until_monday_takes_it(clock: ManualClock) 
         items = list(client.iter_items(CMS_BOARD_ID, with_subitems=True))
     assert sorted(item.name for item in items) == ["P0", "P1", "P2"]
     assert emu.stats.errors["REQUEST_MAX_COMPLEXITY_EXCEEDED"] == 2  # 500, then 250
+
+
+def test_a_refused_connection_is_not_retried_when_retries_are_off(
+    clock: ManualClock, closed_port: int
+) -> None:
+    url = f"http://127.0.0.1:{closed_port}/v2"
+    with MondayClient(url, "tok", clock=clock, max_retries=0) as client:
+        with pytest.raises(MondayUnreachableError):
+            client.get_board(CMS_BOARD_ID)
+        assert client.stats.requests == 1
+    assert clock.slept == []

@@ -299,7 +299,7 @@ class MondayClient:
                 return body
             self._scrub_error(error)
             if isinstance(error, MondayUnreachableError):
-                if unreachable >= len(UNREACHABLE_WAITS):
+                if unreachable >= min(len(UNREACHABLE_WAITS), self._max_retries - attempt):
                     raise error from cause
                 self._clock.sleep(UNREACHABLE_WAITS[unreachable])
                 unreachable += 1
