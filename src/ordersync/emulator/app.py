@@ -2,7 +2,10 @@
 
 A GraphQL request goes through the same gates, in the same order, as on monday: concurrency,
 authentication, ``API-Version`` (only when required), body, (injected latency), requests per
-minute and per day, idempotency key, (injected faults), then complexity and execution.
+IP, per day and per minute, idempotency key, (injected faults), then complexity and execution.
+Every answer carries monday's ``RateLimit-Policy`` / ``RateLimit`` headers. What monday leaves
+undocumented (error answers cached under a key, a key reused for another body, per-alias data
+beside errors, the daily limit's status) follows the emulator's ``Undocumented`` switches.
 
 Test endpoints, for clients in another process: ``GET /emulator/stats``,
 ``POST /emulator/faults`` (a ``Fault`` as JSON), ``POST /emulator/reset-stats``,
