@@ -3,8 +3,10 @@
 from ordersync.errors import (
     AuthError,
     ConfigError,
+    LimitReachedError,
     LockedError,
     MondayError,
+    MondayUnreachableError,
     OrderSyncError,
     PermanentMondayError,
     RetryableMondayError,
@@ -17,8 +19,10 @@ __version__ = "0.1.0"
 __all__ = [
     "AuthError",
     "ConfigError",
+    "LimitReachedError",
     "LockedError",
     "MondayError",
+    "MondayUnreachableError",
     "OrderSyncError",
     "PermanentMondayError",
     "RetryableMondayError",

@@ -217,17 +217,44 @@ def status(batch_id: str | None, limit: int, as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), help="Keep boards in FILE.")
 @click.option("--latency", default=0.0, show_default=True, help="Seconds added to every answer.")
-def emulator(port: int, host: str, state_file: str | None, latency: float) -> None:
+@click.option(
+    "--plan",
+    type=click.Choice(["trial", "free", "basic", "standard", "pro", "enterprise"]),
+    help="monday's limits for this plan (default: the emulator's own, no daily cap).",
+)
+@click.option(
+    "--undocumented",
+    "switches",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="An undocumented behaviour (docs/monday-errors.md), e.g. cache_error_answers=true.",
+)
+def emulator(
+    port: int,
+    host: str,
+    state_file: str | None,
+    latency: float,
+    plan: str | None,
+    switches: tuple[str, ...],
+) -> None:
     """Serve the monday.com emulator (board 4755559751 seeded) at http://HOST:PORT/v2.
 
     \b
     Example:
-      ordersync emulator --port 8765 --state board.json
+      ordersync emulator --port 8765 --state board.json --plan standard
     """
-    from ordersync.emulator import serve_forever
+    from ordersync.emulator import Limits, serve_forever
+    from ordersync.emulator.limits import parse_undocumented
 
+    try:
+        undocumented = parse_undocumented(switches)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--undocumented") from None
+    limits = Limits.for_plan(plan) if plan else None
     console.print(f"monday emulator on http://{host}:{port}/v2 (Ctrl+C to stop)")
-    serve_forever(host, port, state_file=state_file, latency=latency)
+    serve_forever(
+        host, port, state_file=state_file, latency=latency, limits=limits, undocumented=undocumented
+    )
 
 
 @cli.command()

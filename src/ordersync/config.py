@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ordersync.errors import ConfigError
+from ordersync.monday.client import REQUEST_TIMEOUT, SERVER_TIMEOUT
 
 ColumnType = Literal["text", "long_text", "numbers", "status", "dropdown", "date"]
 LABEL_TYPES = frozenset({"status", "dropdown"})
@@ -137,7 +138,8 @@ class DeliveryConfig(_Model):
     items_per_request: int = Field(default=50, ge=1, le=200)
     subitems_per_request: int = Field(default=50, ge=1, le=200)
     max_retries: int = Field(default=8, ge=0, le=50)
-    timeout_seconds: float = Field(default=60.0, gt=0)
+    # below monday's 60 s server timeout, so a retry never races the first request
+    timeout_seconds: float = Field(default=REQUEST_TIMEOUT, gt=0, lt=SERVER_TIMEOUT)
     api_version: str = DEFAULT_API_VERSION
 
 

@@ -15,8 +15,11 @@ The protocol (DESIGN.md, "Delivery protocol"):
 5. The batch moves STAGED → ITEMS_COMPLETED → SUBITEMS_COMPLETED → BATCH_COMPLETED (or
    COMPLETED_WITH_ERRORS); it is never completed before its subitems.
 
-Retryable failures are retried inside the client with the same ``Idempotency-Key``; when
-retries run out the run stops with the batch resumable, and the next ``sync`` finishes it.
+Retryable failures are retried inside the client with the same ``Idempotency-Key`` (after a
+429 that monday did not process, under a fresh key journalled first: ``journal.reopen_entry``);
+when retries run out the run stops with the batch resumable, and the next ``sync`` finishes
+it. A limit no retry passes (``LimitReachedError``: the daily call limit, a board at 10,000
+items) stops the run at once, whole request or one alias, with the batch resumable.
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ from ordersync.batches import BatchReport, load_report
 from ordersync.board import BoardContext
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
-from ordersync.errors import MondayError, PermanentMondayError
-from ordersync.journal import JournalEntry, close_entry, open_entries, open_entry
+from ordersync.errors import LimitReachedError, MondayError, PermanentMondayError
+from ordersync.journal import JournalEntry, close_entry, open_entries, open_entry, reopen_entry
 from ordersync.monday import AliasResult, MondayClient
 from ordersync.rows import (
     ItemArchives,
@@ -177,15 +180,28 @@ class Delivery:
     ) -> None:
         """Journal (unless resending ``entry``), send, and record every alias's result."""
         self.heartbeat()  # raises if another run took the board over: send nothing more
+        resend = entry is not None
         if entry is None:
             aliases = {alias: row.stg_id for alias, row in by_alias.items()}
             entry = open_entry(self.db, batch_id, self.board.board_id, kind.journal_kind, aliases)
             kind.mark_sent(entry.request_id, list(aliases.values()))
+        sent = [entry]  # the entry naming the key of the latest attempt
+
+        def fresh_key() -> str:
+            # Only for a first send: a resent key may have been applied before the crash.
+            sent[0] = reopen_entry(self.db, sent[0], self.board.board_id)
+            kind.mark_sent(sent[0].request_id, list(sent[0].aliases.values()))
+            return sent[0].request_id
+
         mutations = [kind.mutation(alias, row) for alias, row in by_alias.items()]
         results = self.client.mutate(
-            mutations, idempotency_key=entry.request_id, operation_name=kind.operation
+            mutations,
+            idempotency_key=entry.request_id,
+            operation_name=kind.operation,
+            fresh_key=None if resend else fresh_key,
         )
         unknown = []
+        limit: LimitReachedError | None = None
         with self.db.engine.begin() as connection:
             succeeded = 0
             for alias, row in by_alias.items():
@@ -193,15 +209,19 @@ class Delivery:
                 if result.outcome == "ok" and result.data:
                     kind.record(connection, row, int(result.data["id"]), RowStatus.DONE)
                     succeeded += 1
+                elif isinstance(result.error, LimitReachedError):
+                    limit = limit or result.error  # the row stays PENDING; the run stops
                 elif result.outcome == "failed" and result.error and not result.error.retryable:
                     kind.fail(connection, batch_id, row, result.error)
                 elif result.outcome == "unknown":
                     unknown.append(row)
                 # a failed alias with a retryable error stays PENDING and is sent again
             kind.count(connection, batch_id, **{kind.succeeded: succeeded})
-            close_entry(connection, self.db, entry.request_id)
+            close_entry(connection, self.db, sent[0].request_id)
         if unknown:
             kind.adopt(batch_id, unknown, before_create=False)
+        if limit is not None:
+            raise limit
 
     # ----------------------------------------------------------------------------- journal
     def resolve_open_requests(self) -> None:

@@ -8,6 +8,9 @@
     ├── LockedError               another run holds the board's delivery lock
     ├── MondayError(code, request_id, http_status)
     │   ├── RetryableMondayError(retry_after)   429s, 423, 5xx, timeouts, lost connections
+    │   │   ├── LimitReachedError(resets_at)     daily call limit, 10,000 items per board:
+    │   │   │                                    not retried, the run stops resumable
+    │   │   └── MondayUnreachableError           connection refused: fails fast
     │   ├── PermanentMondayError                 everything else; never retried
     │   │   └── AuthError                        the token is missing, wrong or not allowed
     └── RowRejected(code, message)  one bad row: recorded in the ERR tables, never raised
@@ -18,6 +21,8 @@ No message here ever contains the API token.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class OrderSyncError(Exception):
@@ -79,6 +84,29 @@ class RetryableMondayError(MondayError):
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
         self.retry_after = retry_after
+
+
+class LimitReachedError(RetryableMondayError):
+    """A monday limit that retrying now cannot pass: the run stops at once, the batch stays
+    resumable, and the same command finishes it once the limit allows.
+
+    Raised for ``DAILY_LIMIT_EXCEEDED`` (the daily call limit, reset at 00:00 UTC) and
+    ``ItemsLimitationException`` (a board holds at most 10,000 items).
+
+    Attributes:
+        resets_at: when the limit resets (UTC), ``None`` when it does not reset by itself.
+    """
+
+    def __init__(
+        self, message: str, *, resets_at: datetime | None = None, **kwargs: object
+    ) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.resets_at = resets_at
+
+
+class MondayUnreachableError(RetryableMondayError):
+    """monday's API could not be reached at all (connection refused, unknown host): nothing
+    was sent, so nothing can have been applied; the batch stays resumable."""
 
 
 class PermanentMondayError(MondayError):

@@ -3,7 +3,12 @@
 An entry names the staged rows it carries (alias → staged row id) and is SENDING until its
 answer has been recorded, in the same transaction, by ``deliver``. An entry still SENDING
 after a crash or a lost answer is resolved before anything else is sent to that board.
-The entry's id is the request's ``Idempotency-Key``.
+The entry's id is the request's ``Idempotency-Key``, so the journal always names the key
+monday may have applied: when a 429 says monday processed nothing under a key, the client asks
+for a fresh one (monday advises against reusing a key for a request it did not process), and
+``reopen_entry`` closes the old entry and opens the new one in one transaction, committed
+before the resend. A crash between the two leaves the new entry SENDING, resolved like any
+other (lookup first); the old key, refused unprocessed, can have applied nothing.
 """
 
 from __future__ import annotations
@@ -79,3 +84,31 @@ def open_entries(db: Database, board_id: int) -> list[JournalEntry]:
         JournalEntry(r.request_id, r.batch_id, r.kind, json.loads(r.aliases), r.sent_at)
         for r in rows
     ]
+
+
+def reopen_entry(db: Database, entry: JournalEntry, board_id: int) -> JournalEntry:
+    """Move ``entry``'s rows to a new entry (a new key) after monday refused every attempt
+    under the old one with a 429 (nothing processed); one transaction, committed."""
+    new = JournalEntry(str(uuid.uuid4()), entry.batch_id, entry.kind, entry.aliases, utcnow())
+    with db.engine.begin() as connection:
+        close_entry(
+            connection,
+            db,
+            entry.request_id,
+            JournalState.FAILED,
+            error=f"HTTP 429: not processed by monday; resent under {new.request_id}",
+            http_status=429,
+        )
+        connection.execute(
+            db.tables.journal.insert().values(
+                request_id=new.request_id,
+                batch_id=new.batch_id,
+                board_id=board_id,
+                kind=new.kind,
+                aliases=json.dumps(new.aliases),
+                state=JournalState.SENDING,
+                attempts=1,
+                sent_at=new.sent_at,
+            )
+        )
+    return new

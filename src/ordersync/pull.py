@@ -3,7 +3,10 @@
 ``pull_board`` pages through the items board (``items_page``, then ``next_items_page`` per
 cursor; ``[pull] page_size`` items a page, 500 at most) with each item's subitems in the same
 page when monday accepts that query's complexity, else pages the subitems board on its own
-(``[pull] subitems``). Each page is recorded in its own transaction by
+(``[pull] subitems``): a nested page monday refuses as too complex (any of
+``monday.errors.QUERY_TOO_COMPLEX``, the first page or a later one) switches the pull to
+separate paging, and what was recorded before the switch is skipped by the checkpoint. Each
+page is recorded in its own transaction by
 ``pulled.ValueRecorder``: monday-owned values typed into ``pulled_values``, the mirror's
 snapshot and ``pulled_at``, every change in ``value_changes``, hand edits of database-owned
 columns as drift. A cursor that expires mid-pull (monday keeps one 60 minutes) restarts the
@@ -30,7 +33,8 @@ from ordersync.errors import PermanentMondayError
 from ordersync.missing import MissingRow, handle_missing
 from ordersync.monday import Item, MondayClient, documents
 from ordersync.monday.documents import ReadShape
-from ordersync.monday.reads import QUERY_TOO_COMPLEX, parse_item
+from ordersync.monday.errors import QUERY_TOO_COMPLEX
+from ordersync.monday.reads import parse_item
 from ordersync.pulled import (
     Drift,
     Recorded,
@@ -218,16 +222,12 @@ class _Puller:
         limit: int,
         nested: bool,
     ) -> Iterator[list[Item]]:
-        try:
-            data = self.client.execute(
-                documents.items_page_document(shape),
-                {"boardId": str(board_id), "limit": limit, **variables},
-                operation_name="ItemsPage",
-            )
-        except PermanentMondayError as error:
-            if nested and error.code in QUERY_TOO_COMPLEX:
-                raise _TooComplex from error
-            raise
+        data = self._read(
+            nested,
+            documents.items_page_document(shape),
+            {"boardId": str(board_id), "limit": limit, **variables},
+            "ItemsPage",
+        )
         boards = data.get("boards") or []
         page = boards[0].get("items_page") if boards and boards[0] else None
         next_document = documents.next_items_page_document(shape)
@@ -236,12 +236,24 @@ class _Puller:
             cursor = page.get("cursor")
             if not cursor:
                 return
-            data = self.client.execute(
+            data = self._read(
+                nested,
                 next_document,
                 {"cursor": cursor, "limit": limit, **variables},
-                operation_name="NextItemsPage",
+                "NextItemsPage",
             )
             page = data.get("next_items_page")
+
+    def _read(
+        self, nested: bool, document: str, variables: dict[str, Any], operation_name: str
+    ) -> dict[str, Any]:
+        """One page; a nested page too complex for monday raises ``_TooComplex``."""
+        try:
+            return self.client.execute(document, variables, operation_name=operation_name)
+        except PermanentMondayError as error:
+            if nested and error.code in QUERY_TOO_COMPLEX:
+                raise _TooComplex from error
+            raise
 
     def _shape(self, phase: str, nested: bool) -> tuple[ReadShape, dict[str, Any]]:
         items, subitems = item_columns(self.config).ids, subitem_columns(self.config).ids

@@ -74,7 +74,7 @@ def test_a_query_over_the_maximum_is_refused_without_spending(clock: ManualClock
     with _client(emu) as client:
         body = client.post("/v2", json={"query": query, "variables": {"b": [CMS_BOARD_ID]}}).json()
     [error] = body["errors"]
-    assert error["extensions"]["code"] == "maxComplexityExceeded"
+    assert error["extensions"]["code"] == "REQUEST_MAX_COMPLEXITY_EXCEEDED"
     assert error["extensions"]["error_data"]["complexity"] > 1_000
     assert emu.stats.complexity_used == 0
 

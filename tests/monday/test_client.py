@@ -145,11 +145,11 @@ class TestRetries:
         self, make_client: Callable[..., MondayClient], monday: ScriptedMonday, clock: ManualClock
     ) -> None:
         client = make_client(max_retries=2)
-        monday.answers += [httpx.ConnectError("refused")] * 3
+        monday.answers += [httpx.RemoteProtocolError("dropped")] * 3
         with pytest.raises(RetryableMondayError) as caught:
             client.mutate(creates(1), idempotency_key=KEY)
         assert caught.value.code == "CONNECTION_LOST"
-        assert isinstance(caught.value.__cause__, httpx.ConnectError)
+        assert isinstance(caught.value.__cause__, httpx.RemoteProtocolError)
         assert len(monday.requests) == 3 and len(clock.slept) == 2
 
     def test_timeout_is_raised_from_the_httpx_error(
@@ -227,9 +227,9 @@ class TestRetries:
                 {
                     "errors": [
                         {
-                            "message": "daily",
+                            "message": "budget",
                             "extensions": {
-                                "code": "DAILY_LIMIT_EXCEEDED",
+                                "code": "COMPLEXITY_BUDGET_EXHAUSTED",
                                 "retry_in_seconds": 7200,
                             },
                         }

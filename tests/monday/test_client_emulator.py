@@ -296,8 +296,13 @@ def test_a_key_reused_for_another_request_is_refused(
     emu: Emulator, emu_client: MondayClient, clock: ManualClock
 ) -> None:
     create_order(emu_client, "K-1", "k-reused")
-    with pytest.raises(PermanentMondayError) as caught:
-        create_order(emu_client, "K-2", "k-reused")
+    with pytest.raises(ValueError, match="reused for a different request"):
+        create_order(emu_client, "K-2", "k-reused")  # the client itself refuses
+    with (
+        MondayClient(URL, "tok", transport=emu.transport(), clock=clock) as restarted,
+        pytest.raises(PermanentMondayError) as caught,
+    ):
+        create_order(restarted, "K-2", "k-reused")  # a new process: monday refuses
     assert caught.value.code == "IDEMPOTENCY_CONFLICT"
     assert clock.slept == []
     assert emu.stats.mutations["create_item"] == 1

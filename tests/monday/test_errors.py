@@ -11,7 +11,9 @@ import pytest
 
 from ordersync.errors import (
     AuthError,
+    LimitReachedError,
     MondayError,
+    MondayUnreachableError,
     PermanentMondayError,
     RetryableMondayError,
 )
@@ -77,9 +79,72 @@ CASES: list[tuple[str, int, Any, dict[str, str], type[MondayError], str, float |
         429,
         {"errors": [current("DAILY_LIMIT_EXCEEDED", retry_in_seconds=3600)]},
         {},
-        RetryableMondayError,
+        LimitReachedError,
         "DAILY_LIMIT_EXCEEDED",
         3600.0,
+    ),
+    (
+        "200 daily limit (status undocumented), no wait given",
+        200,
+        {"errors": [current("DAILY_LIMIT_EXCEEDED")]},
+        {},
+        LimitReachedError,
+        "DAILY_LIMIT_EXCEEDED",
+        None,
+    ),
+    (
+        "200 ItemsLimitationException (board full)",
+        200,
+        {"errors": [current("ItemsLimitationException")]},
+        {},
+        LimitReachedError,
+        "ItemsLimitationException",
+        None,
+    ),
+    (
+        "200 REQUEST_MAX_COMPLEXITY_EXCEEDED (query over 5M)",
+        200,
+        {"errors": [current("REQUEST_MAX_COMPLEXITY_EXCEEDED")]},
+        {},
+        PermanentMondayError,
+        "REQUEST_MAX_COMPLEXITY_EXCEEDED",
+        None,
+    ),
+    (
+        "429 IP limit, retry_in_seconds",
+        429,
+        {"errors": [current("IP_RATE_LIMIT_EXCEEDED", retry_in_seconds=4)]},
+        {},
+        RetryableMondayError,
+        "IP_RATE_LIMIT_EXCEEDED",
+        4.0,
+    ),
+    (
+        "429 FIELD_LIMIT_EXCEEDED, old format error_data.retry_in_seconds",
+        429,
+        {"errors": [current("FIELD_LIMIT_EXCEEDED", error_data={"retry_in_seconds": 9})]},
+        {},
+        RetryableMondayError,
+        "FIELD_LIMIT_EXCEEDED",
+        9.0,
+    ),
+    (
+        "409 with Retry-After and a non-JSON body",
+        409,
+        None,
+        {"Retry-After": "2"},
+        RetryableMondayError,
+        "HTTP_409",
+        2.0,
+    ),
+    (
+        "409 with Retry-After and another code",
+        409,
+        {"errors": [current("CONFLICT")]},
+        {"Retry-After": "3"},
+        RetryableMondayError,
+        "CONFLICT",
+        3.0,
     ),
     (
         "429 concurrency",
@@ -382,7 +447,7 @@ def test_retry_after_header_http_date() -> None:
     [
         (httpx.ReadTimeout("slow"), RetryableMondayError, "TIMEOUT"),
         (httpx.ConnectTimeout("slow"), RetryableMondayError, "TIMEOUT"),
-        (httpx.ConnectError("refused"), RetryableMondayError, "CONNECTION_LOST"),
+        (httpx.ConnectError("refused"), MondayUnreachableError, "UNREACHABLE"),
         (httpx.ReadError("reset"), RetryableMondayError, "CONNECTION_LOST"),
         (httpx.RemoteProtocolError("closed"), RetryableMondayError, "CONNECTION_LOST"),
         (httpx.UnsupportedProtocol("ftp"), PermanentMondayError, "TRANSPORT_ERROR"),
@@ -461,3 +526,19 @@ class TestAliasResults:
         assert type(mapped["a1"].error) is PermanentMondayError
         assert type(mapped["a2"].error) is AuthError
         assert type(mapped["a3"].error) is RetryableMondayError
+
+
+def test_daily_limit_says_it_resets_at_midnight_utc() -> None:
+    error = classify(429, {"errors": [current("DAILY_LIMIT_EXCEEDED")]}, httpx.Headers())
+    assert isinstance(error, LimitReachedError)
+    assert error.resets_at is not None
+    assert (error.resets_at.hour, error.resets_at.minute, error.resets_at.tzinfo) == (0, 0, UTC)
+    assert timedelta(0) < error.resets_at - datetime.now(UTC) <= timedelta(days=1)
+    assert "resets at 00:00 UTC" in error.message
+
+
+def test_unreachable_names_the_url_without_its_query() -> None:
+    request = httpx.Request("POST", "https://user:pw@api.monday.example/v2?x=1")
+    error = from_transport_error(httpx.ConnectError("[Errno 111] refused", request=request))
+    assert "unreachable at https://api.monday.example/v2 " in error.message
+    assert "pw" not in error.message and "x=1" not in error.message

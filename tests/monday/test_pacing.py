@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from ordersync.monday.models import Complexity
-from ordersync.monday.pacing import DEFAULT_MUTATION_COST, Pacer
+from ordersync.monday.pacing import (
+    DEFAULT_MUTATION_COST,
+    Pacer,
+    RateLimitItem,
+    parse_rate_limit_header,
+)
 
 
 def report(after: int, query: int = 0, reset: float = 30) -> Complexity:
@@ -54,3 +59,41 @@ def test_mixed_request_shares_its_cost() -> None:
     pacer.observe(report(after=10**6, query=40_000), {"create_item": 1, "archive_item": 3}, now=0)
     assert pacer.estimate({"create_item": 1}) == 10_000
     assert pacer.estimate({"archive_item": 2}) == 20_000
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ('"minuteRate";r=0;t=12', [RateLimitItem("minuteRate", {"r": 0, "t": 12})]),
+        ("minuteRate;r=5;t=3", [RateLimitItem("minuteRate", {"r": 5, "t": 3})]),
+        (
+            '"minuteRate";q=2500;w=60, "concurrency";q=100',
+            [
+                RateLimitItem("minuteRate", {"q": 2500, "w": 60}),
+                RateLimitItem("concurrency", {"q": 100}),
+            ],
+        ),
+        ('"x";r=soon', [RateLimitItem("x", {})]),
+        ("", []),
+        (None, []),
+    ],
+)
+def test_rate_limit_headers_parse(header: str | None, expected: list[RateLimitItem]) -> None:
+    assert parse_rate_limit_header(header) == expected
+
+
+def test_an_exhausted_policy_waits_its_reset_and_concurrency_never_waits() -> None:
+    pacer = Pacer()
+    pacer.observe_headers({"RateLimit": '"minuteRate";r=0;t=12, "concurrency";r=0;t=99'}, now=100.0)
+    assert pacer.delay({"GetBoard": 1}, now=100.0) == 12
+    assert pacer.delay({"GetBoard": 1}, now=112.0) == 0
+    pacer.observe_headers({"RateLimit": '"minuteRate";r=3;t=40'}, now=113.0)
+    assert pacer.delay({"GetBoard": 1}, now=113.0) == 0
+
+
+def test_the_complexity_header_is_the_remaining_budget() -> None:
+    pacer = Pacer()
+    pacer.observe_headers({"RateLimit": '"complexityMinute";r=15000;t=30'}, now=0.0)
+    assert pacer.remaining == 15_000
+    assert pacer.delay({"create_item": 2}, now=0.0) == 30  # 2 x 10,000 estimated > 15,000
+    assert pacer.delay({"create_item": 1}, now=0.0) == 0

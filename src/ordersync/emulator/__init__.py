@@ -19,7 +19,7 @@ payloads), ``webhooks`` (challenge, matching, signed delivery), ``emulator`` (th
 from ordersync.emulator.emulator import Emulator, serve_forever
 from ordersync.emulator.events import API_USER_ID, PERSON_USER_ID, BoardEvent
 from ordersync.emulator.faults import Fault
-from ordersync.emulator.limits import Limits
+from ordersync.emulator.limits import PLANS, Limits, Undocumented
 from ordersync.emulator.seed import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID
 from ordersync.emulator.server import RunningServer
 from ordersync.emulator.stats import EmulatorStats
@@ -30,12 +30,14 @@ __all__ = [
     "CMS_BOARD_ID",
     "CMS_SUBITEMS_BOARD_ID",
     "PERSON_USER_ID",
+    "PLANS",
     "BoardEvent",
     "Emulator",
     "EmulatorStats",
     "Fault",
     "Limits",
     "RunningServer",
+    "Undocumented",
     "WebhookDelivery",
     "WebhookPolicy",
     "serve_forever",

@@ -12,10 +12,13 @@ Two body formats, as monday has had both:
 * legacy (before 2024-10): ``error_code``, ``error_message``, ``error_data`` and
   ``status_code`` at the top level (plus ``data``, as monday has sent since 2024-07).
 
-Sources (developer.monday.com): "Error handling" (format, partial data, Retry-After,
-request_id), "Rate limits" and its changelogs (COMPLEXITY_BUDGET_EXHAUSTED with
-``retry_in_seconds`` since 2025-07; the legacy ComplexityException text), the ColumnValueException
-``column_type`` changelog, and "Idempotency" (409 for a concurrent duplicate).
+Sources (``../shared/monday/FACTS.md`` "Errors", "Limits"; developer.monday.com): "Error
+handling" (format, partial data, Retry-After, request_id), "Rate limits" and its changelogs
+(COMPLEXITY_BUDGET_EXHAUSTED with ``retry_in_seconds`` since 2025-07; the legacy
+ComplexityException text; ``REQUEST_MAX_COMPLEXITY_EXCEEDED`` for a query over 5M since
+2025-10), the ColumnValueException ``column_type`` changelog, and "Idempotency" (409 for a
+concurrent duplicate). Every rate-limit error carries ``retry_in_seconds`` (FACTS.md), in
+``extensions`` except ``FIELD_LIMIT_EXCEEDED``, which keeps the old ``error_data`` place.
 """
 
 from __future__ import annotations
@@ -32,12 +35,15 @@ ITEM_NAME_TOO_LONG = "ItemNameTooLongException"
 RESOURCE_NOT_FOUND = "ResourceNotFoundException"
 CURSOR_EXPIRED = "CursorExpiredError"
 CURSOR_INVALID = "CursorException"
-MAX_COMPLEXITY = "maxComplexityExceeded"
+MAX_COMPLEXITY = "REQUEST_MAX_COMPLEXITY_EXCEEDED"
 LEGACY_COMPLEXITY = "ComplexityException"
 COMPLEXITY_BUDGET = "COMPLEXITY_BUDGET_EXHAUSTED"
 RATE_LIMIT = "RATE_LIMIT_EXCEEDED"
 DAILY_LIMIT = "DAILY_LIMIT_EXCEEDED"
 CONCURRENCY = "maxConcurrencyExceeded"
+IP_RATE_LIMIT = "IP_RATE_LIMIT_EXCEEDED"
+FIELD_LIMIT = "FIELD_LIMIT_EXCEEDED"
+ITEMS_LIMIT = "ItemsLimitationException"
 UNAUTHORIZED = "USER_UNAUTHORIZED"
 IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
@@ -104,6 +110,15 @@ def invalid_column(column_id: str, board_id: str) -> MondayAPIError:
     )
 
 
+def items_limit_exceeded(board_id: str, limit: int) -> MondayAPIError:
+    """A ``create_item`` on a board that holds ``limit`` items already (monday: 10,000)."""
+    return MondayAPIError(
+        ITEMS_LIMIT,
+        f"The board has reached the limit of {limit} items",
+        error_data={"board_id": board_id, "limit": limit},
+    )
+
+
 def invalid_argument(message: str, **error_data: Any) -> MondayAPIError:
     return MondayAPIError(INVALID_ARGUMENT, message, error_data=error_data)
 
@@ -129,7 +144,9 @@ def request_error(
     status_in_extensions: bool = True,
 ) -> HttpAnswer:
     """A request-level error (nothing was executed), in the current or the legacy format."""
-    headers = {"Retry-After": str(retry_in_seconds)} if retry_in_seconds is not None else {}
+    # FIELD_LIMIT_EXCEEDED keeps its old shape: the wait only in error_data, no header.
+    timed = retry_in_seconds is not None and code != FIELD_LIMIT
+    headers = {"Retry-After": str(retry_in_seconds)} if timed else {}
     if legacy:
         body: dict[str, Any] = {
             "error_code": code,
@@ -142,7 +159,9 @@ def request_error(
             body["error_data"]["retry_in_seconds"] = retry_in_seconds
         return HttpAnswer(status, body, headers)
     extensions: dict[str, Any] = {"code": code}
-    if retry_in_seconds is not None:
+    if retry_in_seconds is not None and code == FIELD_LIMIT:
+        error_data = {**(error_data or {}), "retry_in_seconds": retry_in_seconds}
+    elif retry_in_seconds is not None:
         extensions["retry_in_seconds"] = retry_in_seconds
     if status_in_extensions:
         extensions["status_code"] = status
@@ -193,3 +212,38 @@ def to_legacy(body: dict[str, Any]) -> dict[str, Any]:
         status_code=extensions.get("status_code", 200),
     )
     return legacy
+
+
+def alias_errors(
+    aliases: list[str], code: str, message: str, *, status_code: int = 200
+) -> HttpAnswer:
+    """HTTP 200 where every alias failed with ``code`` (nothing applied), e.g. a full board."""
+    return HttpAnswer(
+        200,
+        {
+            "data": {alias: None for alias in aliases},
+            "errors": [
+                {
+                    "message": message,
+                    "path": [alias],
+                    "extensions": {"code": code, "status_code": status_code, "error_data": {}},
+                }
+                for alias in aliases
+            ],
+            "account_id": ACCOUNT_ID,
+        },
+    )
+
+
+def without_alias_data(body: dict[str, Any]) -> dict[str, Any]:
+    """The same answer as monday may send it when it keeps no per-alias results: ``data``
+    null and errors that name no path (``Undocumented.alias_data_with_errors`` off)."""
+    if not body.get("errors"):
+        return body
+    errors = []
+    for entry in body["errors"]:
+        stripped = dict(entry) if isinstance(entry, dict) else {"message": str(entry)}
+        stripped.pop("path", None)
+        stripped.pop("locations", None)
+        errors.append(stripped)
+    return {**body, "data": None, "errors": errors}

@@ -2,7 +2,10 @@
 
 A GraphQL request goes through the same gates, in the same order, as on monday: concurrency,
 authentication, ``API-Version`` (only when required), body, (injected latency), requests per
-minute and per day, idempotency key, (injected faults), then complexity and execution.
+IP, per day and per minute, idempotency key, (injected faults), then complexity and execution.
+Every answer carries monday's ``RateLimit-Policy`` / ``RateLimit`` headers. What monday leaves
+undocumented (error answers cached under a key, a key reused for another body, per-alias data
+beside errors, the daily limit's status) follows the emulator's ``Undocumented`` switches.
 
 Test endpoints, for clients in another process: ``GET /emulator/stats``,
 ``POST /emulator/faults`` (a ``Fault`` as JSON), ``POST /emulator/reset-stats``,
@@ -25,13 +28,19 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from graphql import FieldNode
 from werkzeug.wrappers import Request, Response
 
 from ordersync.emulator import api_errors
 from ordersync.emulator.api_errors import HttpAnswer
 from ordersync.emulator.execution import PreparedOperation
 from ordersync.emulator.faults import Fault
-from ordersync.emulator.limits import IdempotencyOutcome, Throttled, throttled_answer
+from ordersync.emulator.limits import (
+    IdempotencyOutcome,
+    Throttled,
+    rate_limit_headers,
+    throttled_answer,
+)
 
 if TYPE_CHECKING:
     from ordersync.emulator.emulator import Emulator
@@ -91,9 +100,15 @@ class EmulatorApp:
             emu.stats.requests += 1
         try:
             with emu.concurrency.slot():
-                return self._admitted(request)
+                answer = self._admitted(request)
         except Throttled as throttle:
-            return self._throttled(throttle)
+            answer = self._throttled(throttle)
+        if FAULT_HEADER not in answer.headers:
+            limits = rate_limit_headers(emu.limits, emu.requests, emu.concurrency, emu.budget)
+            answer = HttpAnswer(
+                answer.status, answer.body, {**answer.headers, **limits}, answer.content_type
+            )
+        return answer
 
     def _admitted(self, request: Request) -> HttpAnswer:
         emu = self._emu
@@ -116,7 +131,7 @@ class EmulatorApp:
         )
         self._delay(request, prepared.root_fields)
         try:
-            emu.requests.admit()
+            emu.requests.admit(request.remote_addr)
         except Throttled as throttle:
             return self._throttled(throttle)
         if prepared.answer is not None:
@@ -128,7 +143,9 @@ class EmulatorApp:
 
     def _execute_once(self, prepared: PreparedOperation, key: str, fingerprint: str) -> HttpAnswer:
         emu = self._emu
-        outcome, cached = emu.idempotency.begin(key, fingerprint)
+        outcome, cached = emu.idempotency.begin_with(
+            key, fingerprint, emu.undocumented.same_key_other_body
+        )
         if outcome is IdempotencyOutcome.REPLAY:
             assert cached is not None
             with emu.stats.lock:
@@ -169,26 +186,45 @@ class EmulatorApp:
         emu = self._emu
         fault = emu.faults.take(prepared.root_fields)
         if fault is not None and not _applies_first(fault):
+            if fault.kind == "status":
+                return self._refused(key, _status_answer(fault, legacy=emu.legacy_errors))
+            if fault.kind == "alias_error":
+                answer = api_errors.alias_errors(
+                    _aliases(prepared),
+                    fault.code or api_errors.INTERNAL_ERROR,
+                    STATUS_MESSAGES.get(fault.status or 200, f"{fault.code} (injected)"),
+                    status_code=fault.status or 200,
+                )
+                return self._refused(key, answer)
             if key:
                 emu.idempotency.abandon(key)
-            if fault.kind == "status":
-                return _status_answer(fault, legacy=emu.legacy_errors)
             return _transport_fault(fault)
         outcome = emu.service.run(prepared)
         emu.record(outcome)
         if outcome.throttled is not None:
-            if key:
-                emu.idempotency.abandon(key)
-            return outcome.answer
+            return self._refused(key, outcome.answer)
         answer = outcome.answer
         if fault is not None and fault.kind == "partial_errors":
             answer = _partial_errors_answer()
+        if not emu.undocumented.alias_data_with_errors and answer.status == 200:
+            answer = HttpAnswer(
+                200, api_errors.without_alias_data(answer.body), answer.headers, answer.content_type
+            )
         if outcome.applied and emu.state_file is not None:
             emu.save()
         if key:
             emu.idempotency.complete(key, answer)
         if fault is not None and fault.kind in ("lost_response", "timeout"):
             return _transport_fault(fault)
+        return answer
+
+    def _refused(self, key: str | None, answer: HttpAnswer) -> HttpAnswer:
+        """An answer given without executing: cached for ``key`` or forgotten, as the
+        ``cache_error_answers`` switch says (``Undocumented``)."""
+        if key and self._emu.undocumented.cache_error_answers:
+            self._emu.idempotency.complete(key, answer)
+        elif key:
+            self._emu.idempotency.abandon(key)
         return answer
 
     def _delay(self, request: Request, root_fields: frozenset[str]) -> None:
@@ -203,7 +239,11 @@ class EmulatorApp:
     def _throttled(self, throttle: Throttled) -> HttpAnswer:
         with self._emu.stats.lock:
             self._emu.stats.throttled[throttle.code] += 1
-        return throttled_answer(throttle, legacy=self._emu.legacy_errors)
+        return throttled_answer(
+            throttle,
+            legacy=self._emu.legacy_errors,
+            daily_limit_status=self._emu.undocumented.daily_limit_status,
+        )
 
     # -- test endpoints ------------------------------------------------------------------
 
@@ -301,6 +341,16 @@ def _fingerprint(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
 
 
+def _aliases(prepared: PreparedOperation) -> list[str]:
+    """The response keys of the operation's root fields (alias, else field name)."""
+    assert prepared.operation is not None
+    return [
+        (selection.alias or selection.name).value
+        for selection in prepared.operation.selection_set.selections
+        if isinstance(selection, FieldNode)
+    ]
+
+
 def _applies_first(fault: Fault) -> bool:
     """Whether the request is executed before the fault strikes."""
     return fault.kind in ("lost_response", "partial_errors") or (
@@ -316,6 +366,9 @@ def _status_answer(fault: Fault, *, legacy: bool) -> HttpAnswer:
     retry = fault.retry_in_seconds
     if retry is None and status == 429:
         retry = 1
+    if fault.body is not None:
+        headers = {"Retry-After": str(retry)} if retry is not None else {}
+        return HttpAnswer(status, fault.body, headers, content_type="text/html")
     return api_errors.request_error(
         status,
         fault.code or STATUS_CODES.get(status, f"HTTP_{status}"),

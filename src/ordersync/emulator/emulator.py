@@ -30,6 +30,7 @@ from ordersync.emulator.limits import (
     IdempotencyCache,
     Limits,
     RequestLimiter,
+    Undocumented,
 )
 from ordersync.emulator.model import ItemState, WallClock, Webhook
 from ordersync.emulator.paging import CursorRegistry
@@ -71,6 +72,8 @@ class Emulator:
             ``httpx.WSGITransport(app=receiver)`` to deliver into a WSGI app in-process.
         webhook_policy: attempts, retry interval and timeout (default: monday's, once a
             minute for 30 minutes).
+        undocumented: the switches for what monday's docs leave open (``Undocumented``;
+            default: the emulator's behaviour before they were switches).
 
     Example:
         >>> emu = Emulator(clock=ManualClock())
@@ -91,9 +94,11 @@ class Emulator:
         webhook_secret: str | None = None,
         webhook_transport: httpx.BaseTransport | None = None,
         webhook_policy: WebhookPolicy | None = None,
+        undocumented: Undocumented | None = None,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.limits = limits or Limits()
+        self.undocumented = undocumented or Undocumented()
         self.token = token
         self.legacy_errors = legacy_errors
         self.require_api_version = require_api_version
@@ -113,7 +118,12 @@ class Emulator:
             self.clock, self.limits.complexity_budget, self.limits.complexity_window
         )
         self.requests = RequestLimiter(
-            self.clock, self.limits.requests_per_minute, self.limits.daily_calls, wall
+            self.clock,
+            self.limits.requests_per_minute,
+            self.limits.daily_calls,
+            wall,
+            per_ip=self.limits.ip_requests_per_window,
+            ip_window=self.limits.ip_window,
         )
         self.concurrency = ConcurrencyGate(self.limits.max_concurrency)
         self.idempotency = IdempotencyCache(self.clock, self.limits.idempotency_ttl)
@@ -316,14 +326,19 @@ def serve_forever(
     token: str | None = None,
     quiet: bool = False,
     webhook_secret: str | None = None,
+    undocumented: Undocumented | None = None,
 ) -> None:
     """Run an emulator over HTTP until interrupted (``ordersync emulator``).
 
     ``latency`` adds real seconds to every request, for benchmarks; ``webhook_secret`` signs
-    webhooks (see ``Emulator``).
+    webhooks (see ``Emulator``); ``limits`` and ``undocumented`` as ``Emulator``'s.
     """
     emulator = Emulator(
-        state_file=state_file, limits=limits, token=token, webhook_secret=webhook_secret
+        state_file=state_file,
+        limits=limits,
+        token=token,
+        webhook_secret=webhook_secret,
+        undocumented=undocumented,
     )
     server = make_http_server(emulator.wsgi_app, host, port, latency=latency, quiet=quiet)
     try:

@@ -4,12 +4,16 @@
 ever) whose root fields include ``match`` (any request when ``match`` is ``None``):
 
 * ``status``: answer HTTP ``status`` (500, 502, 503, 423, 429, ...) without applying anything;
-  ``retry_in_seconds`` adds ``Retry-After``; ``code`` overrides the error code;
+  ``retry_in_seconds`` adds ``Retry-After``; ``code`` overrides the error code; ``body``
+  answers that text (``text/html``) instead of monday's JSON;
 * ``lost_response``: apply the request, then lose the answer (in-process the transport raises
   ``httpx.RemoteProtocolError``; over HTTP the connection closes without an answer);
 * ``timeout``: ``httpx.ReadTimeout`` in-process (over HTTP the server holds the connection
   ``delay`` seconds, then closes it); ``after_apply`` says whether the mutation ran first;
 * ``partial_errors``: apply, but answer ``data: null`` with errors that name no alias;
+* ``alias_error``: apply nothing; HTTP 200 where every root alias fails with ``code`` (e.g.
+  ``ItemsLimitationException``, ``DAILY_LIMIT_EXCEEDED``), ``status`` as its reported
+  ``status_code`` (default 200);
 * ``latency``: delay the request by ``delay`` seconds (``clock.sleep`` in-process, real sleep
   over HTTP); latency faults add up and don't stop other faults from firing.
 """
@@ -21,7 +25,9 @@ from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-KINDS = frozenset({"status", "lost_response", "timeout", "partial_errors", "latency"})
+KINDS = frozenset(
+    {"status", "lost_response", "timeout", "partial_errors", "latency", "alias_error"}
+)
 
 
 @dataclass
@@ -36,12 +42,15 @@ class Fault:
     retry_in_seconds: int | None = None
     delay: float = 0.0
     code: str | None = None
+    body: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; one of {sorted(KINDS)}")
         if self.kind == "status" and not (self.status and 400 <= self.status <= 599):
             raise ValueError("a status fault needs an HTTP error status (400-599)")
+        if self.kind == "alias_error" and not self.code:
+            raise ValueError("an alias_error fault needs a code")
         if self.times is not None and self.times < 1:
             raise ValueError("times must be at least 1 (or None for ever)")
 

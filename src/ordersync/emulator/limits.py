@@ -1,11 +1,27 @@
-"""monday's limits: complexity budget, requests per minute, daily calls, concurrency, and the
-idempotency cache. All time comes from the emulator's clock, so tests wait out a minute instantly.
+"""monday's limits: complexity budget, requests per minute, per IP, daily calls, concurrency,
+items per board, and the idempotency cache. All time comes from the emulator's clock, so tests
+wait out a minute instantly.
 
-Defaults are those of a Pro account with a personal token (developer.monday.com "Rate limits";
-DESIGN.md): 10,000,000 complexity points per 60 s window, 5,000,000 per query, 5,000 requests
-per minute, concurrency 100, no daily cap unless set (Pro's 10,000 is a soft limit). A window
-starts with its first request and resets ``window`` seconds later; ``reset_in_x_seconds`` and
-``retry_in_seconds`` count down to that reset. The daily count resets at midnight UTC.
+Figures (``../shared/monday/FACTS.md`` "Limits"; developer.monday.com "Rate limits"; the
+support article "API Rate Limits" for Free/Trial's 200 daily calls), as plan presets
+(``Limits.for_plan``, ``ordersync emulator --plan``):
+
+=========== ============ ========== =========== ============ ===========
+plan        points/min   requests   concurrency daily calls  items/board
+=========== ============ ========== =========== ============ ===========
+trial/free  1,000,000    1,000      40          200          10,000
+standard    10,000,000   1,000      40          1,000        10,000
+pro         10,000,000   2,500      100         10,000       10,000
+enterprise  10,000,000   5,000      250         25,000       10,000
+=========== ============ ========== =========== ============ ===========
+
+(``basic`` is ``standard``.) Every plan: 5,000,000 points per query, 5,000 requests per 10 s
+per IP. ``Limits()`` itself keeps the emulator's historic default (points and requests of an
+Enterprise personal token, Pro's concurrency, no daily cap), so existing runs are unchanged.
+A window starts with its first request and resets ``window`` seconds later;
+``reset_in_x_seconds`` and ``retry_in_seconds`` count down to that reset. The daily count
+resets at midnight UTC. Every GraphQL answer carries ``RateLimit-Policy`` / ``RateLimit``
+headers for ``minuteRate``, ``concurrency`` and ``complexityMinute`` (``rate_limit_headers``).
 
 Idempotency (developer.monday.com "Idempotency"): a mutation's first answer is cached for 30
 minutes under its ``Idempotency-Key`` and replayed for a retry with the same key and body; a
@@ -17,10 +33,11 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from enum import StrEnum
+from typing import Any, Literal
 
 from ordersync.clock import Clock
 from ordersync.emulator import api_errors
@@ -42,6 +59,94 @@ class Limits:
     idempotency_ttl: float = 30 * 60.0
     cursor_ttl: float = 60 * 60.0
     max_page_size: int = 500
+    ip_requests_per_window: int | None = 5_000
+    ip_window: float = 10.0
+    items_per_board: int | None = 10_000
+
+    @classmethod
+    def for_plan(cls, plan: str, **overrides: Any) -> Limits:
+        """monday's limits for ``plan`` (``trial``, ``free``, ``basic``, ``standard``, ``pro``,
+        ``enterprise``; see the module docstring), with any field overridden.
+
+        Raises:
+            ValueError: an unknown plan.
+        """
+        try:
+            preset = PLANS[plan.lower()]
+        except KeyError:
+            raise ValueError(f"unknown plan {plan!r}; one of {', '.join(PLANS)}") from None
+        return replace(preset, **overrides)
+
+
+PLANS: dict[str, Limits] = {
+    "trial": Limits(
+        complexity_budget=1_000_000, requests_per_minute=1_000, max_concurrency=40, daily_calls=200
+    ),
+    "free": Limits(
+        complexity_budget=1_000_000, requests_per_minute=1_000, max_concurrency=40, daily_calls=200
+    ),
+    "basic": Limits(requests_per_minute=1_000, max_concurrency=40, daily_calls=1_000),
+    "standard": Limits(requests_per_minute=1_000, max_concurrency=40, daily_calls=1_000),
+    "pro": Limits(requests_per_minute=2_500, max_concurrency=100, daily_calls=10_000),
+    "enterprise": Limits(requests_per_minute=5_000, max_concurrency=250, daily_calls=25_000),
+}
+"""monday's published figures per plan (FACTS.md "Limits")."""
+
+
+@dataclass(frozen=True)
+class Undocumented:
+    """What monday's docs leave open, as switches (FACTS.md marks each **undocumented**).
+
+    The defaults are the emulator's behaviour before these became switches; tests run the
+    client against both sides of each.
+
+    Attributes:
+        cache_error_answers: an answer refused before execution under an ``Idempotency-Key``
+            (a 429 of the complexity budget, an injected 4xx/5xx) is cached and replayed for
+            the key like a success (``True``), or forgotten so a retry runs afresh.
+        same_key_other_body: a key reused with a different request: ``conflict`` (409
+            ``IDEMPOTENCY_CONFLICT`` without ``Retry-After``), ``replay`` (the first answer
+            comes back) or ``execute`` (the new request runs, as if the key were new).
+        alias_data_with_errors: a multi-mutation answer keeps the data of the aliases that
+            worked beside errors naming the others (``True``), or carries ``data: null`` and
+            errors without a ``path``, so no alias's fate can be told.
+        daily_limit_status: the HTTP status of ``DAILY_LIMIT_EXCEEDED`` (429 or 200).
+    """
+
+    cache_error_answers: bool = False
+    same_key_other_body: Literal["conflict", "replay", "execute"] = "conflict"
+    alias_data_with_errors: bool = True
+    daily_limit_status: int = 429
+
+    def __post_init__(self) -> None:
+        if self.same_key_other_body not in ("conflict", "replay", "execute"):
+            raise ValueError("same_key_other_body is one of conflict, replay, execute")
+        if self.daily_limit_status not in (200, 429):
+            raise ValueError("daily_limit_status is 200 or 429")
+
+
+def parse_undocumented(settings: Iterable[str]) -> Undocumented:
+    """``Undocumented`` from ``NAME=VALUE`` strings (``ordersync emulator --undocumented``).
+
+    Raises:
+        ValueError: an unknown name or a value of the wrong kind.
+    """
+    values: dict[str, Any] = {}
+    kinds = {f.name: f.type for f in fields(Undocumented)}
+    for setting in settings:
+        name, _, raw = setting.partition("=")
+        name, raw = name.strip(), raw.strip()
+        if name not in kinds:
+            raise ValueError(f"unknown switch {name!r}; one of {', '.join(kinds)}")
+        if kinds[name] == "bool":
+            if raw.lower() not in ("true", "false"):
+                raise ValueError(f"{name} is true or false, not {raw!r}")
+            values[name] = raw.lower() == "true"
+        elif kinds[name] == "int":
+            values[name] = int(raw)
+        else:
+            values[name] = raw
+    return Undocumented(**values)
 
 
 class Throttled(Exception):
@@ -103,6 +208,12 @@ class ComplexityBudget:
             self._window.roll()
             return self._budget - self._window.used
 
+    def state(self) -> tuple[int, int]:
+        """Points left and seconds to the window's reset."""
+        with self._lock:
+            self._window.roll()
+            return self._budget - self._window.used, self._window.reset_in()
+
     def charge(self, cost: int) -> Charge:
         """Spend ``cost`` points, or raise ``Throttled`` without spending any."""
         with self._lock:
@@ -127,8 +238,15 @@ class RequestLimiter:
         per_minute: int | None,
         per_day: int | None,
         wall_now: Callable[[], float],
+        *,
+        per_ip: int | None = None,
+        ip_window: float = 10.0,
     ) -> None:
+        self._clock = clock
         self._minute = _Window(clock, 60.0)
+        self._per_ip = per_ip
+        self._ip_window = ip_window
+        self._ips: dict[str, _Window] = {}
         self._per_minute = per_minute
         self._per_day = per_day
         self._wall_now = wall_now
@@ -136,9 +254,10 @@ class RequestLimiter:
         self._day_count = 0
         self._lock = threading.Lock()
 
-    def admit(self) -> None:
+    def admit(self, ip: str | None = None) -> None:
         """Count one request, or raise ``Throttled`` if a limit is already reached."""
         with self._lock:
+            self._check_ip(ip)
             self._check_day()
             self._minute.roll()
             if self._per_minute is not None and self._minute.used >= self._per_minute:
@@ -147,6 +266,24 @@ class RequestLimiter:
                 )
             self._minute.used += 1
             self._day_count += 1
+
+    def minute_state(self) -> tuple[int | None, int]:
+        """Requests left this minute (``None``: no limit) and seconds to the minute's reset."""
+        with self._lock:
+            self._minute.roll()
+            left = None if self._per_minute is None else self._per_minute - self._minute.used
+            return left, self._minute.reset_in()
+
+    def _check_ip(self, ip: str | None) -> None:
+        # monday: 5,000 requests per 10 s from one IP, 429 IP_RATE_LIMIT_EXCEEDED with
+        # retry_in_seconds (FACTS.md "Limits"); refused requests count too.
+        if self._per_ip is None or ip is None:
+            return
+        window = self._ips.setdefault(ip, _Window(self._clock, self._ip_window))
+        window.roll()
+        window.used += 1
+        if window.used > self._per_ip:
+            raise Throttled(api_errors.IP_RATE_LIMIT, "IP rate limit exceeded", window.reset_in())
 
     def _check_day(self) -> None:
         now = self._wall_now()
@@ -165,6 +302,11 @@ class ConcurrencyGate:
         self._limit = limit
         self._in_flight = 0
         self._lock = threading.Lock()
+
+    def left(self) -> int | None:
+        """Slots free now (``None``: no limit)."""
+        with self._lock:
+            return None if self._limit is None else max(0, self._limit - self._in_flight)
 
     @contextmanager
     def slot(self) -> Iterator[None]:
@@ -216,6 +358,25 @@ class IdempotencyCache:
                 return IdempotencyOutcome.IN_FLIGHT, None
             return IdempotencyOutcome.REPLAY, entry.answer
 
+    def begin_with(
+        self, key: str, fingerprint: str, same_key_other_body: str
+    ) -> tuple[IdempotencyOutcome, HttpAnswer | None]:
+        """``begin``, with a reused key's fate chosen by the ``same_key_other_body`` switch
+        (``Undocumented``): ``conflict`` as ``begin``; ``replay`` answers the first request's
+        cached answer; ``execute`` forgets the first request and runs this one under the key.
+        """
+        outcome, cached = self.begin(key, fingerprint)
+        if outcome is not IdempotencyOutcome.CONFLICT or same_key_other_body == "conflict":
+            return outcome, cached
+        with self._lock:
+            entry = self._entries[key]
+            if same_key_other_body == "replay" and entry.answer is not None:
+                return IdempotencyOutcome.REPLAY, entry.answer
+            if same_key_other_body == "replay":
+                return IdempotencyOutcome.IN_FLIGHT, None
+            self._entries[key] = _Entry(fingerprint, None, self._clock.monotonic())
+            return IdempotencyOutcome.NEW, None
+
     def complete(self, key: str, answer: HttpAnswer) -> None:
         with self._lock:
             entry = self._entries.get(key)
@@ -237,12 +398,38 @@ class IdempotencyCache:
             del self._entries[key]
 
 
-def throttled_answer(throttle: Throttled, *, legacy: bool) -> HttpAnswer:
-    """The 429 for a refused request (not complexity, which has its own shape)."""
+def throttled_answer(
+    throttle: Throttled, *, legacy: bool, daily_limit_status: int = 429
+) -> HttpAnswer:
+    """The 429 for a refused request (not complexity, which has its own shape); the daily
+    limit's status is ``daily_limit_status`` (undocumented: 429 or 200)."""
+    status = daily_limit_status if throttle.code == api_errors.DAILY_LIMIT else 429
     return api_errors.request_error(
-        429,
+        status,
         throttle.code,
         throttle.message,
         legacy=legacy,
         retry_in_seconds=throttle.retry_in_seconds,
     )
+
+
+def rate_limit_headers(
+    limits: Limits, requests: RequestLimiter, concurrency: ConcurrencyGate, budget: ComplexityBudget
+) -> dict[str, str]:
+    """monday's ``RateLimit-Policy`` and ``RateLimit`` headers (IETF draft form, FACTS.md
+    "Versions and headers"): ``q``/``w`` the quota and its window, ``r`` what is left and ``t``
+    the seconds to its reset, for ``minuteRate``, ``concurrency`` and ``complexityMinute``."""
+    policies, states = [], []
+    left, reset = requests.minute_state()
+    if left is not None and limits.requests_per_minute is not None:
+        policies.append(f'"minuteRate";q={limits.requests_per_minute};w=60')
+        states.append(f'"minuteRate";r={max(0, left)};t={reset}')
+    free = concurrency.left()
+    if free is not None and limits.max_concurrency is not None:
+        policies.append(f'"concurrency";q={limits.max_concurrency}')
+        states.append(f'"concurrency";r={free}')
+    window = math.ceil(limits.complexity_window)
+    policies.append(f'"complexityMinute";q={budget.budget};w={window}')
+    remaining, reset_in = budget.state()
+    states.append(f'"complexityMinute";r={max(0, remaining)};t={reset_in}')
+    return {"RateLimit-Policy": ", ".join(policies), "RateLimit": ", ".join(states)}

@@ -3,26 +3,41 @@
 ``MondayClient`` sends GraphQL documents (built in ``documents``) over an injectable httpx
 transport, classifies each answer once (``errors``), retries what is retryable with the
 same ``Idempotency-Key`` (honouring ``retry_in_seconds`` / ``Retry-After``, else
-exponential backoff with jitter), waits for the complexity budget when it runs low
-(``pacing``), and maps multi-mutation answers back by alias. Time goes through a ``Clock``
-so that no test ever sleeps. The API token is sent only in the ``Authorization`` header and
-is scrubbed from every answer before anything is built from it.
+exponential backoff with jitter), waits for monday's limits when they run low (``pacing``:
+the ``complexity`` field and the ``RateLimit`` headers), and maps multi-mutation answers
+back by alias. Time goes through a ``Clock`` so that no test ever sleeps. The API token is
+sent only in the ``Authorization`` header and is scrubbed from every answer before anything
+is built from it.
+
+Which key a retry carries (docs/monday-errors.md): the same key, so that monday replays
+instead of applying twice, except after a 429 when every attempt under the key was refused
+unprocessed with a 429 (monday advises a fresh key there): then ``mutate`` asks its caller's
+``fresh_key`` for a new one, which the caller journals before the resend. Without
+``fresh_key`` (a resend after a crash: the key may have been applied) the key never changes.
+Limits a retry cannot pass (``LimitReachedError``: the daily call limit, a full board) are
+raised at once, and a refused connection after two quick tries (``MondayUnreachableError``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 import httpx
 
 from ordersync.clock import Clock, SystemClock
-from ordersync.errors import MondayError, RetryableMondayError
+from ordersync.errors import (
+    LimitReachedError,
+    MondayError,
+    MondayUnreachableError,
+    RetryableMondayError,
+)
 from ordersync.monday import documents, reads
 from ordersync.monday import errors as monday_errors
 from ordersync.monday.models import (
@@ -45,6 +60,22 @@ _MIN_SECRET_LENGTH = 8
 _BACKOFF_BASE = 1.0
 _BACKOFF_CAP = 60.0
 
+SERVER_TIMEOUT = 60.0
+"""monday ends a call after 60 s (FACTS.md "Limits")."""
+REQUEST_TIMEOUT = 50.0
+"""The client's timeout: below the server's, so a retry never arrives while the first
+request may still run (the case that earns 409s)."""
+UNREACHABLE_WAITS = (0.5, 1.0)
+"""Waits before each retry of a refused connection; then ``MondayUnreachableError``."""
+
+
+class _ReplayedError(Exception):
+    """monday replayed an error answer cached under the key: its outcome is unknown."""
+
+    def __init__(self, error: MondayError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
 
 class MondayClient:
     """A synchronous client for monday.com's GraphQL API.
@@ -56,7 +87,8 @@ class MondayClient:
         transport: an httpx transport (the in-process emulator, ``httpx.MockTransport``);
             real HTTP when ``None``.
         clock: the clock used for waiting; ``SystemClock`` when ``None``.
-        timeout: seconds before a request times out.
+        timeout: seconds before a request times out; below monday's 60 s server timeout
+            (default ``REQUEST_TIMEOUT``, 50 s).
         max_retries: retries of a retryable failure before giving up.
         user_agent: the ``User-Agent`` header.
         max_retry_wait: a retryable failure asking to wait longer than this (e.g. the
@@ -76,12 +108,17 @@ class MondayClient:
         api_version: str = "2026-10",
         transport: httpx.BaseTransport | None = None,
         clock: Clock | None = None,
-        timeout: float = 30.0,
+        timeout: float = REQUEST_TIMEOUT,
         max_retries: int = 8,
         user_agent: str = "ordersync/0.1",
         max_retry_wait: float = 300.0,
         rng: random.Random | None = None,
     ) -> None:
+        if not 0 < timeout < SERVER_TIMEOUT:
+            raise ValueError(
+                f"timeout must be below monday's {SERVER_TIMEOUT:.0f} s server timeout, "
+                f"not {timeout}"
+            )
         self.url = url
         self.api_version = api_version
         self.stats = RequestStats()
@@ -91,6 +128,7 @@ class MondayClient:
         self._max_retry_wait = max_retry_wait
         self._rng = rng or random.Random()
         self._pacer = Pacer()
+        self._keys: dict[str, str] = {}  # Idempotency-Key → fingerprint of its request
         self._http = httpx.Client(
             transport=transport,
             timeout=timeout,
@@ -140,14 +178,17 @@ class MondayClient:
             RetryableMondayError: still failing after ``max_retries`` retries.
             PermanentMondayError: a failure that will not pass (``AuthError`` for tokens).
         """
-        body = self._send(
-            document,
-            variables,
-            operation_name=operation_name,
-            idempotency_key=idempotency_key,
-            kinds={operation_name: 1},
-            strict=True,
-        )
+        try:
+            body = self._send(
+                document,
+                variables,
+                operation_name=operation_name,
+                idempotency_key=idempotency_key,
+                kinds={operation_name: 1},
+                strict=True,
+            )
+        except _ReplayedError as replayed:
+            raise replayed.error from None
         data = body.get("data")
         return data if isinstance(data, dict) else {}
 
@@ -157,6 +198,7 @@ class MondayClient:
         *,
         idempotency_key: str,
         operation_name: str = "Deliver",
+        fresh_key: Callable[[], str] | None = None,
     ) -> dict[str, AliasResult]:
         """Send several mutations in one request and say what became of each alias.
 
@@ -172,10 +214,14 @@ class MondayClient:
             idempotency_key: the key for this request; reuse it only to resend the same
                 mutations (e.g. after a crash, within monday's 30-minute cache).
             operation_name: the GraphQL operation name.
+            fresh_key: called for a new key when a 429 says monday did not process any
+                attempt under the current one; the caller records the new key (the journal)
+                before returning it, and the resend carries it. ``None``: keep the key.
 
         Returns:
             Alias → ``AliasResult``: ``ok`` with data, ``failed`` with the classified
-            error, or ``unknown`` (resolve by looking the row up on monday).
+            error, or ``unknown`` (resolve by looking the row up on monday), every alias
+            ``unknown`` when monday replays an error cached under the key.
 
         Raises:
             RetryableMondayError: still failing after ``max_retries`` retries; the outcome
@@ -186,14 +232,19 @@ class MondayClient:
         if not idempotency_key:
             raise ValueError("mutations need an idempotency key")
         document, variables = documents.build_mutation_document(mutations, operation_name)
-        body = self._send(
-            document,
-            variables,
-            operation_name=operation_name,
-            idempotency_key=idempotency_key,
-            kinds=Counter(mutation.field for mutation in mutations),
-            strict=False,
-        )
+        try:
+            body = self._send(
+                document,
+                variables,
+                operation_name=operation_name,
+                idempotency_key=idempotency_key,
+                kinds=Counter(mutation.field for mutation in mutations),
+                strict=False,
+                fresh_key=fresh_key,
+            )
+        except _ReplayedError as replayed:
+            logger.warning("monday replayed an error for this key: %s", replayed.error)
+            return {m.alias: AliasResult(m.alias, "unknown") for m in mutations}
         results = monday_errors.alias_results(
             body, [m.alias for m in mutations], http_status=200, headers={}
         )
@@ -211,6 +262,7 @@ class MondayClient:
         idempotency_key: str | None,
         kinds: Mapping[str, int],
         strict: bool,
+        fresh_key: Callable[[], str] | None = None,
     ) -> dict[str, Any]:
         """Post until an answer can be read, a permanent error, or retries run out."""
         payload = {"query": document, "variables": variables or {}, "operationName": operation_name}
@@ -218,15 +270,17 @@ class MondayClient:
         if self._token:
             headers["Authorization"] = self._token
         if idempotency_key:
-            headers["Idempotency-Key"] = idempotency_key
+            headers["Idempotency-Key"] = self._claim(idempotency_key, payload)
         aliases = sum(kinds.values()) if idempotency_key else 0
-        attempt = 0
+        attempt = unreachable = 0
+        key_unprocessed = True  # every attempt under this key so far was refused with a 429
         while True:
             self._pace(kinds)
             self.stats.requests += 1
             self.stats.mutations_sent += aliases
             started = self._clock.monotonic()
             cause: Exception | None = None
+            replayed = False
             try:
                 response = self._http.post(self.url, json=payload, headers=headers)
             except httpx.TransportError as exc:
@@ -236,15 +290,34 @@ class MondayClient:
                 status = None
             else:
                 status = response.status_code
+                replayed = _replayed(response)
                 body, error = self._read(response, strict)
+                self._pacer.observe_headers(response.headers, self._clock.monotonic())
             self._log(operation_name, aliases, status, started, error)
             if error is None:
                 self._observe(body, kinds)
                 return body
             self._scrub_error(error)
+            if isinstance(error, MondayUnreachableError):
+                if unreachable >= min(len(UNREACHABLE_WAITS), self._max_retries - attempt):
+                    raise error from cause
+                self._clock.sleep(UNREACHABLE_WAITS[unreachable])
+                unreachable += 1
+                self.stats.retries += 1
+                continue
+            rekey = status == 429 and key_unprocessed and fresh_key is not None
+            if replayed and error.retryable and not rekey:
+                # monday cached this error for the key (undocumented, FACTS.md): resending
+                # the key only replays it, so the caller looks the rows up instead.
+                raise _ReplayedError(error) from cause
             wait = self._retry_wait(error, attempt)
             if wait is None:
                 raise error from cause
+            if rekey and fresh_key is not None:
+                # monday did not process it: a fresh key, journalled by the caller first.
+                headers["Idempotency-Key"] = self._claim(fresh_key(), payload)
+            elif status != 429:
+                key_unprocessed = False
             attempt += 1
             self.stats.retries += 1
             self._clock.sleep(wait)
@@ -255,7 +328,7 @@ class MondayClient:
         """Decode and classify one answer (the token scrubbed out of it first)."""
         if response.status_code == 429:
             self.stats.throttled += 1
-        if response.headers.get("Idempotency-Replayed", "").lower() == "true":
+        if _replayed(response):
             self.stats.replayed += 1
         try:
             decoded = json.loads(self._scrub(response.text))
@@ -271,10 +344,23 @@ class MondayClient:
         """Seconds to wait before retrying, or ``None`` to raise ``error`` now."""
         if not isinstance(error, RetryableMondayError) or attempt >= self._max_retries:
             return None
+        if isinstance(error, LimitReachedError):
+            return None  # the daily limit or a full board: a retry costs a call, passes not
         if error.retry_after is not None:
             return None if error.retry_after > self._max_retry_wait else error.retry_after
         ceiling = min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt)
         return ceiling * self._rng.uniform(0.5, 1.0)
+
+    def _claim(self, key: str, payload: Mapping[str, Any]) -> str:
+        """Remember which request ``key`` carries; refuse it for a different one.
+
+        What monday does with one key and two bodies is undocumented (a conflict, a replay of
+        the first answer, or a second execution), and two of those lose or duplicate work.
+        """
+        fingerprint = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        if self._keys.setdefault(key, fingerprint) != fingerprint:
+            raise ValueError("an Idempotency-Key is reused for a different request")
+        return key
 
     def _pace(self, kinds: Mapping[str, int]) -> None:
         delay = self._pacer.delay(kinds, self._clock.monotonic())
@@ -443,3 +529,7 @@ class MondayClient:
                 f"outcome of creating group {group_name!r} is unknown", code="UNKNOWN_OUTCOME"
             )
         return found
+
+
+def _replayed(response: httpx.Response) -> bool:
+    return response.headers.get("Idempotency-Replayed", "").lower() == "true"

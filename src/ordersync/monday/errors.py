@@ -3,24 +3,33 @@
 Classification looks only at the HTTP status, at ``errors[].extensions.code`` /
 ``extensions.status_code`` (API 2025-01 and later) and at the legacy top-level
 ``error_code`` / ``status_code`` fields; never at message text. The table, with its
-sources in monday's developer docs (``docs/error-handling``, ``docs/rate-limits``,
-``docs/idempotency`` and the changelog entries on complexity errors):
+sources (``../shared/monday/FACTS.md`` "Errors", "Limits", "Idempotency-Key"; monday's
+``docs/error-handling``, ``docs/rate-limits``, ``docs/idempotency`` and the changelog entries
+on complexity errors; docs/monday-errors.md says what the client does with each):
 
-Retryable (``RetryableMondayError``, retried with the same ``Idempotency-Key``):
-  - HTTP 429 whatever the code: ``COMPLEXITY_BUDGET_EXHAUSTED``, ``RATE_LIMIT_EXCEEDED``,
-    ``DAILY_LIMIT_EXCEEDED``, ``maxConcurrencyExceeded``, ``IP_RATE_LIMIT_EXCEEDED``,
+Stop the run, resumable (``LimitReachedError``, never retried: a retry costs a call and
+cannot pass):
+  - ``DAILY_LIMIT_EXCEEDED`` whatever its status (undocumented): ``resets_at`` is the next
+    00:00 UTC;
+  - ``ItemsLimitationException`` / ``BOARD_CAPACITY_EXCEEDED``: the board holds 10,000 items.
+Retryable (``RetryableMondayError``):
+  - HTTP 429 whatever the code: ``COMPLEXITY_BUDGET_EXHAUSTED``, ``RATE_LIMIT_EXCEEDED`` /
+    "Rate Limit Exceeded", ``maxConcurrencyExceeded``, ``IP_RATE_LIMIT_EXCEEDED``,
     ``FIELD_LIMIT_EXCEEDED`` (and those codes, or a reported ``status_code`` 429, at 200);
   - HTTP 423 (board locked) and HTTP 5xx;
   - ``API_TEMPORARILY_BLOCKED`` (HTTP 200);
-  - 409 ``IDEMPOTENCY_CONFLICT`` with ``Retry-After``: the key's first request still runs;
-  - ``ComplexityException`` (legacy) with a reset time: the budget is spent.
+  - HTTP 409 with ``Retry-After`` whatever its code or body (``IDEMPOTENCY_CONFLICT``: the
+    key's first request still runs), and a 200 ``IDEMPOTENCY_CONFLICT`` with a wait;
+  - ``ComplexityException`` (legacy) with a reset time: the budget is spent;
+  - transport failures (timeouts, lost connections); a refused connection is
+    ``MondayUnreachableError`` (nothing was sent; the client gives up after two quick tries).
 Auth (``AuthError``): HTTP 401/403 (or that ``status_code`` reported), ``USER_UNAUTHORIZED``,
   ``UserUnauthorizedException``, ``USER_ACCESS_DENIED``, ``missingRequiredPermissions``.
 Permanent (``PermanentMondayError``): everything else, unknown codes included:
   ``ColumnValueException``, ``InvalidBoardIdException``, ``ItemNameTooLongException``, HTTP
-  400, GraphQL validation errors, 409 ``IDEMPOTENCY_CONFLICT`` without ``Retry-After`` (the
-  key was reused for a different request), ``ComplexityException`` without a reset time (a
-  query over 5M points).
+  400, GraphQL validation errors, 409 without ``Retry-After`` (a key reused for a different
+  request), a query over 5M points (``QUERY_TOO_COMPLEX``: the three spellings monday has used;
+  readers shrink the page instead).
 
 ``retry_after`` comes from ``extensions.retry_in_seconds``, the legacy
 ``error_data.retry_in_seconds``, the ``Retry-After`` header (seconds or an HTTP date), or
@@ -31,7 +40,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -39,7 +48,9 @@ import httpx
 
 from ordersync.errors import (
     AuthError,
+    LimitReachedError,
     MondayError,
+    MondayUnreachableError,
     PermanentMondayError,
     RetryableMondayError,
 )
@@ -47,6 +58,9 @@ from ordersync.monday.models import AliasResult
 
 __all__ = [
     "AUTH_CODES",
+    "BOARD_FULL_CODES",
+    "DAILY_LIMIT",
+    "QUERY_TOO_COMPLEX",
     "RETRYABLE_CODES",
     "RETRYABLE_WHEN_TIMED",
     "alias_results",
@@ -64,7 +78,6 @@ RETRYABLE_CODES = frozenset(
         "RATE_LIMIT_EXCEEDED",
         "Rate Limit Exceeded",
         "Minute limit rate exceeded",
-        "DAILY_LIMIT_EXCEEDED",
         "maxConcurrencyExceeded",
         "Concurrency limit exceeded",
         "IP_RATE_LIMIT_EXCEEDED",
@@ -82,6 +95,18 @@ RETRYABLE_WHEN_TIMED = frozenset({COMPLEXITY_EXCEPTION, IDEMPOTENCY_CONFLICT})
 reset time (a spent budget, not a query over 5M), an ``IDEMPOTENCY_CONFLICT`` with
 ``Retry-After`` (the first request with the key is still running, not a key reused for a
 different request)."""
+
+QUERY_TOO_COMPLEX = frozenset(
+    {"REQUEST_MAX_COMPLEXITY_EXCEEDED", "maxComplexityExceeded", "ComplexityException"}
+)
+"""Codes of a query refused for costing more than monday's per-query cap (5M points): today's
+``REQUEST_MAX_COMPLEXITY_EXCEEDED`` and the older spellings (FACTS.md "Limits"). A
+``ComplexityException`` with a reset time is a spent budget instead (retryable)."""
+
+DAILY_LIMIT = "DAILY_LIMIT_EXCEEDED"
+BOARD_FULL_CODES = frozenset({"ItemsLimitationException", "BOARD_CAPACITY_EXCEEDED"})
+"""Codes of a board that holds monday's 10,000 items already."""
+ITEMS_PER_BOARD = 10_000
 
 AUTH_CODES = frozenset(
     {
@@ -163,6 +188,12 @@ def _retry_after(entry: Mapping[str, Any], headers: Mapping[str, str]) -> float 
     return None
 
 
+def _daily_reset() -> datetime:
+    """When the daily call limit resets: the next 00:00 UTC (monday's rate-limit docs)."""
+    now = datetime.now(UTC)
+    return datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=UTC)
+
+
 def _build(
     *,
     code: str,
@@ -176,11 +207,29 @@ def _build(
     kwargs: dict[str, Any] = {"code": code, "request_id": request_id, "http_status": http_status}
     if code in AUTH_CODES or status in _AUTH_STATUSES:
         return AuthError(message, **kwargs)
+    if code == DAILY_LIMIT:
+        resets_at = _daily_reset()
+        return LimitReachedError(
+            f"monday's daily API call limit is reached ({message}); it resets at 00:00 UTC "
+            f"({resets_at:%Y-%m-%d %H:%M} UTC)",
+            resets_at=resets_at,
+            retry_after=retry_after,
+            **kwargs,
+        )
+    if code in BOARD_FULL_CODES:
+        return LimitReachedError(
+            f"the board is full: monday allows {ITEMS_PER_BOARD:,} items per board ({message}); "
+            "archive or delete items on it, or move to another board",
+            **kwargs,
+        )
     retryable = (
         code in RETRYABLE_CODES
         or status in _RETRYABLE_STATUSES
         or (status is not None and status >= 500)
         or (code in RETRYABLE_WHEN_TIMED and retry_after is not None)
+        # monday's 409 says "the key's first request still runs" with Retry-After; whatever
+        # code or body carries it, waiting and resending the same key is what it asks.
+        or (status == 409 and retry_after is not None)
     )
     if retryable:
         return RetryableMondayError(message, retry_after=retry_after, **kwargs)
@@ -351,14 +400,29 @@ _PERMANENT_TRANSPORT = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 def from_transport_error(exc: httpx.TransportError) -> MondayError:
     """Map an httpx transport failure to a ``MondayError`` (raise it ``from exc``).
 
-    Timeouts become ``TIMEOUT`` and lost connections ``CONNECTION_LOST`` (both retryable:
-    the request may or may not have reached monday, and a retry with the same
+    A refused connection becomes ``MondayUnreachableError`` (``UNREACHABLE``, naming the URL
+    without its query). Timeouts become ``TIMEOUT`` and lost connections ``CONNECTION_LOST``
+    (both retryable: the request may or may not have reached monday, and a retry with the same
     ``Idempotency-Key`` is safe). A malformed request on our side (unsupported URL scheme,
     local protocol error) is permanent, since it would fail the same way again.
     """
     name = type(exc).__name__
+    if isinstance(exc, httpx.ConnectError):
+        # Refused (or no such host): the request never left, so nothing can have applied.
+        return MondayUnreachableError(
+            f"monday is unreachable at {_where(exc)} ({exc or name})", code="UNREACHABLE"
+        )
     if isinstance(exc, httpx.TimeoutException):
         return RetryableMondayError(f"request timed out ({name})", code="TIMEOUT")
     if isinstance(exc, _PERMANENT_TRANSPORT):
         return PermanentMondayError(f"request could not be sent ({name})", code="TRANSPORT_ERROR")
     return RetryableMondayError(f"connection lost ({name})", code="CONNECTION_LOST")
+
+
+def _where(exc: httpx.TransportError) -> str:
+    """The URL a transport error was about, without query or credentials."""
+    try:
+        url = exc.request.url
+    except RuntimeError:  # an error raised without its request
+        return "the configured URL"
+    return str(url.copy_with(query=None, fragment=None, userinfo=b""))

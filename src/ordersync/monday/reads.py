@@ -20,6 +20,7 @@ from ordersync.errors import PermanentMondayError
 from ordersync.monday import documents
 from ordersync.monday.column_values import decode_value
 from ordersync.monday.documents import ReadShape
+from ordersync.monday.errors import QUERY_TOO_COMPLEX
 from ordersync.monday.models import Board, Column, ColumnValue, Group, Item
 
 __all__ = [
@@ -37,8 +38,6 @@ __all__ = [
 MAX_PAGE_SIZE = 500
 MAX_IDS_PER_REQUEST = 100
 MAX_VALUES_PER_REQUEST = 100
-QUERY_TOO_COMPLEX = frozenset({"maxComplexityExceeded", "ComplexityException"})
-"""Codes of a query refused for costing more than monday's per-query cap (5M points)."""
 
 logger = logging.getLogger("ordersync.monday")
 _LABELLED_TYPES = frozenset({"status", "dropdown"})

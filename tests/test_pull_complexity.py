@@ -1,0 +1,65 @@
+"""``pull`` when monday finds a nested page too complex: whatever it calls the error, on the
+first page or a later one, the pull falls back to paging the subitems board on its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from board_support import GREYSON
+from ordersync.clock import ManualClock
+from ordersync.config import PullConfig, SyncConfig
+from ordersync.db import Database
+from ordersync.emulator import Emulator, Fault, Limits, api_errors
+from ordersync.monday import MondayClient
+from ordersync.monday.errors import QUERY_TOO_COMPLEX
+from ordersync.pull import pull_board
+from ordersync.sync import run_sync
+from support import demo_database
+
+
+@pytest.fixture
+def sqlite_db(sqlite_url: str) -> Iterator[Database]:
+    database = demo_database(sqlite_url)
+    yield database
+    database.engine.dispose()
+
+
+def _client(emulator: Emulator, clock: ManualClock) -> MondayClient:
+    return MondayClient("http://emulator.test/v2", "t", transport=emulator.transport(), clock=clock)
+
+
+@pytest.mark.parametrize("code", sorted(QUERY_TOO_COMPLEX))
+def test_nested_pull_falls_back_whatever_monday_calls_the_error(
+    sqlite_db: Database,
+    config: SyncConfig,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+    code: str,
+) -> None:
+    # Today's monday says REQUEST_MAX_COMPLEXITY_EXCEEDED; older answers use the others.
+    monkeypatch.setattr(api_errors, "MAX_COMPLEXITY", code)
+    emulator = Emulator(clock=clock, limits=Limits(max_query_complexity=1_000_000))
+    with _client(emulator, clock) as client:
+        assert run_sync(sqlite_db, config, client, GREYSON).exit_code == 0
+        report = pull_board(sqlite_db, config, client)
+    assert emulator.stats.errors[code] == 1
+    assert report.paging == "separate"
+    assert (report.items_read, report.subitems_read) == (69, 264)
+
+
+def test_a_later_nested_page_too_complex_switches_to_separate_paging(
+    db: Database, config: SyncConfig, clock: ManualClock
+) -> None:
+    emulator = Emulator(clock=clock)
+    paged = config.model_copy(update={"pull": PullConfig(page_size=20)})
+    with _client(emulator, clock) as client:
+        assert run_sync(db, config, client, GREYSON).exit_code == 0
+        emulator.inject(
+            Fault("alias_error", match="next_items_page", code=api_errors.MAX_COMPLEXITY)
+        )
+        report = pull_board(db, paged, client)
+    assert emulator.stats.faults["alias_error"] == 1
+    assert report.paging == "separate"
+    assert (report.items_read, report.subitems_read) == (69, 264)
