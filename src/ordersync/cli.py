@@ -97,6 +97,17 @@ def demo_data(replace: bool) -> None:
     )
 
 
+WAIT_OPTION = click.option(
+    "--wait",
+    "wait",
+    type=click.FloatRange(min=0, max=86_400),
+    default=0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wait up to SECONDS for a board another run (sync, pull, serve) holds.",
+)
+
+
 @cli.command()
 @click.option("--customer", required=True, help="Canonical customer name or any alias.")
 @click.option("--po-number", help="Only this PO number.")
@@ -108,6 +119,7 @@ def demo_data(replace: bool) -> None:
 @click.option(
     "--pull", "pull_first", is_flag=True, help="Pull monday-owned columns (and drift) first."
 )
+@WAIT_OPTION
 def sync(
     customer: str,
     po_number: str | None,
@@ -117,6 +129,7 @@ def sync(
     limit: int | None,
     as_json: bool,
     pull_first: bool,
+    wait: float,
 ) -> None:
     """Plan and deliver the changes of one customer (and PO) to monday.
 
@@ -124,6 +137,7 @@ def sync(
     Example:
       ordersync sync --customer GREYSON --po-number 4755 --dry-run
       ordersync sync --pull --customer GREYSON     # both directions, one scheduled command
+      ordersync sync --customer GREYSON --wait 300  # a scheduled run waits for a busy board
     """
     if pull_first and dry_run:
         raise click.UsageError("--pull writes what it reads; it cannot be used with --dry-run")
@@ -136,9 +150,17 @@ def sync(
         if pull_first:
             from ordersync.pull import pull_board
 
-            pulled = pull_board(db, config, client, mode=mode)
+            pulled = pull_board(db, config, client, mode=mode, wait=wait)
         outcome = run_sync(
-            db, config, client, scope, mode=mode, dry_run=dry_run, limit=limit, progress=progress
+            db,
+            config,
+            client,
+            scope,
+            mode=mode,
+            dry_run=dry_run,
+            limit=limit,
+            progress=progress,
+            wait=wait,
         )
     if as_json:
         payload = outcome.as_dict()
@@ -247,12 +269,13 @@ def demo() -> None:
 @click.option("--board", "board_id", type=int, help="The items board (default: from --mode).")
 @click.option("--mode", help="Board set from the configuration (default: test).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def pull(board_id: int | None, mode: str | None, as_json: bool) -> None:
+@WAIT_OPTION
+def pull(board_id: int | None, mode: str | None, as_json: bool, wait: float) -> None:
     """Read the columns people own on monday back into the database; report drift.
 
     \b
     Example:
-      ordersync pull --json
+      ordersync pull --json --wait 120
     """
     from ordersync.pull import pull_board
 
@@ -260,7 +283,7 @@ def pull(board_id: int | None, mode: str | None, as_json: bool) -> None:
     settings = load_settings()
     db = _database(config)
     with make_client(settings, config) as client:
-        report = pull_board(db, config, client, mode=mode, board_id=board_id)
+        report = pull_board(db, config, client, mode=mode, board_id=board_id, wait=wait)
     if as_json:
         click.echo(json.dumps(report.as_dict(), default=str))
     else:
