@@ -204,7 +204,9 @@ class WebhookReceiver:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
-        request.max_content_length = self.max_body_bytes
+        # werkzeug cuts a body without Content-Length at the limit silently: one byte more
+        # than allowed is read, so a cut body is seen (``_handle``).
+        request.max_content_length = self.max_body_bytes + 1
         response = self._handle(request)
         return response(environ, start_response)
 
@@ -217,10 +219,14 @@ class WebhookReceiver:
         refused = self._refusal(request)
         if refused is not None:
             return refused
+        too_large = _json({"error": f"body larger than {self.max_body_bytes} bytes"}, 413)
         try:
-            body = parse_body(request.get_data(cache=False))
+            raw = request.get_data(cache=False)
+            if len(raw) > self.max_body_bytes:
+                return too_large
+            body = parse_body(raw)
         except RequestEntityTooLarge:
-            return _json({"error": f"body larger than {self.max_body_bytes} bytes"}, 413)
+            return too_large
         except EventError as error:
             return _json({"error": str(error)}, 400)
         if isinstance(body, dict) and "challenge" in body:

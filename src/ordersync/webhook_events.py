@@ -66,7 +66,7 @@ def parse_event(event: Any, key: str = "") -> Event:
     """Check an ``event`` object; ``EventError`` says what is wrong."""
     if not isinstance(event, dict):
         raise EventError("expected {'event': {...}} or {'challenge': ...}")
-    if "boardId" not in event:
+    if event.get("boardId") is None:
         raise EventError("the event names no boardId")
     ids = {name: parse_id(event[name], name) for name in ID_FIELDS if event.get(name) is not None}
     kind = event.get("type", "event")
