@@ -997,3 +997,37 @@ def test_a_refused_cli_run_names_the_holder_and_can_wait(
     assert "still busy after waiting 30 s" in str(waited.exception)
     assert sum(clock.slept) == 30  # polled on the clock, no real waiting
     db.engine.dispose()
+
+
+def test_an_id_monday_refuses_for_good_is_quarantined_alone(
+    hooked: WebhookServer, db: Database, emulator: Emulator
+) -> None:
+    from ordersync.errors import AuthError, PermanentMondayError
+
+    _, item, _ = first_line(emulator)
+    emulator.act(item["id"], FCST_QTY, "43")
+    emulator.flush_webhooks()
+    refused_id = 987654321987
+    assert post(hooked, event_body(pulseId=refused_id), signed()).status_code == 200
+    real_get = hooked.applier._get
+    failure: list[Exception] = [AuthError("token revoked", code="Unauthorized")]
+
+    def get(ids: list[int]) -> Any:
+        if refused_id in ids:
+            raise failure[0]
+        return real_get(ids)
+
+    hooked.applier._get = get  # type: ignore[method-assign]
+
+    revoked = hooked.applier.apply_pending()  # the token, not the event: everything waits
+    assert revoked.deferred and revoked.quarantined == 0
+    assert hooked.applier.pending_count() == 2
+    failure[0] = PermanentMondayError("no such item", code="InvalidArgumentException")
+
+    report = hooked.applier.apply_pending()
+
+    assert (report.events, report.quarantined, report.values_changed) == (1, 1, 1)
+    (bad,) = [row for row in events(db) if row.state == "QUARANTINED"]
+    assert json.loads(bad.payload)["pulseId"] == refused_id
+    assert "InvalidArgumentException" in bad.error
+    assert hooked.applier.pending_count() == 0
