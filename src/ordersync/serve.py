@@ -63,7 +63,7 @@ from werkzeug.wrappers import Request, Response
 
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
-from ordersync.db.lock import board_lock
+from ordersync.db.lock import DEFAULT_POLL_SECONDS, board_lock
 from ordersync.errors import AuthError, ConfigError, LockedError, MondayError, PermanentMondayError
 from ordersync.missing import MissingRow, archived_subitems_of, handle_missing, restore_rows
 from ordersync.monday import Item, MondayClient
@@ -89,6 +89,8 @@ from ordersync.webhook_events import (
 logger = logging.getLogger("ordersync.serve")
 
 JWT_LEEWAY_SECONDS = 60
+YIELD_SECONDS = 2 * DEFAULT_POLL_SECONDS
+"""After letting a waiting run in, the loop keeps off the board this long (it polls faster)."""
 MAX_TOKEN_LIFETIME = 24 * 3600
 """A JWT whose ``exp`` is further ahead than this is refused (monday's live 5 minutes)."""
 MIN_PATH_SECRET = 24
@@ -594,8 +596,10 @@ class WebhookServer:
     def _loop(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
+            yielded = False
             try:
                 report = self.applier.apply_pending()
+                yielded = report.yielded
                 if report.events or report.quarantined:
                     logger.info(
                         "applied %d webhook events: %d values changed, %d drifted columns; "
@@ -609,6 +613,8 @@ class WebhookServer:
                 logger.exception("applying webhook events failed; they stay pending")
             with self._idle:
                 self._idle.notify_all()
+            if yielded:  # a run waits for the board: new events must not wake us before it polls
+                self._stop.wait(YIELD_SECONDS)
             self._wake.wait(self.config.serve.retry_seconds)
 
     def serve(self, host: str, port: int) -> None:
