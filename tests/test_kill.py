@@ -56,7 +56,7 @@ GREYSON = Scope("GREYSON", "4755")
 KEY_COLUMN, SIZE_COLUMN = "text_mkr5wya6", "dropdown_mkrak7qp"
 ITEMS, SUBITEMS = 69, 264  # GREYSON PO 4755 in the demo data
 ONCE = {"create_group": 1, "create_item": ITEMS, "create_subitem": SUBITEMS}  # one delivery
-LOCKED = "being synced by another ordersync run"
+LOCKED = "is busy: ordersync sync on host"
 POLL, PATIENCE = 0.05, 20.0  # seconds between looks, seconds before giving up
 HOLD = 600.0  # an injected delay: in effect "until the test releases it"
 
@@ -457,7 +457,7 @@ def test_a_live_run_whose_lock_expired_is_not_joined_by_another(sqlite_rig: Rig)
             wait_until(lambda: second.poll() is not None, "the second run to stop at the lock")
             _, second_err = second.communicate(timeout=60)
             assert second.returncode == 1, "the second run must not join a live holder"
-            assert "being synced by another ordersync run" in second_err
+            assert LOCKED in second_err
             rig.held.release()
             first.communicate(timeout=60)
             assert first.returncode == 0

@@ -97,6 +97,17 @@ def demo_data(replace: bool) -> None:
     )
 
 
+WAIT_OPTION = click.option(
+    "--wait",
+    "wait",
+    type=click.FloatRange(min=0, max=86_400),
+    default=0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wait up to SECONDS for a board another run (sync, pull, serve) holds.",
+)
+
+
 @cli.command()
 @click.option("--customer", required=True, help="Canonical customer name or any alias.")
 @click.option("--po-number", help="Only this PO number.")
@@ -108,6 +119,7 @@ def demo_data(replace: bool) -> None:
 @click.option(
     "--pull", "pull_first", is_flag=True, help="Pull monday-owned columns (and drift) first."
 )
+@WAIT_OPTION
 def sync(
     customer: str,
     po_number: str | None,
@@ -117,6 +129,7 @@ def sync(
     limit: int | None,
     as_json: bool,
     pull_first: bool,
+    wait: float,
 ) -> None:
     """Plan and deliver the changes of one customer (and PO) to monday.
 
@@ -124,6 +137,7 @@ def sync(
     Example:
       ordersync sync --customer GREYSON --po-number 4755 --dry-run
       ordersync sync --pull --customer GREYSON     # both directions, one scheduled command
+      ordersync sync --customer GREYSON --wait 300  # a scheduled run waits for a busy board
     """
     if pull_first and dry_run:
         raise click.UsageError("--pull writes what it reads; it cannot be used with --dry-run")
@@ -136,9 +150,17 @@ def sync(
         if pull_first:
             from ordersync.pull import pull_board
 
-            pulled = pull_board(db, config, client, mode=mode)
+            pulled = pull_board(db, config, client, mode=mode, wait=wait)
         outcome = run_sync(
-            db, config, client, scope, mode=mode, dry_run=dry_run, limit=limit, progress=progress
+            db,
+            config,
+            client,
+            scope,
+            mode=mode,
+            dry_run=dry_run,
+            limit=limit,
+            progress=progress,
+            wait=wait,
         )
     if as_json:
         payload = outcome.as_dict()
@@ -274,12 +296,13 @@ def demo() -> None:
 @click.option("--board", "board_id", type=int, help="The items board (default: from --mode).")
 @click.option("--mode", help="Board set from the configuration (default: test).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def pull(board_id: int | None, mode: str | None, as_json: bool) -> None:
+@WAIT_OPTION
+def pull(board_id: int | None, mode: str | None, as_json: bool, wait: float) -> None:
     """Read the columns people own on monday back into the database; report drift.
 
     \b
     Example:
-      ordersync pull --json
+      ordersync pull --json --wait 120
     """
     from ordersync.pull import pull_board
 
@@ -287,7 +310,7 @@ def pull(board_id: int | None, mode: str | None, as_json: bool) -> None:
     settings = load_settings()
     db = _database(config)
     with make_client(settings, config) as client:
-        report = pull_board(db, config, client, mode=mode, board_id=board_id)
+        report = pull_board(db, config, client, mode=mode, board_id=board_id, wait=wait)
     if as_json:
         click.echo(json.dumps(report.as_dict(), default=str))
     else:
@@ -299,27 +322,41 @@ def pull(board_id: int | None, mode: str | None, as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--board", "board_id", type=int, help="The items board (default: from --mode).")
 @click.option("--mode", help="Board set from the configuration (default: test).")
-def serve(port: int, host: str, board_id: int | None, mode: str | None) -> None:
-    """Receive monday's webhooks and apply them (signing secret: ORDERSYNC_WEBHOOK_SECRET).
+@click.option(
+    "--insecure", is_flag=True, help="Accept unauthenticated requests (local testing only)."
+)
+def serve(port: int, host: str, board_id: int | None, mode: str | None, insecure: bool) -> None:
+    """Receive monday's webhooks and apply them.
+
+    Authentication: ORDERSYNC_WEBHOOK_PATH_SECRET (unsigned webhooks on URL/<secret path>,
+    as `webhooks install` registers them) and/or ORDERSYNC_WEBHOOK_SECRET (an app's signing
+    secret: JWT). Without either, serve refuses to start unless --insecure.
 
     \b
     Example:
-      ORDERSYNC_WEBHOOK_SECRET=... ordersync serve --port 8080
+      ORDERSYNC_WEBHOOK_PATH_SECRET=$(openssl rand -hex 24) ordersync serve --port 8080
     """
-    from ordersync.serve import WebhookServer
+    from ordersync.serve import Authentication, WebhookServer
 
     config = load_config()
     settings = load_settings()
+    auth = Authentication(settings.webhook_secret, settings.webhook_path_secret, insecure)
+    auth.check()
     db = _database(config)
     board = board_id or config.board_id(mode)
-    if settings.webhook_secret is None:
+    if insecure:
         errors.print(
-            "[yellow]warning:[/] ORDERSYNC_WEBHOOK_SECRET is not set: unsigned requests are "
-            "accepted (they can only make ordersync re-read items from monday)"
+            "[yellow]warning:[/] --insecure: unauthenticated requests are accepted "
+            "(local testing only)"
         )
     with make_client(settings, config) as client:
-        server = WebhookServer(db, config, client, board, settings.webhook_secret)
-        console.print(f"receiving monday webhooks for board {board} on http://{host}:{port}/")
+        server = WebhookServer(db, config, client, board, auth)
+        server.applier.boards()  # the subitems board, asked now (else when first needed)
+        where = "/<secret path>" if auth.path_secret else ""
+        console.print(
+            f"receiving monday webhooks for board {board} on http://{host}:{port}{where}",
+            highlight=False,
+        )
         server.serve(host, port)
 
 
@@ -336,23 +373,35 @@ def webhooks() -> None:
 def webhooks_install(url: str, board_id: int | None, mode: str | None, as_json: bool) -> None:
     """Register the webhooks `ordersync serve` applies (the receiver must be running).
 
+    With ORDERSYNC_WEBHOOK_PATH_SECRET set, monday is given URL/<secret path> (never printed).
+
     \b
     Example:
       ordersync webhooks install --url https://sync.example.com/monday
     """
+    from ordersync.serve import check_path_secret
     from ordersync.webhooks import install_webhooks
 
     config = load_config()
     settings = load_settings()
+    path_secret = settings.webhook_path_secret
+    if path_secret is not None:
+        check_path_secret(path_secret)
+    elif settings.webhook_secret is None:
+        errors.print(
+            "[yellow]warning:[/] ORDERSYNC_WEBHOOK_PATH_SECRET is not set: monday sends the "
+            "webhooks a personal token makes unsigned, and `serve` refuses them"
+        )
     with make_client(settings, config) as client:
-        report = install_webhooks(client, board_id or config.board_id(mode), url)
+        board = board_id or config.board_id(mode)
+        report = install_webhooks(client, board, url, path_secret=path_secret)
     if as_json:
         click.echo(json.dumps(report.as_dict(), default=str))
     else:
         for event, hook in report.installed.items():
             console.print(f"[green]installed[/] {event} (webhook {hook})")
         for event, reason in report.refused.items():
-            console.print(f"[red]refused[/] {event}: {reason}")
+            console.print(f"[red]refused[/] {event}: {reason}", highlight=False, markup=False)
         for event, count in report.existing.items():
             console.print(f"note: {count} {event} webhook(s) were already on the board")
     sys.exit(report.exit_code)

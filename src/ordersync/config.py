@@ -152,11 +152,13 @@ class PullConfig(_Model):
 
 
 class ServeConfig(_Model):
-    """The webhook receiver (``ordersync serve``); its signing secret is read from
-    ``ORDERSYNC_WEBHOOK_SECRET``, never from this file."""
+    """The webhook receiver (``ordersync serve``); its secrets are read from
+    ``ORDERSYNC_WEBHOOK_SECRET`` and ``ORDERSYNC_WEBHOOK_PATH_SECRET``, never from this file.
+    ``events_per_apply`` events are applied per hold of the board's lock."""
 
     retry_seconds: float = Field(default=5.0, gt=0)
     events_per_apply: int = Field(default=100, ge=1, le=1000)
+    max_body_bytes: int = Field(default=64 * 1024, ge=4096, le=10 * 1024 * 1024)
 
 
 class SyncConfig(_Model):
@@ -290,13 +292,15 @@ class Settings:
     api_url: str
     api_token: str | None
     webhook_secret: str | None = None
+    webhook_path_secret: str | None = None
 
     def __repr__(self) -> str:
         token = "<set>" if self.api_token else None
         secret = "<set>" if self.webhook_secret else None
+        path = "<set>" if self.webhook_path_secret else None
         return (
             f"Settings(database_url={self.database_url!r}, api_url={self.api_url!r}, "
-            f"token={token}, webhook_secret={secret})"
+            f"token={token}, webhook_secret={secret}, webhook_path_secret={path})"
         )
 
     def require_token(self) -> None:
@@ -308,8 +312,8 @@ class Settings:
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Read ``ORDERSYNC_DATABASE_URL``, ``MONDAY_API_URL``, ``MONDAY_API_TOKEN`` and
-    ``ORDERSYNC_WEBHOOK_SECRET``."""
+    """Read ``ORDERSYNC_DATABASE_URL``, ``MONDAY_API_URL``, ``MONDAY_API_TOKEN``,
+    ``ORDERSYNC_WEBHOOK_SECRET`` and ``ORDERSYNC_WEBHOOK_PATH_SECRET``."""
     env = os.environ if environ is None else environ
     api_url = env.get("MONDAY_API_URL") or DEFAULT_API_URL
     if urlsplit(api_url).scheme not in ("http", "https"):
@@ -319,6 +323,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         api_url=api_url,
         api_token=env.get("MONDAY_API_TOKEN") or None,
         webhook_secret=env.get("ORDERSYNC_WEBHOOK_SECRET") or None,
+        webhook_path_secret=env.get("ORDERSYNC_WEBHOOK_PATH_SECRET") or None,
     )
 
 

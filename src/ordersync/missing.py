@@ -1,6 +1,12 @@
 """Items and subitems ordersync made that monday no longer holds (archived or deleted there),
 and what ``[pull] missing_item_policy`` does about them. Used by ``pull`` (mirror rows the pass
 did not read) and ``serve`` (items an ``item_archived``/``item_deleted`` event names).
+
+And the way back (``restore_rows``): an item or subitem monday holds active again (restored
+from the archive or the trash: ``item_restored``) whose mirror row says archived is active in
+the mirror again, so the next sync updates it instead of creating a second one. Its line is
+planned again (hash cleared): a line still in the source is compared and corrected; a line
+gone from the source is archived again by the next sync of its scope.
 """
 
 from __future__ import annotations
@@ -102,3 +108,80 @@ def handle_missing(
             for row in gone
         ],
     )
+
+
+def restore_rows(
+    connection: sa.Connection, db: Database, board_id: int, active_ids: Sequence[int], now: datetime
+) -> list[MissingRow]:
+    """Mirror rows archived for items or subitems monday holds active again: active again.
+
+    Only rows whose monday id is the one monday names are touched (an item re-created since
+    has a new id, and the restored one stays an unknown item). Returns what was restored.
+    """
+    tables, restored = db.tables, []
+    for table, id_column, is_subitem in (
+        (tables.items, tables.items.c.monday_item_id, False),
+        (tables.subitems, tables.subitems.c.monday_subitem_id, True),
+    ):
+        for ids in chunked(connection, list(active_ids)):
+            rows = connection.execute(
+                sa.select(table).where(
+                    table.c.board_id == board_id,
+                    id_column.in_(ids),
+                    table.c.state == MirrorState.ARCHIVED,
+                )
+            ).all()
+            for row in rows:
+                monday_id = row.monday_subitem_id if is_subitem else row.monday_item_id
+                size = row.size_label if is_subitem else None
+                restored.append(MissingRow(monday_id, row.order_key, size, "active"))
+            connection.execute(
+                table.update()
+                .where(
+                    table.c.board_id == board_id,
+                    id_column.in_(ids),
+                    table.c.state == MirrorState.ARCHIVED,
+                )
+                .values(state=MirrorState.ACTIVE)
+            )
+    if not restored:
+        return []
+    replan_items(connection, db, board_id, sorted({row.order_key for row in restored}))
+    connection.execute(
+        tables.value_changes.insert(),
+        [
+            {
+                "board_id": board_id,
+                "monday_id": row.monday_id,
+                "column_id": STATE_COLUMN,
+                "order_key": row.order_key,
+                "size_label": row.size_label,
+                "old_text": MirrorState.ARCHIVED.value,
+                "new_text": MirrorState.ACTIVE.value,
+                "source": str(Source.WEBHOOK),
+                "event_key": None,
+                "recorded_at": now,
+            }
+            for row in restored
+        ],
+    )
+    return restored
+
+
+def archived_subitems_of(
+    connection: sa.Connection, db: Database, board_id: int, parent_ids: Sequence[int]
+) -> list[int]:
+    """Monday ids of the archived mirror subitems under these items (to check on restore)."""
+    table = db.tables.subitems
+    found: list[int] = []
+    for ids in chunked(connection, list(parent_ids)):
+        found.extend(
+            connection.execute(
+                sa.select(table.c.monday_subitem_id).where(
+                    table.c.board_id == board_id,
+                    table.c.monday_parent_item_id.in_(ids),
+                    table.c.state == MirrorState.ARCHIVED,
+                )
+            ).scalars()
+        )
+    return sorted(found)

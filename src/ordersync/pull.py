@@ -26,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordersync.board import BoardContext
+from ordersync.clock import Clock
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.db.lock import BoardLock, board_lock
@@ -118,6 +119,8 @@ def pull_board(
     mode: str | None = None,
     board_id: int | None = None,
     progress: PullProgress | None = None,
+    wait: float = 0.0,
+    clock: Clock | None = None,
 ) -> PullReport:
     """Read the board's monday-owned values (and drift) into the database.
 
@@ -129,6 +132,8 @@ def pull_board(
             is given.
         board_id: the items board to pull.
         progress: called after every page with the phase and the rows read so far.
+        wait: seconds to wait for a board another run holds (polling on ``clock``).
+        clock: sleeps while waiting (default: the system clock).
 
     Raises:
         LockedError: a sync (or another pull) holds the board.
@@ -138,7 +143,9 @@ def pull_board(
     board_id = board_id or config.board_id(mode)
     before = client.stats.requests
     board = BoardContext.load(client, config, board_id)
-    with board_lock(db.engine, db.tables.locks, board_id) as lock:
+    with board_lock(
+        db.engine, db.tables.locks, board_id, purpose="pull", wait=wait, clock=clock
+    ) as lock:
         puller = _Puller(db, config, client, board, lock, progress)
         report = puller.run()
     report.requests = client.stats.requests - before

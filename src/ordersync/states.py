@@ -51,6 +51,15 @@ class MirrorState(StrEnum):
     ARCHIVED = "archived"
 
 
+class EventState(StrEnum):
+    """A received webhook event: PENDING until applied; QUARANTINED when it cannot be (why: in
+    ``error``), so one bad event never holds up the others."""
+
+    PENDING = "PENDING"
+    APPLIED = "APPLIED"
+    QUARANTINED = "QUARANTINED"
+
+
 class Stage(StrEnum):
     """Where a row was rejected."""
 

@@ -13,6 +13,7 @@ from ordersync.batches import (
     unfinished_batches,
 )
 from ordersync.board import BoardContext
+from ordersync.clock import Clock
 from ordersync.config import Settings, SyncConfig
 from ordersync.db import Database
 from ordersync.db.lock import board_lock
@@ -117,17 +118,22 @@ def run_sync(
     dry_run: bool = False,
     limit: int | None = None,
     progress: Progress | None = None,
+    wait: float = 0.0,
+    clock: Clock | None = None,
 ) -> SyncOutcome:
     """Finish unfinished batches of the board, then plan and deliver a new one.
 
-    A dry run plans without writing and sends nothing to monday.
+    A dry run plans without writing and sends nothing to monday. ``wait``: seconds to wait
+    for a board another run holds (polling on ``clock``) before ``BoardBusy``.
     """
     board_id = config.board_id(mode)
     if dry_run:
         plan = plan_batch(db, config, scope, mode=mode, dry_run=True, limit=limit)
         return SyncOutcome(plan=plan, dry_run=True)
     before = client.stats.requests
-    with board_lock(db.engine, db.tables.locks, board_id) as lock:
+    with board_lock(
+        db.engine, db.tables.locks, board_id, purpose="sync", wait=wait, clock=clock
+    ) as lock:
         board = BoardContext.load(client, config, board_id)
         delivery = Delivery(db, config, client, board, progress=progress, heartbeat=lock.refresh)
         resumed = [delivery.deliver(batch_id) for batch_id in unfinished_batches(db, board_id)]

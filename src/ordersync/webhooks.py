@@ -29,9 +29,10 @@ WEBHOOK_EVENTS: tuple[str, ...] = (
     "item_deleted",
     "subitem_archived",
     "subitem_deleted",
+    "item_restored",
 )
 """What the receiver applies: every column change (monday-owned values; drift on the rest),
-and items or subitems made, archived or deleted by hand."""
+items or subitems made, archived or deleted by hand, and items restored."""
 
 CREATE_WEBHOOK = (
     "mutation CreateWebhook($boardId: ID!, $url: String!, $event: WebhookEventType!) { "
@@ -76,6 +77,13 @@ class InstallReport:
         }
 
 
+def secret_url(url: str, path_secret: str | None) -> str:
+    """``url`` with the secret path as its last segment (unchanged without one)."""
+    if path_secret is None:
+        return url
+    return url.rstrip("/") + "/" + path_secret
+
+
 def list_webhooks(client: MondayClient, board_id: int) -> list[dict[str, Any]]:
     """The board's webhooks (``id``, ``event``, ``config``; monday does not return URLs)."""
     data = client.execute(LIST_WEBHOOKS, {"boardId": str(board_id)}, operation_name="Webhooks")
@@ -87,6 +95,8 @@ def install_webhooks(
     board_id: int,
     url: str,
     events: tuple[str, ...] = WEBHOOK_EVENTS,
+    *,
+    path_secret: str | None = None,
 ) -> InstallReport:
     """Register ``events`` on the items board, sending them to ``url``.
 
@@ -95,11 +105,14 @@ def install_webhooks(
         board_id: the items board (subitem events are registered there too).
         url: where monday should POST, e.g. ``https://sync.example.com/monday``.
         events: the event types (default ``WEBHOOK_EVENTS``).
+        path_secret: registered as the URL's last segment; reported as ``<secret path>``.
 
     Raises:
         AuthError: the token may not create webhooks (nothing was registered).
     """
-    report = InstallReport(board_id, url)
+    shown = url.rstrip("/") + "/<secret path>" if path_secret else url
+    report = InstallReport(board_id, shown)
+    url = secret_url(url, path_secret)
     for hook in list_webhooks(client, board_id):
         event = str(hook.get("event"))
         report.existing[event] = report.existing.get(event, 0) + 1
@@ -113,8 +126,12 @@ def install_webhooks(
         except MondayError as error:
             if isinstance(error, AuthError):
                 raise
-            report.refused[event] = str(error)
+            report.refused[event] = _masked(str(error), path_secret)
             continue
         created = data.get("create_webhook") or {}
         report.installed[event] = int(created.get("id") or 0)
     return report
+
+
+def _masked(text: str, path_secret: str | None) -> str:
+    return text.replace(path_secret, "<secret path>") if path_secret else text

@@ -36,7 +36,7 @@ def _plant(db: Database, owner: str, expires_in: timedelta) -> None:
 
 def test_one_holder_at_a_time(db: Database) -> None:
     with board_lock(db.engine, db.tables.locks, 1):
-        with pytest.raises(LockedError, match="board 1 is being synced"):
+        with pytest.raises(LockedError, match="board 1 is busy: ordersync sync on host"):
             with board_lock(db.engine, db.tables.locks, 1):
                 pass
         with board_lock(db.engine, db.tables.locks, 2):  # other boards are free
@@ -49,7 +49,7 @@ def test_one_holder_at_a_time(db: Database) -> None:
 
 def test_a_live_holder_on_another_host_blocks(db: Database) -> None:
     _plant(db, "other-host:1234:abcd", timedelta(minutes=5))
-    with pytest.raises(LockedError, match="other-host:1234"):
+    with pytest.raises(LockedError, match=r"host other-host \(pid 1234\)"):
         with board_lock(db.engine, db.tables.locks, 1):
             pass
 

@@ -213,6 +213,9 @@ def build_tables(names: TablesConfig | None = None) -> Tables:
         sa.Column("owner", sa.String(200), nullable=False),
         sa.Column("acquired_at", sa.DateTime, nullable=False),
         sa.Column("expires_at", sa.DateTime, nullable=False),
+        sa.Column("purpose", sa.String(16)),
+        sa.Column("process", sa.String(100)),
+        sa.Column("waiting", sa.String(200)),
     )
     scan = sa.Table(
         names.scan,
@@ -266,7 +269,9 @@ def build_tables(names: TablesConfig | None = None) -> Tables:
         sa.Column("received_at", sa.DateTime, nullable=False),
         sa.Column("applied_at", sa.DateTime),
         sa.Column("error", LONG_TEXT),
+        sa.Column("state", STATE, nullable=False, server_default=sa.text("'PENDING'")),
         sa.Index(f"ix_{names.webhook_events}_pending", "applied_at"),
+        sa.Index(f"ix_{names.webhook_events}_board_state", "board_id", "state"),
     )
     return Tables(
         md,

@@ -177,6 +177,16 @@ def item_removed(
     return BoardEvent(f"subitem_{verb}", parent.board_id, payload)
 
 
+def item_restored(ctx: Context, board: Board, item: Item) -> BoardEvent:
+    """``item_restored``: an item back on its board from the archive or the trash.
+
+    Undocumented payload; assumed like ``archive_pulse``'s (``itemId``, ``itemName``), with
+    ``type`` ``restore_pulse``.
+    """
+    payload = {**ctx.common("restore_pulse", board), "itemId": int(item.id), "itemName": item.name}
+    return BoardEvent("item_restored", board.id, payload)
+
+
 def webhook_column_type(column: Column) -> str:
     return WEBHOOK_COLUMN_TYPES.get(column.type, column.type)
 

@@ -17,7 +17,9 @@ emulator's clock, up to ``attempts`` POSTs in all (monday: once a minute for 30 
 the same ``triggerUuid``. ``flush`` waits until nothing is due now; later retries stay queued
 (``pending``), so with a ``ManualClock`` a test advances the clock and flushes again.
 
-With a signing secret, every POST (the challenge too) carries ``Authorization: <JWT>``, HS256,
+Without a signing secret nothing is signed, as monday sends the webhooks a personal token made.
+With one, every POST (the challenge too, unless ``WebhookPolicy.sign_challenge`` is off: monday
+does not say) carries ``Authorization: <JWT>``, HS256,
 claims as monday's docs list them ("Authorization header"): ``accountId``, ``userId`` (who made
 the change), ``aud`` (the webhook URL), ``iat`` and ``exp`` (``iat`` + 5 minutes). ``iat`` and
 ``exp`` follow the real clock, not the emulator's (receivers check ``exp`` against theirs), so
@@ -60,11 +62,14 @@ class WebhookPolicy:
         attempts: POSTs per event at most (monday: the first and 30 retries).
         retry_interval: seconds between attempts, on the emulator's clock.
         timeout: real seconds an attempt (or the challenge) may take.
+        sign_challenge: with a signing secret, whether the challenge carries a JWT too
+            (undocumented on monday: a switch, tested both ways).
     """
 
     attempts: int = 31
     retry_interval: float = 60.0
     timeout: float = 10.0
+    sign_challenge: bool = True
 
 
 @dataclass(frozen=True)
@@ -199,7 +204,9 @@ class WebhookDispatcher:
         token = secrets.token_urlsafe(48)
         reason = None
         try:
-            response = self._post(url, {"challenge": token}, user_id)
+            response = self._post(
+                url, {"challenge": token}, user_id, sign=self._policy.sign_challenge
+            )
         except Exception as exc:  # any failure to answer fails the handshake
             reason = f"no answer ({type(exc).__name__}: {exc})"
         else:
@@ -309,9 +316,11 @@ class WebhookDispatcher:
                 due = self._clock.monotonic() + self._policy.retry_interval
                 heapq.heappush(self._queue, _Scheduled(due, next(self._sequence), job))
 
-    def _post(self, url: str, body: dict[str, Any], user_id: int) -> httpx.Response:
+    def _post(
+        self, url: str, body: dict[str, Any], user_id: int, *, sign: bool = True
+    ) -> httpx.Response:
         headers = {}
-        if self._signer is not None:
+        if self._signer is not None and sign:
             headers["Authorization"] = self._signer.token(url, user_id)
         return self._http().post(url, json=body, headers=headers)
 
