@@ -40,7 +40,7 @@ def test_nested_pull_falls_back_whatever_monday_calls_the_error(
 ) -> None:
     # Today's monday says REQUEST_MAX_COMPLEXITY_EXCEEDED; older answers use the others.
     monkeypatch.setattr(api_errors, "MAX_COMPLEXITY", code)
-    emulator = Emulator(clock=clock, limits=Limits(max_query_complexity=1_000_000))
+    emulator = Emulator(clock=clock, limits=Limits(max_query_complexity=750_000))
     with _client(emulator, clock) as client:
         assert run_sync(sqlite_db, config, client, GREYSON).exit_code == 0
         report = pull_board(sqlite_db, config, client)
