@@ -104,6 +104,28 @@ def test_a_full_board_stops_the_batch_with_one_error_and_no_row_rejected(
     assert len(keys) == len(set(keys)) == LINES
 
 
+def test_a_board_at_its_item_limit_stops_the_batch_after_what_fitted(
+    db: Database, config: SyncConfig, clock: ManualClock
+) -> None:
+    emulator = Emulator(clock=clock, limits=Limits(items_per_board=30))
+    try:
+        sync(db, config, emulator.transport(), clock)
+    except LimitReachedError as error:
+        assert error.code == "ItemsLimitationException"
+    else:
+        raise AssertionError("the item limit did not stop the run")
+    t = db.tables
+    assert len(board_keys(emulator)) == 30  # the aliases that fitted were recorded ...
+    assert count(db, t.staged_items, t.staged_items.c.status == RowStatus.DONE) == 30
+    assert count(db, t.item_errors) == 0  # ... and none of the others was rejected
+    assert batch(db).status == BatchStatus.STAGED
+
+    emulator.store.items_per_board = None  # room made on the board
+    assert sync(db, config, emulator.transport(), clock).exit_code == 0
+    keys = board_keys(emulator)
+    assert len(keys) == len(set(keys)) == LINES
+
+
 def test_a_429_is_resent_under_a_fresh_key_journalled_first(
     db: Database, config: SyncConfig, emulator: Emulator, clock: ManualClock
 ) -> None:

@@ -4,6 +4,7 @@ first page or a later one, the pull falls back to paging the subitems board on i
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -11,10 +12,12 @@ from board_support import GREYSON
 from ordersync.clock import ManualClock
 from ordersync.config import PullConfig, SyncConfig
 from ordersync.db import Database
-from ordersync.emulator import Emulator, Fault, Limits, api_errors
-from ordersync.monday import MondayClient
+from ordersync.emulator import CMS_BOARD_ID, Emulator, Fault, Limits, api_errors
+from ordersync.monday import MondayClient, documents
+from ordersync.monday.documents import ReadShape
 from ordersync.monday.errors import QUERY_TOO_COMPLEX
 from ordersync.pull import pull_board
+from ordersync.pulled import item_columns, subitem_columns
 from ordersync.sync import run_sync
 from support import demo_database
 
@@ -24,6 +27,25 @@ def sqlite_db(sqlite_url: str) -> Iterator[Database]:
     database = demo_database(sqlite_url)
     yield database
     database.engine.dispose()
+
+
+def between_nested_and_separate(config: SyncConfig, clock: ManualClock) -> int:
+    """A per-query maximum that refuses a nested page of 500 but admits a separate one."""
+    probe = Emulator(clock=clock)
+    items, subitems = item_columns(config).ids, subitem_columns(config).ids
+
+    def cost(shape: ReadShape, variables: dict[str, Any]) -> int:
+        variables = {"boardId": str(CMS_BOARD_ID), "limit": 500, **variables}
+        document = documents.items_page_document(shape)
+        return probe.service.prepare(document, variables, "ItemsPage").cost
+
+    nested = cost(
+        ReadShape(column_ids=True, subitems=True, subitem_column_ids=True),
+        {"columnIds": items, "subitemColumnIds": subitems},
+    )
+    separate = cost(ReadShape(column_ids=True), {"columnIds": items})
+    assert separate < nested
+    return (separate + nested) // 2
 
 
 def _client(emulator: Emulator, clock: ManualClock) -> MondayClient:
@@ -40,7 +62,8 @@ def test_nested_pull_falls_back_whatever_monday_calls_the_error(
 ) -> None:
     # Today's monday says REQUEST_MAX_COMPLEXITY_EXCEEDED; older answers use the others.
     monkeypatch.setattr(api_errors, "MAX_COMPLEXITY", code)
-    emulator = Emulator(clock=clock, limits=Limits(max_query_complexity=750_000))
+    ceiling = between_nested_and_separate(config, clock)
+    emulator = Emulator(clock=clock, limits=Limits(max_query_complexity=ceiling))
     with _client(emulator, clock) as client:
         assert run_sync(sqlite_db, config, client, GREYSON).exit_code == 0
         report = pull_board(sqlite_db, config, client)

@@ -43,7 +43,6 @@ DAILY_LIMIT = "DAILY_LIMIT_EXCEEDED"
 CONCURRENCY = "maxConcurrencyExceeded"
 IP_RATE_LIMIT = "IP_RATE_LIMIT_EXCEEDED"
 FIELD_LIMIT = "FIELD_LIMIT_EXCEEDED"
-ITEMS_LIMIT = "ItemsLimitationException"
 UNAUTHORIZED = "USER_UNAUTHORIZED"
 IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
@@ -107,15 +106,6 @@ def invalid_column(column_id: str, board_id: str) -> MondayAPIError:
         INVALID_COLUMN,
         "This column ID doesn't exist for the board",
         error_data={"column_id": column_id, "board_id": board_id},
-    )
-
-
-def items_limit_exceeded(board_id: str, limit: int) -> MondayAPIError:
-    """A ``create_item`` on a board that holds ``limit`` items already (monday: 10,000)."""
-    return MondayAPIError(
-        ITEMS_LIMIT,
-        f"The board has reached the limit of {limit} items",
-        error_data={"board_id": board_id, "limit": limit},
     )
 
 
