@@ -42,7 +42,7 @@ from ordersync.emulator.server import (
     serve_in_thread,
 )
 from ordersync.emulator.stats import EmulatorStats
-from ordersync.emulator.store import ITEMS_PER_BOARD, Store
+from ordersync.emulator.store import Store
 from ordersync.emulator.webhooks import (
     WebhookDelivery,
     WebhookDispatcher,
@@ -111,8 +111,7 @@ class Emulator:
             self.clock, webhook_policy or WebhookPolicy(), webhook_secret, webhook_transport
         )
         self.store = Store(now=wall, on_event=self._emit, verify_url=self._verify_webhook_url)
-        # monday's 10,000 items per board unless the limits say otherwise (None: no limit).
-        self.store.items_per_board = getattr(self.limits, "items_per_board", ITEMS_PER_BOARD)
+        self.store.items_per_board = self.limits.items_per_board
         self._load_or_seed(seed)
         self.budget = ComplexityBudget(
             self.clock, self.limits.complexity_budget, self.limits.complexity_window
