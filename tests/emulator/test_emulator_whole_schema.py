@@ -104,8 +104,10 @@ def test_board_updated_at_follows_its_items(gql: Poster, clock: ManualClock) -> 
 
 def test_a_second_board_stood_up_through_the_api(gql: Poster, emu: Emulator) -> None:
     board = gql.data(
-        'mutation { create_board(board_name: "Second", board_kind: public) { id name } }'
+        'mutation { create_board(board_name: "Second", board_kind: public, description: "d") '
+        "{ id name description } }"
     )["create_board"]
+    assert (board["name"], board["description"]) == ("Second", "d")
     variables = {"b": board["id"]}
     columns = gql.data(
         """mutation ($b: ID!) {

@@ -347,6 +347,7 @@ class Store:
                 groups={DEFAULT_GROUP_ID: Group(DEFAULT_GROUP_ID, "Group Title")},
                 kind=kind,
                 updated_at=self._now(),
+                description=description,
             )
             self._next_board_id += 1
             self.boards[board.id] = board
