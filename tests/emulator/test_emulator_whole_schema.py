@@ -104,8 +104,10 @@ def test_board_updated_at_follows_its_items(gql: Poster, clock: ManualClock) -> 
 
 def test_a_second_board_stood_up_through_the_api(gql: Poster, emu: Emulator) -> None:
     board = gql.data(
-        'mutation { create_board(board_name: "Second", board_kind: public) { id name } }'
+        'mutation { create_board(board_name: "Second", board_kind: public, description: "d") '
+        "{ id name description } }"
     )["create_board"]
+    assert (board["name"], board["description"]) == ("Second", "d")
     variables = {"b": board["id"]}
     columns = gql.data(
         """mutation ($b: ID!) {
@@ -271,3 +273,23 @@ def test_mirror_connect_and_dependency_values_read_as_empty(gql: Poster) -> None
     )["items"][0]["column_values"]
     assert sorted(v["type"] for v in values) == ["board_relation", "dependency", "mirror"]
     assert all(v["text"] is None and v["display_value"] == "" for v in values)
+
+
+def test_a_group_pages_its_own_items(gql: Poster) -> None:
+    _create(gql, "in topics")
+    group = gql.data(
+        'mutation ($b: ID!) { create_group(board_id: $b, group_name: "G2") { id } }',
+        {"b": BOARD_ID},
+    )["create_group"]["id"]
+    moved = _create(gql, "moved")
+    gql.data(
+        "mutation ($i: ID!, $g: String!) { move_item_to_group(item_id: $i, group_id: $g) { id } }",
+        {"i": moved, "g": group},
+    )
+    data = gql.data(
+        "query ($b: [ID!], $g: [String]) { boards(ids: $b) { groups(ids: $g) "
+        "{ id title items_page(limit: 10) { items { name } } } } }",
+        {"b": [BOARD_ID], "g": [group]},
+    )
+    [found] = data["boards"][0]["groups"]
+    assert (found["title"], found["items_page"]["items"]) == ("G2", [{"name": "moved"}])

@@ -28,9 +28,9 @@ back, so the emulator charges at least as much as monday would for a full page.
 
 So ``create_item(...) { id }`` costs 10,011; a page of 500 items with ``id name`` and
 ``column_values(ids: [a, b]) { id text value }`` costs 500 × (10 + 2 + 2 × (10 + 3)) = 19,000;
-and the SDK's default read of the Customer Master Schedule board (49 columns, subitems board 11)
-about 2.3M, under the 5M cap (about 20M under the model before, which counted 30 columns and 50
-subitems whatever the board).
+and the SDK's default read of the Customer Master Schedule board (49 columns besides the name,
+10 on its subitems board) about 2.2M, under the 5M cap (about 20M under the model before, which
+counted 30 columns and 50 subitems whatever the board).
 """
 
 from __future__ import annotations

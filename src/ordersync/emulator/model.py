@@ -51,6 +51,7 @@ class Board:
     subitems_board_id: str | None = None
     parent_board_id: str | None = None
     updated_at: float | None = None
+    description: str | None = None
 
     @property
     def is_subitems_board(self) -> bool:

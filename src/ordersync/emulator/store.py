@@ -29,9 +29,6 @@ FIRST_ITEM_ID = 9_100_000_001
 FIRST_WEBHOOK_ID = 510_000_001
 FIRST_BOARD_ID = 5_100_000_001
 STATE_VERSION = 1
-ITEMS_PER_BOARD = 10_000
-"""monday's limit of items on one board (FACTS.md "Limits"); ``Store.items_per_board``."""
-ITEMS_LIMITATION = "ItemsLimitationException"
 CREATABLE_COLUMN_TYPES = frozenset(
     {"text", "long_text", "numbers", "status", "dropdown", "date", "subtasks", "item_id"}
     | {"mirror", "board_relation", "dependency"}  # read as empty: the SDK reads their fragments
@@ -60,7 +57,9 @@ class Store:
         self._next_group_number = 1
         self._next_board_id = FIRST_BOARD_ID
         self._next_column_number = 1
-        self.items_per_board: int | None = ITEMS_PER_BOARD
+        self.items_per_board: int | None = None
+        """Items one board may hold (``Limits.items_per_board``, monday's 10,000); ``None``:
+        no limit."""
 
     @contextmanager
     def acting_as(self, user_id: int) -> Iterator[None]:
@@ -234,7 +233,7 @@ class Store:
         held = sum(1 for i in self.board_items(board.id) if i.state is not ItemState.DELETED)
         if held >= limit:
             raise api_errors.MondayAPIError(
-                ITEMS_LIMITATION,
+                api_errors.ITEMS_LIMIT,
                 f"The board has reached its limit of {limit} items",
                 error_data={"board_id": board.id, "limit": limit},
             )
@@ -348,6 +347,7 @@ class Store:
                 groups={DEFAULT_GROUP_ID: Group(DEFAULT_GROUP_ID, "Group Title")},
                 kind=kind,
                 updated_at=self._now(),
+                description=description,
             )
             self._next_board_id += 1
             self.boards[board.id] = board

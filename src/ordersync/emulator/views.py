@@ -62,7 +62,7 @@ class BoardView:
         self.name = board.name
         self.state = board.state
         self.board_kind = board.kind
-        self.description = None
+        self.description = board.description
         self.updated_at = None if board.updated_at is None else iso_timestamp(board.updated_at)
 
     permissions = "everyone"
@@ -103,10 +103,7 @@ class BoardView:
         cursor: str | None = None,
         query_params: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        if cursor is not None:
-            return next_page(self._ctx, cursor, limit)
-        items = paging.select_items(self._ctx.store, self._board, query_params)
-        return first_page(self._ctx, items, limit, self._board.id)
+        return items_page(self._ctx, self._board, limit, cursor, query_params)
 
 
 class GroupView:
@@ -129,11 +126,7 @@ class GroupView:
         cursor: str | None = None,
         query_params: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        if cursor is not None:
-            return next_page(self._ctx, cursor, limit)
-        items = paging.select_items(self._ctx.store, self._board, query_params)
-        mine = [item for item in items if item.group_id == self.id]
-        return first_page(self._ctx, mine, limit, self._board.id)
+        return items_page(self._ctx, self._board, limit, cursor, query_params, self.id)
 
 
 class ColumnView:
@@ -267,6 +260,23 @@ class ColumnValueView:
     @property
     def item_id(self) -> str:
         return self._item.id
+
+
+def items_page(
+    context: RequestContext,
+    board: Board,
+    limit: int,
+    cursor: str | None,
+    query_params: dict[str, Any] | None,
+    group_id: str | None = None,
+) -> dict[str, Any]:
+    """A board's (or one group's) ``items_page``: the first page, or the page after ``cursor``."""
+    if cursor is not None:
+        return next_page(context, cursor, limit)
+    items = paging.select_items(context.store, board, query_params)
+    if group_id is not None:
+        items = [item for item in items if item.group_id == group_id]
+    return first_page(context, items, limit, board.id)
 
 
 def first_page(
