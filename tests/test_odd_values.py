@@ -357,3 +357,62 @@ def sqlite_db(sqlite_url: str) -> Any:
     database = demo_database(sqlite_url)
     yield database
     database.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def plan_db(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from support import demo_database
+
+    database = demo_database(f"sqlite:///{tmp_path_factory.mktemp('plan') / 'plan.db'}")
+    yield database
+    database.engine.dispose()
+
+
+_CELL = st.one_of(
+    st.text(max_size=60),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["1e28", "1" * 29, "18,50", "1,2,3", "0000-00-00", "2025-02-30", "x" * 500]),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    price=_CELL,
+    notes=_CELL,
+    season=_CELL,
+    shipped=_CELL,
+    size=st.one_of(st.integers(min_value=-(2**63), max_value=2**63 - 1), st.floats(), _CELL),
+)
+def test_planning_never_raises_whatever_a_row_holds(
+    plan_db: Database,
+    config: SyncConfig,
+    price: object,
+    notes: object,
+    season: object,
+    shipped: object,
+    size: object,
+) -> None:
+    """Property (SQLite, whose columns hold anything): a row is planned or rejected, never a
+    crash; the other rows of the scope are planned as before."""
+    from ordersync.plan import plan_batch
+
+    table = sa.Table("ORDERS_UNIFIED", sa.MetaData(), autoload_with=plan_db.engine)
+    with plan_db.engine.begin() as connection:
+        connection.execute(table.delete().where(table.c["PO NUMBER"] == "ODD-P"))
+    _add_rows(plan_db, [{"AAG ORDER NUMBER": "ODD-P1"}, {"AAG ORDER NUMBER": "ODD-P2"}])
+    with plan_db.engine.begin() as connection:
+        connection.execute(
+            table.update().where(table.c["PO NUMBER"] == "ODD-1").values({"PO NUMBER": "ODD-P"})
+        )
+        connection.execute(  # raw values, past SQLAlchemy's type checks, as any writer could
+            sa.text(
+                'UPDATE "ORDERS_UNIFIED" SET "CUSTOMER PRICE" = :price, "NOTES" = :notes, '
+                '"CUSTOMER SEASON" = :season, "EX FACTORY DATE" = :shipped, "M" = :size '
+                "WHERE \"AAG ORDER NUMBER\" = 'ODD-P1'"
+            ),
+            {"price": price, "notes": notes, "season": season, "shipped": shipped, "size": size},
+        )
+    plan = plan_batch(plan_db, config, Scope("RHONE", "ODD-P"), dry_run=True)
+    assert plan.items + plan.rejected == 2
+    assert plan.rejected <= 1  # ODD-P2 is clean and always planned
