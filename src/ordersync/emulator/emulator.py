@@ -52,6 +52,10 @@ from ordersync.emulator.webhooks import (
 from ordersync.errors import ConfigError
 
 
+class StateFileError(ConfigError, ValueError):
+    """The ``--state`` file cannot be read (a configuration error for the command line)."""
+
+
 class Emulator:
     """A local monday.com GraphQL API.
 
@@ -224,7 +228,7 @@ class Emulator:
             try:
                 self.store.load_dict(json.loads(self.state_file.read_text("utf-8")))
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-                raise ConfigError(
+                raise StateFileError(
                     f"emulator state file {self.state_file} cannot be read "
                     f"({type(error).__name__}: {str(error)[:200]}); repair it, or move it "
                     "away to start from the seeded board"
