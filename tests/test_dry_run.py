@@ -92,7 +92,9 @@ def test_a_dry_run_counts_unknown_size_labels(
     size_column = board.columns[config.subitems.size_column_id]
     dropped = sorted(_sizes_used(db, config))[:2]  # two sizes the board no longer offers
     size_column.settings["labels"] = [
-        label for label in size_column.settings["labels"] if label["name"] not in dropped
+        label
+        for label in size_column.settings["labels"]
+        if (label.get("label") or label.get("name")) not in dropped
     ]
     strict = _config(size_labels_create_if_missing=False)
 
