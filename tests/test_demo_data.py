@@ -39,6 +39,7 @@ from ordersync.demo_data import (
     create_source_table,
     demo_order_rows,
     fill_demo_orders,
+    holds_only_demo_rows,
     size_columns,
     source_table,
 )
@@ -215,6 +216,45 @@ def test_create_source_table_refuses_an_existing_table_unless_replaced(
 
     with engine.connect() as connection:
         assert connection.scalar(sa.select(sa.func.count()).select_from(replaced)) == 0
+
+
+def test_replace_never_drops_a_table_with_rows_the_demo_did_not_write(
+    engine: sa.Engine, new_table: MakeTable
+) -> None:
+    table = new_table()
+    fill_demo_orders(engine, table)
+    with engine.begin() as connection:  # someone's real order among the demo rows
+        connection.execute(
+            table.insert().values({"AAG ORDER NUMBER": "REAL-1", "record_uuid": str(uuid.uuid4())})
+        )
+    with pytest.raises(ConfigError, match="holds rows the demo did not write"):
+        create_source_table(engine, table.name, replace=True)
+    with engine.connect() as connection:
+        assert holds_only_demo_rows(connection, table.name) is False
+        count = connection.scalar(sa.select(sa.func.count()).select_from(table))
+    assert count == demo_summary_rows() + 1  # nothing dropped, nothing changed
+
+
+def test_replace_never_drops_an_empty_table_or_one_of_another_shape(
+    engine: sa.Engine, new_table: MakeTable
+) -> None:
+    empty = new_table()  # may be about to be filled by someone else's load
+    with pytest.raises(ConfigError, match="demo-data never drops"):
+        create_source_table(engine, empty.name, replace=True)
+    other = sa.Table(
+        f"orders_{uuid.uuid4().hex[:10]}", sa.MetaData(), sa.Column("AAG ORDER NUMBER", sa.Text)
+    )
+    other.create(engine)
+    try:
+        with pytest.raises(ConfigError, match="demo-data never drops"):
+            create_source_table(engine, other.name, replace=True)
+        assert sa.inspect(engine).has_table(other.name)
+    finally:
+        other.drop(engine)
+
+
+def demo_summary_rows() -> int:
+    return len(demo_order_rows())
 
 
 @pytest.mark.postgres

@@ -1,18 +1,27 @@
 """The target board as delivery sees it: its columns checked against the mapping, its groups,
 its subitems board, and the label rules per column.
 
-Loaded once per delivery (two read requests). A mapping that names a column the board does not
-have, or with another type, stops the run before any mutation (``ConfigError``).
+Loaded once per run, dry runs too (two read requests). A board monday does not have, or a
+mapping that names a column the board does not have or with another type, stops the run before
+any mutation (``ConfigError``, exit code 2).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
+
 from ordersync.config import LABEL_TYPES, SyncConfig
-from ordersync.errors import ConfigError, RowRejected
+from ordersync.db import Tables
+from ordersync.errors import ConfigError, PermanentMondayError, RowRejected
 from ordersync.monday import Board, MondayClient
 from ordersync.monday.models import Column
+from ordersync.states import Action
+
+# What monday (or ``monday.reads``) answers for a board that is not there or not visible.
+BOARD_NOT_FOUND_CODES = frozenset({"BOARD_NOT_FOUND", "InvalidBoardIdException"})
 
 
 @dataclass
@@ -26,10 +35,16 @@ class BoardContext:
 
     @classmethod
     def load(cls, client: MondayClient, config: SyncConfig, board_id: int) -> BoardContext:
-        board = client.get_board(board_id)
+        """The board and its subitems board, checked against the mapping.
+
+        Raises:
+            ConfigError: the board is not on monday (or not visible to the token), has no
+                subitems column, or does not have the mapped columns.
+        """
+        board = _get_board(client, board_id)
         if board.subitems_board_id is None:
             raise ConfigError(f"board {board_id} has no subitems column; add one on monday")
-        subitems_board = client.get_board(board.subitems_board_id)
+        subitems_board = _get_board(client, board.subitems_board_id)
         context = cls(board, subitems_board, config)
         context.check_mapping()
         context.group_ids = {group.title: group.id for group in board.groups}
@@ -83,9 +98,51 @@ class BoardContext:
             return None
         return _unknown_label("Size", size, column.id, self.subitems_board)
 
+    def staged_label_problems(
+        self, connection: sa.Connection, tables: Tables, batch_id: str
+    ) -> int:
+        """How many staged rows of a batch delivery would refuse for their labels.
+
+        The same checks delivery makes (``item_label_problems``, ``size_label_problem``), for
+        a dry run to count: an item refused counts once (its subitems would fail with it), a
+        subitem of an item that passes counts for its own size label.
+        """
+        items, subitems = tables.staged_items, tables.staged_subitems
+        refused: set[str] = set()
+        for stg_id, values in connection.execute(
+            sa.select(items.c.stg_id, items.c.column_values).where(
+                items.c.batch_id == batch_id,
+                items.c.action.in_([Action.CREATE, Action.UPDATE]),
+            )
+        ):
+            if values and self.item_label_problems(json.loads(values)):
+                refused.add(stg_id)
+        sizes = connection.execute(
+            sa.select(subitems.c.parent_stg_id, subitems.c.size_label).where(
+                subitems.c.batch_id == batch_id, subitems.c.action == Action.CREATE
+            )
+        )
+        return len(refused) + sum(
+            1
+            for parent, size in sizes
+            if parent not in refused and self.size_label_problem(size) is not None
+        )
+
     def item_creates_labels(self) -> bool:
         """create_labels_if_missing for item mutations: on when any mapped column allows it."""
         return any(column.create_labels_if_missing for column in self.config.items.columns)
+
+
+def _get_board(client: MondayClient, board_id: int) -> Board:
+    try:
+        return client.get_board(board_id)
+    except PermanentMondayError as error:
+        if error.code not in BOARD_NOT_FOUND_CODES:
+            raise
+        raise ConfigError(
+            f"board {board_id} is not on monday, or the token cannot see it: check the board "
+            "ids in the configuration (boards.<mode>) and the token's access"
+        ) from None
 
 
 def _label_of(monday_value: object) -> str | None:

@@ -2,6 +2,10 @@
 prints the result; library errors become exit codes in one place (``main``).
 
 Exit codes: 0 completed, 3 completed with rejected rows, 1 failed, 2 usage or config error.
+
+Everything printed goes through two consoles that read no markup: names, values, ids, paths
+and messages are data and are printed as they are (``Tee [/x]`` stays ``Tee [/x]``). Styles
+are given as ``Text`` pieces, ``(text, style)``, never as markup inside a string.
 """
 
 from __future__ import annotations
@@ -18,12 +22,20 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from ordersync.batches import BatchReport, latest_batches, load_report
 from ordersync.config import SyncConfig, load_config, load_settings
 from ordersync.db import Database
 from ordersync.db.migrate import upgrade
-from ordersync.errors import ConfigError, LockedError, OrderSyncError, SourceError
+from ordersync.errors import (
+    AuthError,
+    ConfigError,
+    LockedError,
+    MondayError,
+    OrderSyncError,
+    SourceError,
+)
 from ordersync.plan import PREVIEW_LINES, LineChange, PlanResult
 from ordersync.source import Scope
 from ordersync.sync import SyncOutcome, make_client, run_retry, run_sync
@@ -33,12 +45,22 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
 
-console = Console()
-errors = Console(stderr=True)
+# No markup, no highlighting: what is printed is data, shown exactly as it is.
+console = Console(markup=False, highlight=False)
+errors = Console(stderr=True, markup=False, highlight=False)
+
+STATUS_LIMIT = 1000  # most batches `status` lists
 
 
-def _database(config: SyncConfig) -> Database:
-    return Database.connect(load_settings().database_url, config.tables)
+def _database(config: SyncConfig, *, ordersync_tables: bool = True) -> Database:
+    """The configured database; with ``ordersync_tables``, checked to hold ordersync's tables."""
+    db = Database.connect(load_settings().database_url, config.tables)
+    if ordersync_tables and not sa.inspect(db.engine).has_table(config.tables.batches):
+        raise ConfigError(
+            f"ordersync's tables are not in the database {db.engine.url!r}: "
+            "run `ordersync init-db` first"
+        )
+    return db
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,17 +88,24 @@ def init_db() -> None:
       ORDERSYNC_DATABASE_URL=postgresql://postgres@127.0.0.1/orders ordersync init-db
     """
     config = load_config()
-    db = _database(config)
+    db = _database(config, ordersync_tables=False)
     revision = upgrade(db.engine, config.tables)
-    console.print(f"ordersync tables at revision [bold]{revision}[/] in {db.engine.url!r}")
+    console.print(
+        Text.assemble("ordersync tables at revision ", (revision, "bold"), f" in {db.engine.url!r}")
+    )
 
 
 @cli.command("demo-data")
 @click.option(
-    "--replace/--keep", default=True, show_default=True, help="Drop an existing table first."
+    "--replace",
+    is_flag=True,
+    help="Rebuild the table if it holds demo data only (any other table is never touched).",
 )
 def demo_data(replace: bool) -> None:
     """Create and fill a sample ORDERS_UNIFIED (GREYSON PO 4755 → 264 sizes).
+
+    It writes only the configured source table, and only when that table does not exist yet
+    (or, with --replace, holds nothing but demo rows): a table of real orders is never touched.
 
     \b
     Example:
@@ -85,10 +114,12 @@ def demo_data(replace: bool) -> None:
     from ordersync.demo_data import create_source_table, fill_demo_orders
 
     config = load_config()
-    db = _database(config)
-    table = create_source_table(
-        db.engine, config.source.table, config.source.db_schema, replace=replace
-    )
+    db = _database(config, ordersync_tables=False)
+    source = config.source
+    where = f"{source.db_schema}.{source.table}" if source.db_schema else source.table
+    verb = "rebuilding (if it holds demo data only)" if replace else "creating"
+    console.print(f"demo-data: {verb} table {where} in {db.engine.url!r}")
+    table = create_source_table(db.engine, source.table, source.db_schema, replace=replace)
     summary = fill_demo_orders(db.engine, table)
     console.print(
         f"{table.name}: {summary.rows} order lines for {len(summary.customers)} customer names; "
@@ -204,7 +235,13 @@ def retry(batch_id: str | None, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("batch_id", required=False)
-@click.option("--limit", default=10, show_default=True, help="How many recent batches to list.")
+@click.option(
+    "--limit",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=1, max=STATUS_LIMIT),
+    help="How many recent batches to list.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(batch_id: str | None, limit: int, as_json: bool) -> None:
     """Show one batch, or the most recent batches.
@@ -346,17 +383,16 @@ def serve(port: int, host: str, board_id: int | None, mode: str | None, insecure
     board = board_id or config.board_id(mode)
     if insecure:
         errors.print(
-            "[yellow]warning:[/] --insecure: unauthenticated requests are accepted "
-            "(local testing only)"
+            Text.assemble(
+                ("warning:", "yellow"),
+                " --insecure: unauthenticated requests are accepted (local testing only)",
+            )
         )
     with make_client(settings, config) as client:
         server = WebhookServer(db, config, client, board, auth)
         server.applier.boards()  # the subitems board, asked now (else when first needed)
         where = "/<secret path>" if auth.path_secret else ""
-        console.print(
-            f"receiving monday webhooks for board {board} on http://{host}:{port}{where}",
-            highlight=False,
-        )
+        console.print(f"receiving monday webhooks for board {board} on http://{host}:{port}{where}")
         server.serve(host, port)
 
 
@@ -389,8 +425,11 @@ def webhooks_install(url: str, board_id: int | None, mode: str | None, as_json: 
         check_path_secret(path_secret)
     elif settings.webhook_secret is None:
         errors.print(
-            "[yellow]warning:[/] ORDERSYNC_WEBHOOK_PATH_SECRET is not set: monday sends the "
-            "webhooks a personal token makes unsigned, and `serve` refuses them"
+            Text.assemble(
+                ("warning:", "yellow"),
+                " ORDERSYNC_WEBHOOK_PATH_SECRET is not set: monday sends the webhooks a "
+                "personal token makes unsigned, and `serve` refuses them",
+            )
         )
     with make_client(settings, config) as client:
         board = board_id or config.board_id(mode)
@@ -399,9 +438,9 @@ def webhooks_install(url: str, board_id: int | None, mode: str | None, as_json: 
         click.echo(json.dumps(report.as_dict(), default=str))
     else:
         for event, hook in report.installed.items():
-            console.print(f"[green]installed[/] {event} (webhook {hook})")
+            console.print(Text.assemble(("installed", "green"), f" {event} (webhook {hook})"))
         for event, reason in report.refused.items():
-            console.print(f"[red]refused[/] {event}: {reason}", highlight=False, markup=False)
+            console.print(Text.assemble(("refused", "red"), f" {event}: {reason}"))
         for event, count in report.existing.items():
             console.print(f"note: {count} {event} webhook(s) were already on the board")
     sys.exit(report.exit_code)
@@ -414,7 +453,7 @@ def _progress(*, enabled: bool) -> Iterator[Any]:
         yield None
         return
     columns = (
-        TextColumn("{task.description:>9}"),
+        TextColumn("{task.description:>9}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -435,7 +474,11 @@ def _print_outcome(outcome: SyncOutcome) -> None:
     for report in outcome.resumed:
         console.print(f"finished interrupted batch {report.batch_id}: {report.status}")
     if outcome.dry_run:
-        console.print(f"[bold]dry run[/] for board {plan.board_id}: nothing was written or sent")
+        console.print(
+            Text.assemble(
+                ("dry run", "bold"), f" for board {plan.board_id}: nothing was written or sent"
+            )
+        )
         for change in plan.preview:
             _print_change(change)
         if plan.changes and len(plan.preview) == PREVIEW_LINES:
@@ -451,21 +494,21 @@ def _print_outcome(outcome: SyncOutcome) -> None:
     console.print(f"{outcome.requests} requests to monday")
 
 
-MARKS = {"CREATE": "[green]+[/]", "UPDATE": "[yellow]~[/]", "ARCHIVE": "[red]-[/]"}
+MARKS = {"CREATE": ("+", "green"), "UPDATE": ("~", "yellow"), "ARCHIVE": ("-", "red")}
 
 
 def _print_change(change: LineChange) -> None:
     """One line of the dry-run diff: + create, ~ update (old → new), - archive."""
-    console.print(f"{MARKS[change.action]} {change.order_key}  {change.item_name}", highlight=False)
+    console.print(Text.assemble(MARKS[change.action], f" {change.order_key}  {change.item_name}"))
     for title, old, new in change.columns:
-        console.print(f"    {title}: {_shown(old)} → {_shown(new)}", highlight=False)
+        console.print(f"    {title}: {_shown(old)} → {_shown(new)}")
     for action, size, old_qty, new_qty in change.sizes:
         quantities = {
             "CREATE": f"{new_qty}",
             "UPDATE": f"{old_qty} → {new_qty}",
             "ARCHIVE": f"(was {old_qty})",
         }[action]
-        console.print(f"    {MARKS[action]} size {size} {quantities}", highlight=False)
+        console.print(Text.assemble("    ", MARKS[action], f" size {size} {quantities}"))
 
 
 def _shown(value: object) -> str:
@@ -499,15 +542,16 @@ def _print_pull(report: PullReport) -> None:
     )
     if report.drifted:
         console.print(
-            f"[yellow]{report.drifted} database-owned columns changed by hand on monday[/] "
-            "(the next sync puts them back):"
+            Text.assemble(
+                (f"{report.drifted} database-owned columns changed by hand on monday", "yellow"),
+                " (the next sync puts them back):",
+            )
         )
         for drift in report.drifts:
             size = f" size {drift.size_label}" if drift.size_label else ""
             console.print(
                 f"  {drift.order_key}{size} {drift.title}: pushed {drift.pushed!r}, "
-                f"on monday {drift.on_board!r}",
-                highlight=False,
+                f"on monday {drift.on_board!r}"
             )
     if report.unknown_items or report.unknown_subitems:
         console.print(
@@ -517,13 +561,14 @@ def _print_pull(report: PullReport) -> None:
     missing = [*report.missing_items, *report.missing_subitems]
     if missing:
         action = {"recreate": "the next sync re-creates them", "flag": "left as they are"}
-        console.print(
-            f"[yellow]{len(report.missing_items)} items and {len(report.missing_subitems)} "
-            f"subitems are gone from monday[/] ({action[report.policy]}):"
+        gone = (
+            f"{len(report.missing_items)} items and {len(report.missing_subitems)} "
+            "subitems are gone from monday"
         )
+        console.print(Text.assemble((gone, "yellow"), f" ({action[report.policy]}):"))
         for row in missing[:50]:
             size = f" size {row.size_label}" if row.size_label else ""
-            console.print(f"  {row.order_key}{size}: {row.state}", highlight=False)
+            console.print(f"  {row.order_key}{size}: {row.state}")
 
 
 def _print_report(report: BatchReport) -> None:
@@ -555,8 +600,12 @@ def _print_report(report: BatchReport) -> None:
         table.add_row(f"{kind}s", *counts)
     console.print(table)
     console.print(
-        f"status [bold]{report.status}[/]; {report.rows_rejected} rows rejected at planning; "
-        f"{report.requests} requests, {report.retries} retries"
+        Text.assemble(
+            "status ",
+            (report.status, "bold"),
+            f"; {report.rows_rejected} rows rejected at planning; "
+            f"{report.requests} requests, {report.retries} retries",
+        )
     )
     if report.error:
         console.print(f"last error: {report.error}")
@@ -592,8 +641,32 @@ def _batches_table(reports: list[BatchReport]) -> Table:
 
 
 # ------------------------------------------------------------------------------ entry point
+def _command_name(args: list[str]) -> str | None:
+    """The command named on the command line (the group's own options take no value)."""
+    for arg in args:
+        if not arg.startswith("-"):
+            return arg if arg in cli.commands else None
+    return None
+
+
+def _again(command: str | None) -> str:
+    """What to run once the cause is fixed, for the command that failed."""
+    if command in ("sync", "retry"):
+        return (
+            f"run the same `ordersync {command}` again: it first finishes any batch left unfinished"
+        )
+    if command == "serve":
+        return "start `ordersync serve` again: stored events are applied then"
+    return f"run the same `ordersync {command}` again" if command else "run the command again"
+
+
+def _error(label: str, style: str, message: str) -> None:
+    errors.print(Text.assemble((label, style), " ", message))
+
+
 def main() -> None:
     """Console entry point: library errors become messages and exit codes here, once."""
+    command = _command_name(sys.argv[1:])
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as exit_:
@@ -605,15 +678,27 @@ def main() -> None:
         errors.print("aborted")
         sys.exit(EXIT_FAILED)
     except (ConfigError, SourceError) as exc:
-        errors.print(f"[red]error:[/] {exc}")
+        _error("error:", "red", str(exc))
         sys.exit(EXIT_USAGE)
     except LockedError as exc:
-        errors.print(f"[yellow]busy:[/] {exc}")
+        _error("busy:", "yellow", str(exc))
         sys.exit(EXIT_FAILED)
     except sa.exc.SQLAlchemyError as exc:
-        errors.print(f"[red]database error:[/] {str(exc).splitlines()[0]}")
+        _error("database error:", "red", str(exc).splitlines()[0])
+        sys.exit(EXIT_FAILED)
+    except AuthError as exc:
+        _error("error:", "red", f"monday refused the API token ({exc}); check MONDAY_API_TOKEN")
+        sys.exit(EXIT_USAGE)
+    except MondayError as exc:
+        if exc.retryable:
+            what = "monday could not be reached or did not answer in time"
+            fix = "check the network and MONDAY_API_URL, then "
+        else:
+            what, fix = "monday refused a request", "once the cause is fixed, "
+        _error("failed:", "red", f"{what}: {exc}")
+        errors.print(fix + _again(command))
         sys.exit(EXIT_FAILED)
     except OrderSyncError as exc:
-        errors.print(f"[red]failed:[/] {exc}")
-        errors.print("the batch is kept; run the same `ordersync sync` again to finish it")
+        _error("failed:", "red", str(exc))
+        errors.print(_again(command))
         sys.exit(EXIT_FAILED)

@@ -15,6 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ordersync.config import load_config
 from ordersync.db import Database
@@ -32,10 +33,10 @@ def run_demo(console: Console, workdir: Path | None = None) -> list[SyncOutcome]
     with tempfile.TemporaryDirectory(prefix="ordersync-demo-") as tmp:
         path = (workdir or Path(tmp)) / "ordersync-demo.db"
         db = Database.connect(f"sqlite:///{path}", config.tables)
-        console.rule("[bold]ordersync demo")
+        console.rule(Text("ordersync demo", style="bold"))
         console.print(f"database: {path} (SQLite); monday: in-process emulator")
         upgrade(db.engine, config.tables)
-        table = create_source_table(db.engine, config.source.table, replace=True)
+        table = create_source_table(db.engine, config.source.table, replace=True)  # demo rows only
         summary = fill_demo_orders(db.engine, table)
         console.print(
             f"ORDERS_UNIFIED: {summary.rows} order lines; GREYSON PO 4755: "
@@ -57,8 +58,12 @@ def run_demo(console: Console, workdir: Path | None = None) -> list[SyncOutcome]
                 outcomes.append(outcome)
                 mutations = sum(emulator.stats.mutations.values())
                 console.print(
-                    f"status [bold]{outcome.status}[/] (exit code {outcome.exit_code}); "
-                    f"{outcome.requests} requests, {mutations} mutations"
+                    Text.assemble(
+                        "status ",
+                        (outcome.status, "bold"),
+                        f" (exit code {outcome.exit_code}); "
+                        f"{outcome.requests} requests, {mutations} mutations",
+                    )
                 )
                 if outcome.report:
                     r = outcome.report

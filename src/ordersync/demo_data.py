@@ -59,6 +59,7 @@ __all__ = [
     "create_source_table",
     "demo_order_rows",
     "fill_demo_orders",
+    "holds_only_demo_rows",
     "size_columns",
     "source_columns",
     "source_table",
@@ -159,30 +160,69 @@ def create_source_table(
     *,
     replace: bool = False,
 ) -> sa.Table:
-    """Create an empty source table in the database.
+    """Create an empty source table in the database; never drop a table of someone's data.
 
     Args:
         engine: the database.
         name: the table name.
         schema: the schema, ``None`` for the connection's default.
-        replace: drop an existing table of that name first.
+        replace: drop an existing table of that name first, only if it holds demo rows only
+            (``holds_only_demo_rows``).
 
     Returns:
         The created table.
 
     Raises:
-        ConfigError: the table exists and ``replace`` is false.
+        ConfigError: the table exists and ``replace`` is false, or it holds rows the demo did
+            not write (or none): it is left as it is.
     """
     table = source_table(sa.MetaData(), name, schema)
+    where = f"{schema}.{name}" if schema else name
     with engine.begin() as connection:
         exists = sa.inspect(connection).has_table(name, schema=schema)
         if exists and not replace:
-            where = f"{schema}.{name}" if schema else name
-            raise ConfigError(f"table {where} already exists; replace it to start over")
+            raise ConfigError(
+                f"table {where} already exists; `ordersync demo-data --replace` rebuilds it "
+                "if it holds demo data only"
+            )
+        if exists and not holds_only_demo_rows(connection, name, schema):
+            raise ConfigError(
+                f"table {where} holds rows the demo did not write (or none): demo-data never "
+                "drops or changes it. Point source.table of a demo configuration elsewhere"
+            )
         if exists:
             table.drop(connection)
         table.create(connection)
     return table
+
+
+def holds_only_demo_rows(connection: sa.Connection, name: str, schema: str | None = None) -> bool:
+    """Whether a table holds demo rows and nothing else (what ``--replace`` may drop).
+
+    A demo row is recognised by its ``record_uuid``, drawn from the demo's seeded generator:
+    no other data carries those. An empty table is not the demo's (it may be about to be
+    filled by someone else), and neither is one with a single row the demo did not write.
+    """
+    table = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=connection)
+    if "record_uuid" not in table.c:
+        return False
+    demo = _demo_record_uuids()
+    values = connection.execute(sa.select(table.c.record_uuid).limit(len(demo) + 1)).scalars()
+    found = [_uuid_hex(value) for value in values]
+    return bool(found) and len(found) <= len(demo) and all(value in demo for value in found)
+
+
+def _uuid_hex(value: object) -> str | None:
+    """A UUID however it is stored (SQLite keeps 32 hex digits, others the hyphenated form)."""
+    try:
+        return uuid.UUID(str(value)).hex
+    except ValueError:
+        return None
+
+
+@functools.cache
+def _demo_record_uuids() -> frozenset[str | None]:
+    return frozenset(_uuid_hex(row["record_uuid"]) for row in demo_order_rows(DEFAULT_SEED))
 
 
 # --- what is written -------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from ordersync.config import SyncConfig
+from ordersync.db.tables import Tables, build_tables
+from ordersync.db.types import integer_maximum, stored_length, text_capacity
 from ordersync.errors import RowRejected
 from ordersync.monday.column_values import to_monday
 from ordersync.normalize import (
@@ -32,6 +34,29 @@ MAX_ITEM_NAME = 255
 _LONGEST_MARKER = max(len(marker) for marker in EMPTY_MARKERS)
 _MEMO_SIZE = 4096  # distinct raw values remembered per column
 _MISSING = object()
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the mirror's columns hold, read from the table definitions (never restated)."""
+
+    key: int | None
+    scope: dict[str, int | None]  # customer, po_number, season
+    quantity: int
+
+    @classmethod
+    def of(cls, tables: Tables) -> Limits:
+        items, subitems = tables.items.c, tables.subitems.c
+        return cls(
+            key=text_capacity(items.order_key),
+            scope={
+                name: text_capacity(items[name]) for name in ("customer", "po_number", "season")
+            },
+            quantity=integer_maximum(subitems.qty),
+        )
+
+
+LIMITS = Limits.of(build_tables())
 
 
 @dataclass(frozen=True)
@@ -210,11 +235,25 @@ class LineBuilder:
                     f"item name is {len(name)} characters; monday allows {MAX_ITEM_NAME}",
                 )
             )
-        if problems or key is None:
-            return LineProblems(key=key, problems=problems, payload=self.payload(row))
+        if key is not None:
+            too_long = _too_long("KEY_TOO_LONG", "the key", order_key(key), LIMITS.key)
+            if too_long:  # a key the mirror cannot hold is never staged, nor marked present
+                problems.append(too_long)
+                key = None
         customer = self.config.canonical_customer(
             str(row.get(self.config.source.customer_column) or "")
         )
+        scope = {
+            "customer": customer,
+            "po_number": _fast_text(row.get(self.config.source.po_column)),
+            "season": _fast_text(row.get(self.config.source.season_column)),
+        }
+        for field_name, value in scope.items():
+            too_long = _too_long("VALUE_TOO_LONG", field_name, value, LIMITS.scope[field_name])
+            if too_long:
+                problems.append(too_long)
+        if problems or key is None:
+            return LineProblems(key=key, problems=problems, payload=self.payload(row))
         group = self._group_title(row, customer)
         return OrderLine(
             key=key,
@@ -225,8 +264,8 @@ class LineBuilder:
             monday_values=monday_values,
             sizes=sizes,
             customer=customer,
-            po_number=_fast_text(row.get(self.config.source.po_column)),
-            season=_fast_text(row.get(self.config.source.season_column)),
+            po_number=scope["po_number"],
+            season=scope["season"],
             row_hash=line_hash(name, group, monday_values, sizes),
             warnings=tuple(warnings),
             cancelled=(_fast_text(row.get(self.cancelled_column)) or "").upper()
@@ -253,10 +292,10 @@ class LineBuilder:
         sizes: dict[str, int] = {}
         for size in self.size_columns:
             raw = row.get(size)
-            if raw is None or raw == 0:  # most of ~160 size cells are empty: skip them cheaply
+            if raw is None or (type(raw) is int and raw == 0):  # most of ~160 cells are empty
                 continue
             try:
-                qty = normalize_quantity(raw, size)
+                qty = normalize_quantity(raw, size, LIMITS.quantity)
             except RowRejected as rejected:
                 problems.append(rejected)
                 continue
@@ -274,6 +313,18 @@ def build_order_line(
 ) -> OrderLine | LineProblems:
     """One row, one line (compiles the mapping each call: use ``LineBuilder`` in loops)."""
     return LineBuilder(config, size_columns).build(row)
+
+
+def _too_long(code: str, what: str, value: str | None, limit: int | None) -> RowRejected | None:
+    """A rejection when ``value`` does not fit the mirror's column of ``limit`` characters."""
+    if value is None or limit is None or stored_length(value) <= limit:
+        return None
+    start = value[:40].replace("\n", " ")
+    return RowRejected(
+        code,
+        f"{what} is {stored_length(value)} characters long ({start!r}…); ordersync keeps at "
+        f"most {limit}",
+    )
 
 
 def _jsonable(value: object) -> object:

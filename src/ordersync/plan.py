@@ -26,6 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ordersync.board import BoardContext
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.errors import RowRejected
@@ -92,6 +93,7 @@ def plan_batch(
     mode: str | None = None,
     dry_run: bool = False,
     limit: int | None = None,
+    board: BoardContext | None = None,
 ) -> PlanResult:
     """Diff the scoped source against the mirror and stage a batch (unless ``dry_run``).
 
@@ -102,6 +104,7 @@ def plan_batch(
         mode: board set to target (default ``config.default_mode``).
         dry_run: compute everything, keep nothing.
         limit: stage changes for at most this many order lines.
+        board: the loaded board; a dry run counts the rows it would refuse (labels).
     """
     board_id = config.board_id(mode)
     source = reflect_source(db.engine, config)
@@ -117,6 +120,8 @@ def plan_batch(
         planner.stage_changes()
         planner.stage_archives()
         connection.execute(db.tables.scan.delete().where(db.tables.scan.c.batch_id == batch_id))
+        if dry_run and board is not None:
+            result.rejected += board.staged_label_problems(connection, db.tables, batch_id)
         if dry_run or result.empty:
             connection.rollback()
         else:

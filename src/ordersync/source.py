@@ -4,17 +4,24 @@ ordersync only needs SELECT on the source. The table is reflected once; every co
 column is checked before any work; size columns are found between the configured markers
 (integer columns only, so a text column such as ``INFOR COLOUR CODE`` inside the range is
 skipped) or taken from an explicit list. Rows are streamed in chunks with bound parameters.
+
+SQLite does not check what a DATE or DATETIME column holds (``'0000-00-00'``, ``'not a
+date'``), so there such columns are read as the text they hold: a bad value becomes an
+``INVALID_DATE`` row at planning, never a failed read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from ordersync.config import SyncConfig
+from ordersync.db.types import stored_length
 from ordersync.errors import ConfigError, SourceError
+from ordersync.lines import LIMITS
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,15 @@ class Scope:
     def __post_init__(self) -> None:
         if not self.customer.strip():
             raise ConfigError("--customer must not be empty")
+        for option, value in (
+            ("customer", self.customer),
+            ("po_number", self.po_number),
+            ("season", self.season),
+        ):
+            limit = LIMITS.scope[option]  # the batch and the mirror record the scope
+            if value is not None and limit is not None and stored_length(value) > limit:
+                flag = "--" + option.replace("_", "-")
+                raise ConfigError(f"{flag} is {stored_length(value)} characters; at most {limit}")
 
 
 @dataclass(frozen=True)
@@ -37,9 +53,17 @@ class SourceTable:
     table: sa.Table
     size_columns: tuple[str, ...]
     read_columns: tuple[str, ...]
+    dates_as_text: bool = False  # SQLite: DATE columns may hold anything
 
     def column(self, name: str) -> sa.Column:
         return self.table.c[name]
+
+    def readable(self, name: str) -> sa.ColumnElement[Any]:
+        """A column as it is read: on SQLite, a DATE or DATETIME column as its raw text."""
+        column = self.column(name)
+        if self.dates_as_text and isinstance(column.type, sa.Date | sa.DateTime):
+            return sa.type_coerce(column, sa.Unicode()).label(name)
+        return column
 
 
 def reflect_source(engine: sa.Engine, config: SyncConfig) -> SourceTable:
@@ -72,7 +96,12 @@ def reflect_source(engine: sa.Engine, config: SyncConfig) -> SourceTable:
     if missing:
         raise ConfigError(f"columns not in source table {src.table}: {missing}")
     read = tuple(dict.fromkeys([*wanted, *sizes]))
-    return SourceTable(table=table, size_columns=sizes, read_columns=read)
+    return SourceTable(
+        table=table,
+        size_columns=sizes,
+        read_columns=read,
+        dates_as_text=engine.dialect.name == "sqlite",
+    )
 
 
 def detect_size_columns(table: sa.Table, config: SyncConfig) -> tuple[str, ...]:
@@ -121,7 +150,7 @@ def scope_condition(
 
 def select_scope(source: SourceTable, config: SyncConfig, scope: Scope) -> sa.Select:
     """The scoped source rows, in key order, only the columns ordersync reads."""
-    columns = [source.column(name) for name in source.read_columns]
+    columns = [source.readable(name) for name in source.read_columns]
     order = [source.column(name) for name in config.source.key_columns]
     return sa.select(*columns).where(scope_condition(source, config, scope)).order_by(*order)
 

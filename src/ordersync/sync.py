@@ -123,12 +123,14 @@ def run_sync(
 ) -> SyncOutcome:
     """Finish unfinished batches of the board, then plan and deliver a new one.
 
-    A dry run plans without writing and sends nothing to monday. ``wait``: seconds to wait
-    for a board another run holds (polling on ``clock``) before ``BoardBusy``.
+    A dry run reads the board, plans without writing and sends nothing to monday; it counts
+    the rows delivery would refuse for their labels among the rejected ones. ``wait``: seconds
+    to wait for a board another run holds (polling on ``clock``) before ``BoardBusy``.
     """
     board_id = config.board_id(mode)
-    if dry_run:
-        plan = plan_batch(db, config, scope, mode=mode, dry_run=True, limit=limit)
+    if dry_run:  # the board is read (not locked) so the dry run makes every check a run makes
+        board = BoardContext.load(client, config, board_id)
+        plan = plan_batch(db, config, scope, mode=mode, dry_run=True, limit=limit, board=board)
         return SyncOutcome(plan=plan, dry_run=True)
     before = client.stats.requests
     with board_lock(

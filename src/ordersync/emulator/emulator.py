@@ -49,6 +49,11 @@ from ordersync.emulator.webhooks import (
     WebhookPolicy,
     matches,
 )
+from ordersync.errors import ConfigError
+
+
+class StateFileError(ConfigError, ValueError):
+    """The ``--state`` file cannot be read (a configuration error for the command line)."""
 
 
 class Emulator:
@@ -220,7 +225,14 @@ class Emulator:
 
     def _load_or_seed(self, seed: bool) -> None:
         if self.state_file is not None and self.state_file.exists():
-            self.store.load_dict(json.loads(self.state_file.read_text("utf-8")))
+            try:
+                self.store.load_dict(json.loads(self.state_file.read_text("utf-8")))
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+                raise StateFileError(
+                    f"emulator state file {self.state_file} cannot be read "
+                    f"({type(error).__name__}: {str(error)[:200]}); repair it, or move it "
+                    "away to start from the seeded board"
+                ) from None
             return
         if seed:
             self.store.seed(CMS_BOARDS)
