@@ -205,7 +205,7 @@ def test_a_second_run_on_the_same_board_is_refused(
     db: Database, config: SyncConfig, client: MondayClient
 ) -> None:
     with board_lock(db.engine, db.tables.locks, CMS_BOARD_ID):
-        with pytest.raises(LockedError, match="another ordersync run"):
+        with pytest.raises(LockedError, match="is busy: ordersync sync on host"):
             run_sync(db, config, client, GREYSON)
     assert run_sync(db, config, client, GREYSON).exit_code == 0
 
