@@ -712,7 +712,9 @@ def test_only_events_of_the_configured_boards_are_kept(
     )
 
 
-def plant_event(db: Database, key: str, payload: dict[str, Any], board: int = CMS_BOARD_ID) -> None:
+def plant_event(
+    db: Database, key: str, payload: dict[str, Any], board: int | None = CMS_BOARD_ID
+) -> None:
     """An event as an older ordersync stored it (without today's checks)."""
     with db.engine.begin() as connection:
         connection.execute(
@@ -739,6 +741,7 @@ def test_a_poison_event_is_quarantined_and_the_rest_flow(
     plant_event(db, "poison-superscript", {**BOARD_EVENT, "pulseId": "²"})
     plant_event(db, "poison-30-digits", {**BOARD_EVENT, "pulseId": "1" * 30})
     plant_event(db, "poison-not-json", {})
+    plant_event(db, "poison-board", {**BOARD_EVENT, "boardId": "4755559751x"}, None)
     with db.engine.begin() as connection:
         table = db.tables.webhook_events
         connection.execute(
@@ -749,10 +752,10 @@ def test_a_poison_event_is_quarantined_and_the_rest_flow(
 
     report = hooked.applier.apply_pending()
 
-    assert report.quarantined == 3 and report.values_changed == 1 and not report.deferred
+    assert report.quarantined == 4 and report.values_changed == 1 and not report.deferred
     assert pulled(db, item["id"])[FCST_QTY].number_value == Decimal(41)
     by_key = {row.event_key: row for row in events(db)}
-    for key in ("poison-superscript", "poison-30-digits", "poison-not-json"):
+    for key in ("poison-superscript", "poison-30-digits", "poison-not-json", "poison-board"):
         assert by_key[key].state == "QUARANTINED" and by_key[key].error, key
         assert by_key[key].applied_at is None
     assert "pulseId" in by_key["poison-superscript"].error

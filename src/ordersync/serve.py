@@ -375,7 +375,12 @@ class EventApplier:
             with self.db.engine.connect() as connection:
                 rows = connection.execute(
                     sa.select(table.c.event_key, table.c.payload)
-                    .where(table.c.state == EventState.PENDING, table.c.board_id.in_(self.boards()))
+                    .where(
+                        table.c.state == EventState.PENDING,
+                        # no board: stored by an older version from an odd boardId; it fails
+                        # parsing and is quarantined by whichever receiver sees it first
+                        sa.or_(table.c.board_id.in_(self.boards()), table.c.board_id.is_(None)),
+                    )
                     .order_by(table.c.received_at, table.c.event_key)
                     .limit(self.config.serve.events_per_apply)
                 ).all()
