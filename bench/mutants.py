@@ -165,8 +165,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "normalize.py",
         "    if number != number.to_integral_value():\n        raise RowRejected(\n"
         '            "INVALID_QUANTITY"',
-        "    if False:\n        raise RowRejected(\n"
-        '            "INVALID_QUANTITY"',
+        '    if False:\n        raise RowRejected(\n            "INVALID_QUANTITY"',
         ("tests/test_normalize.py", "tests/test_lines.py"),
         "a quantity of 2.5 becomes 2 silently",
     ),
@@ -233,8 +232,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "deliver-unknown-alias-not-looked-up",
         "deliver.py",
-        '                elif result.outcome == "unknown":\n                    unknown.append(row)',
-        '                elif result.outcome == "unknown":\n                    pass',
+        'elif result.outcome == "unknown":\n                    unknown.append(row)',
+        'elif result.outcome == "unknown":\n                    pass',
         (ONCE,),
         "an alias the answer does not account for is resent, not adopted (duplicates)",
     ),
@@ -310,9 +309,8 @@ def copy_tree(target: Path) -> None:
 
 def environment(tree: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(tree / "src"), *filter(None, [env.get("PYTHONPATH")])]
-    )
+    paths = [str(tree / "src"), env.get("PYTHONPATH", "")]
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
@@ -404,6 +402,10 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     verdicts = [o.verdict for o in outcomes]
+    if args.check:
+        stale = len(verdicts) - verdicts.count("applies")
+        print(f"\n{verdicts.count('applies')} apply, {stale} to update, of {len(verdicts)}")
+        return 2 if stale else 0
     survived = [o.mutant.name for o in outcomes if o.verdict == "survived"]
     print(
         f"\n{verdicts.count('killed')} killed, {len(survived)} survived, "
