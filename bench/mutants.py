@@ -124,7 +124,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "plan.py",
         '                    rows.append(self._scan_row(order_key(line.key), REJECTED, "{}"))',
         "                    pass",
-        ("tests/test_bad_rows.py", "tests/test_plan.py", CHANGES),
+        ("tests/test_rejected_lines.py", "tests/test_bad_rows.py", "tests/test_plan.py"),
         "a line that turns bad is archived on the board instead of left alone",
     ),
     Mutant(
