@@ -157,7 +157,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "lines.py",
         "elif len(name) > MAX_ITEM_NAME:",
         "elif len(name) >= MAX_ITEM_NAME:",
-        ("tests/test_lines.py", "tests/test_plan.py"),
+        ("tests/test_item_names.py", "tests/test_lines.py"),
         "a name of exactly 255 characters (monday's limit) is rejected",
     ),
     Mutant(
@@ -201,7 +201,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "rows.py",
         "self._update_mirror(connection, row, qty=row.qty, row_hash=row.row_hash)",
         "self._update_mirror(connection, row, row_hash=row.row_hash)",
-        (CHANGES,),
+        ("tests/test_subitem_drift.py", CHANGES),
         "an updated quantity is not recorded in the mirror: resent by every later sync",
     ),
     Mutant(
@@ -251,7 +251,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "lookup.py",
         'if key in keys and key not in found and item.state == "active":',
         "if key in keys and key not in found:",
-        (CHANGES, SYNC),
+        ("tests/test_lookup.py", CHANGES, SYNC),
         "a line that comes back adopts its archived item instead of a new one",
     ),
     Mutant(
