@@ -149,7 +149,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "lines.py",
         '{"name": name, "group": group, "values": monday_values, "sizes": sizes}',
         '{"group": group, "values": monday_values, "sizes": sizes}',
-        ("tests/test_lines.py", CHANGES),
+        ("tests/test_row_hash.py", "tests/test_lines.py", CHANGES),
         "a renamed line (style, colour) is never sent",
     ),
     Mutant(
