@@ -218,7 +218,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "rows.py",
         ".values(request_id=request_id, attempts=self.staged.c.attempts + 1)",
         ".values(request_id=request_id, attempts=self.staged.c.attempts)",
-        (ONCE, "tests/test_alias_errors.py"),
+        ("tests/test_alias_errors.py", ONCE),
         "a row whose answer is never confirmed is sent forever (DELIVERY_UNCONFIRMED never)",
     ),
     Mutant(

@@ -131,3 +131,40 @@ def test_a_size_monday_refused_is_sent_again_by_the_next_sync(
     ]
     assert names.count(empty) == 1
     assert run_sync(db, config, client, GREYSON).status == "NO_CHANGES"
+
+
+class RunawayLoop(BaseException):
+    """Raised by the emulator stand-in when a row is sent far more often than allowed."""
+
+
+def test_a_row_refused_retryably_every_time_is_given_up_after_five_sends(
+    db: Database, config: SyncConfig, client: MondayClient, emulator: Emulator
+) -> None:
+    from ordersync.rows import MAX_ATTEMPTS
+
+    real = emulator.store.create_item
+    target: dict[str, str] = {}
+    sends = 0
+
+    def always_limited(board_id: Any, item_name: str, *args: Any, **kwargs: Any) -> Any:
+        nonlocal sends
+        target.setdefault("name", item_name)  # the first item of the first request
+        if item_name != target["name"]:
+            return real(board_id, item_name, *args, **kwargs)
+        sends += 1
+        if sends > 20:
+            raise RunawayLoop(f"{item_name} sent {sends} times")
+        raise MondayAPIError("FIELD_LIMIT_EXCEEDED", "slow down", status_code=429)
+
+    emulator.store.create_item = always_limited  # type: ignore[method-assign]
+
+    outcome = run_sync(db, config, client, GREYSON)
+
+    assert sends == MAX_ATTEMPTS == 5
+    assert outcome.exit_code == 3
+    items = [i for i in emulator.items(CMS_BOARD_ID) if i["state"] == "active"]
+    assert len(items) == 68
+    errors = db.tables.item_errors
+    with db.engine.connect() as connection:
+        (row,) = connection.execute(sa.select(errors)).all()
+    assert row.error_code == "DELIVERY_UNCONFIRMED" and "sent 5 times" in row.message
