@@ -241,8 +241,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "journal-entry-written-done",
         "journal.py",
-        "                state=JournalState.SENDING,\n                attempts=1,",
-        "                state=JournalState.DONE,\n                attempts=1,",
+        "aliases=json.dumps(aliases),\n                state=JournalState.SENDING,",
+        "aliases=json.dumps(aliases),\n                state=JournalState.DONE,",
         (ONCE,),
         "a crash after sending leaves nothing to resolve: the request is made again",
     ),

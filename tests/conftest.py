@@ -40,7 +40,11 @@ SLOW: dict[str, tuple[str, ...] | None] = {
     "test_kill.py": None,  # subprocess, SIGKILL
     "test_exactly_once.py": ("test_random_fault_schedules",),  # hypothesis
     "test_pull.py": ("test_pull_and_sync_pull_from_the_command_line",),  # subprocess
-    "test_serve.py": ("test_serve_and_webhooks_install_from_the_command_line",),  # subprocess
+    "test_serve.py": (  # subprocess
+        "test_serve_and_webhooks_install_from_the_command_line",
+        "test_serve_does_not_start_without_authentication",
+        "test_a_refused_cli_run_names_the_holder_and_can_wait",
+    ),
 }
 """Where the ``slow`` marker goes. Tests using hypothesis's ``@given`` are marked too."""
 
