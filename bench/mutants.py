@@ -19,8 +19,9 @@ Usage::
 
 By default only SQLite runs (``-k "not postgres"``: the mutants are dialect-neutral); use
 ``--postgres`` to run the selected tests on both databases. A kill only counts when the same
-tests pass on the unchanged tree: when a verdict looks odd, run the named test there. Exit code: 0 when every mutant
-was killed, 1 when some survived, 2 when a snippet no longer matches or a run errored.
+tests pass on the unchanged tree: when a verdict looks odd, run the named test there.
+Exit code: 0 when every mutant was killed, 1 when some survived, 2 when a snippet no longer
+matches or a run errored.
 """
 
 from __future__ import annotations
