@@ -1,12 +1,14 @@
 """pull end to end against the emulator, on SQLite and PostgreSQL: after a sync of GREYSON PO
 4755, what people change on the board reaches the database, hand edits of database-owned
 columns are reported and put back by the next sync, and items made or removed by hand are
-reported (and re-created under the ``recreate`` policy)."""
+reported (and re-created under the ``recreate`` policy).
+
+Most tests start from ``synced`` (conftest): the database and board after one sync, copied per
+test from a template synced once per session, instead of syncing again for every test."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -42,19 +44,6 @@ from ordersync.pull import PullReport, pull_board
 from ordersync.pulled import pushed_value, read_value
 from ordersync.states import MirrorState
 from ordersync.sync import run_sync
-
-
-@pytest.fixture
-def person(emulator: Emulator) -> Iterator[Person]:
-    someone = Person(emulator)
-    yield someone
-    someone.close()
-
-
-@pytest.fixture
-def synced(db: Database, config: SyncConfig, client: MondayClient) -> Database:
-    assert run_sync(db, config, client, GREYSON).exit_code == 0
-    return db
 
 
 def with_pull(config: SyncConfig, **settings: Any) -> SyncConfig:

@@ -1,0 +1,424 @@
+"""Mutation check: put deliberate bugs into the core one at a time and see which the tests catch.
+
+Each mutant names a file under ``src/ordersync``, an exact snippet of it and its replacement.
+The script copies ``src/`` and ``tests/`` to a temporary directory, applies ONE mutant to the
+copy, and runs that mutant's tests there (``PYTHONPATH`` puts the copy's ``src`` first, which
+the script checks); the working tree is never touched, so Ctrl-C or a crash leaves nothing to
+undo. A mutant is *killed* when a test fails, *survived* when every selected test passes.
+
+When the code has moved, a snippet no longer matches: the mutant is reported as
+``snippet not found`` (or ``snippet ambiguous`` when it matches twice) and must be updated.
+
+Usage::
+
+    .venv/bin/python bench/mutants.py                 # every mutant, its own tests (SQLite)
+    .venv/bin/python bench/mutants.py --only plan-duplicates-by-distinct-hash
+    .venv/bin/python bench/mutants.py --full          # each mutant against the whole suite
+    .venv/bin/python bench/mutants.py --check         # snippets only, no tests (seconds)
+    .venv/bin/python bench/mutants.py --list
+
+By default only SQLite runs (``-k "not postgres"``: the mutants are dialect-neutral); use
+``--postgres`` to run the selected tests on both databases. A kill only counts when the same
+tests pass on the unchanged tree: when a verdict looks odd, run the named test there.
+Exit code: 0 when every mutant was killed, 1 when some survived, 2 when a snippet no longer
+matches or a run errored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = Path("src/ordersync")
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One deliberate bug: ``original`` (exact, once in ``path``) becomes ``replacement``."""
+
+    name: str
+    path: str  # relative to src/ordersync
+    original: str
+    replacement: str
+    tests: tuple[str, ...]  # pytest node ids or paths, relative to the repository
+    why: str
+
+    def apply(self, text: str) -> str:
+        count = text.count(self.original)
+        if count == 0:
+            raise SnippetError("snippet not found")
+        if count > 1:
+            raise SnippetError(f"snippet ambiguous ({count} matches)")
+        return text.replace(self.original, self.replacement)
+
+
+class SnippetError(Exception):
+    pass
+
+
+SYNC = "tests/test_sync.py"
+CHANGES = "tests/test_changes.py"
+PULL = "tests/test_pull.py"
+ONCE = "tests/test_exactly_once.py"
+
+MUTANTS: tuple[Mutant, ...] = (
+    # --- the four issue 11 found surviving ------------------------------------------------
+    Mutant(
+        "plan-duplicates-by-distinct-hash",
+        "plan.py",
+        ".having(sa.func.count() > 1)",
+        ".having(sa.func.count(sa.distinct(scan.c.row_hash)) > 1)",
+        ("tests/test_duplicate_keys.py", "tests/test_plan.py", "tests/test_bad_rows.py"),
+        "two identical rows under one key are let through (one item, never rejected)",
+    ),
+    Mutant(
+        "deliver-resend-after-the-cache-window",
+        "deliver.py",
+        "IDEMPOTENCY_WINDOW = timedelta(minutes=25)",
+        "IDEMPOTENCY_WINDOW = timedelta(minutes=45)",
+        ("tests/test_resend_window.py", ONCE),
+        "a request resent after monday forgot its key (30 min) is applied twice",
+    ),
+    Mutant(
+        "deliver-retryable-alias-fails-the-row",
+        "deliver.py",
+        'elif result.outcome == "failed" and result.error and not result.error.retryable:',
+        'elif result.outcome == "failed" and result.error:',
+        ("tests/test_alias_errors.py", "tests/test_bad_rows.py", ONCE),
+        "one alias throttled or locked is failed for good instead of sent again",
+    ),
+    Mutant(
+        "pulled-subitem-drift-keeps-parent-hash",
+        "pulled.py",
+        "            writes.parents_to_replan.add(row.order_key)\n",
+        "",
+        ("tests/test_subitem_drift.py", PULL),
+        "a hand-edited subitem quantity is never put back (its line is not planned again)",
+    ),
+    # --- plan -------------------------------------------------------------------------------
+    Mutant(
+        "plan-cleared-hash-not-replanned",
+        "plan.py",
+        "                            mirror.c.row_hash.is_(None),\n",
+        "",
+        (PULL, "tests/test_bad_rows.py", "tests/test_subitem_drift.py"),
+        "a mirror row whose hash was cleared (refused change, drift) is never diffed again",
+    ),
+    Mutant(
+        "plan-archives-outside-the-po",
+        "plan.py",
+        "            conditions.append(mirror.c.po_number == self.scope.po_number.strip())",
+        "            pass",
+        (CHANGES,),
+        "a sync of one PO archives the customer's other POs",
+    ),
+    Mutant(
+        "plan-bad-row-looks-deleted",
+        "plan.py",
+        '                    rows.append(self._scan_row(order_key(line.key), REJECTED, "{}"))',
+        "                    pass",
+        ("tests/test_rejected_lines.py", "tests/test_bad_rows.py", "tests/test_plan.py"),
+        "a line that turns bad is archived on the board instead of left alone",
+    ),
+    Mutant(
+        "plan-cleared-value-not-sent",
+        "plan.py",
+        "for c in sorted(set(old) | set(new)) if new.get(c) != old.get(c)}",
+        "for c in sorted(set(new)) if new.get(c) != old.get(c)}",
+        (CHANGES,),
+        "a value emptied in the source stays on the board",
+    ),
+    Mutant(
+        "plan-size-removed-not-archived",
+        "plan.py",
+        "                size_changes.append((Action.ARCHIVE, size, qty, None))",
+        "                pass",
+        (CHANGES,),
+        "a size dropped from a line keeps its subitem on the board",
+    ),
+    # --- lines / normalize ----------------------------------------------------------------------
+    Mutant(
+        "lines-hash-ignores-the-name",
+        "lines.py",
+        '{"name": name, "group": group, "values": monday_values, "sizes": sizes}',
+        '{"group": group, "values": monday_values, "sizes": sizes}',
+        ("tests/test_row_hash.py", "tests/test_lines.py", CHANGES),
+        "a renamed line (style, colour) is never sent",
+    ),
+    Mutant(
+        "lines-name-length-off-by-one",
+        "lines.py",
+        "elif len(name) > MAX_ITEM_NAME:",
+        "elif len(name) >= MAX_ITEM_NAME:",
+        ("tests/test_item_names.py", "tests/test_lines.py"),
+        "a name of exactly 255 characters (monday's limit) is rejected",
+    ),
+    Mutant(
+        "normalize-fractional-quantity-truncated",
+        "normalize.py",
+        "    if number != number.to_integral_value():\n        raise RowRejected(\n"
+        '            "INVALID_QUANTITY"',
+        '    if False:\n        raise RowRejected(\n            "INVALID_QUANTITY"',
+        ("tests/test_normalize.py", "tests/test_lines.py"),
+        "a quantity of 2.5 becomes 2 silently",
+    ),
+    Mutant(
+        "normalize-nan-is-a-value",
+        "normalize.py",
+        'EMPTY_MARKERS = frozenset({"", "nan", "none", "null", "nat", "n/a"})',
+        'EMPTY_MARKERS = frozenset({"", "none", "null", "nat", "n/a"})',
+        ("tests/test_normalize.py", "tests/test_lines.py"),
+        "pandas' 'nan' is sent as the text nan",
+    ),
+    Mutant(
+        "normalize-trailing-zero-kept",
+        "normalize.py",
+        "    number = number.normalize()\n",
+        "",
+        ("tests/test_normalize.py", "tests/test_lines.py"),
+        "18.50 and 18.5 hash differently: a re-typed price is sent again",
+    ),
+    # --- deliver / rows -------------------------------------------------------------------------
+    Mutant(
+        "rows-chunk-one-too-many",
+        "rows.py",
+        "                    .order_by(self.staged.c.order_key, self.staged.c.stg_id)\n"
+        "                    .limit(limit)",
+        "                    .order_by(self.staged.c.order_key, self.staged.c.stg_id)\n"
+        "                    .limit(limit + 1)",
+        ("tests/test_chunking.py", SYNC),
+        "requests carry one alias more than configured (monday caps aliases per request)",
+    ),
+    Mutant(
+        "rows-subitem-qty-not-promoted",
+        "rows.py",
+        "self._update_mirror(connection, row, qty=row.qty, row_hash=row.row_hash)",
+        "self._update_mirror(connection, row, row_hash=row.row_hash)",
+        ("tests/test_subitem_drift.py", CHANGES),
+        "an updated quantity is not recorded in the mirror: resent by every later sync",
+    ),
+    Mutant(
+        "rows-refused-change-keeps-hash",
+        "rows.py",
+        "        self.count(connection, batch_id, **{self.failed: 1})\n"
+        "        self.forget_hash(connection, row)",
+        "        self.count(connection, batch_id, **{self.failed: 1})",
+        ("tests/test_bad_rows.py", "tests/test_alias_errors.py"),
+        "a change monday refused is never tried again (the mirror believes it arrived)",
+    ),
+    Mutant(
+        "rows-attempts-not-counted",
+        "rows.py",
+        ".values(request_id=request_id, attempts=self.staged.c.attempts + 1)",
+        ".values(request_id=request_id, attempts=self.staged.c.attempts)",
+        ("tests/test_alias_errors.py", ONCE),
+        "a row whose answer is never confirmed is sent forever (DELIVERY_UNCONFIRMED never)",
+    ),
+    Mutant(
+        "deliver-clean-ignores-failed-subitems",
+        "deliver.py",
+        "clean = row.rows_rejected == 0 and row.items_failed == 0 and row.subitems_failed == 0",
+        "clean = row.rows_rejected == 0 and row.items_failed == 0",
+        ("tests/test_alias_errors.py", "tests/test_bad_rows.py", SYNC),
+        "a batch whose subitems monday refused reads BATCH_COMPLETED",
+    ),
+    Mutant(
+        "deliver-unknown-alias-not-looked-up",
+        "deliver.py",
+        'elif result.outcome == "unknown":\n                    unknown.append(row)',
+        'elif result.outcome == "unknown":\n                    pass',
+        (ONCE,),
+        "an alias the answer does not account for is resent, not adopted (duplicates)",
+    ),
+    # --- journal / lookup -----------------------------------------------------------------------
+    Mutant(
+        "journal-entry-written-done",
+        "journal.py",
+        "aliases=json.dumps(aliases),\n                state=JournalState.SENDING,",
+        "aliases=json.dumps(aliases),\n                state=JournalState.DONE,",
+        (ONCE,),
+        "a crash after sending leaves nothing to resolve: the request is made again",
+    ),
+    Mutant(
+        "lookup-adopts-archived-items",
+        "lookup.py",
+        'if key in keys and key not in found and item.state == "active":',
+        "if key in keys and key not in found:",
+        ("tests/test_lookup.py", CHANGES, SYNC),
+        "a line that comes back adopts its archived item instead of a new one",
+    ),
+    Mutant(
+        "lookup-adopts-archived-subitems",
+        "lookup.py",
+        '            if subitem.state != "active":\n                continue\n',
+        "",
+        ("tests/test_lookup.py", ONCE, SYNC),
+        "an archived subitem is adopted: the size stays invisible on the board",
+    ),
+    # --- pulled / missing -----------------------------------------------------------------------
+    Mutant(
+        "pulled-item-drift-keeps-hash",
+        "pulled.py",
+        '.values(column_values=sa.bindparam("m_columns"), row_hash=None)',
+        '.values(column_values=sa.bindparam("m_columns"))',
+        (PULL,),
+        "a hand-edited price is never put back",
+    ),
+    Mutant(
+        "pulled-drift-reported-every-pull",
+        "pulled.py",
+        "            if row.row_hash is None and (kind.subitems or column_id not in pushed):\n"
+        "                continue",
+        "            if False:\n                continue",
+        (PULL,),
+        "the same hand edit is logged as drift by every pull until the next sync",
+    ),
+    Mutant(
+        "missing-subitem-parent-not-replanned",
+        "missing.py",
+        "        replan_items(connection, db, board_id, keys)\n",
+        "",
+        (PULL,),
+        "a subitem archived by hand is not re-created under the recreate policy",
+    ),
+)
+
+
+# ------------------------------------------------------------------------------------ running
+@dataclass
+class Outcome:
+    mutant: Mutant
+    verdict: str  # killed, survived, snippet not found, snippet ambiguous, error
+    detail: str = ""
+    seconds: float = 0.0
+
+
+def copy_tree(target: Path) -> None:
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "*.egg-info")
+    for name in ("src", "tests"):
+        shutil.copytree(ROOT / name, target / name, ignore=ignore)
+    shutil.copy2(ROOT / "pyproject.toml", target / "pyproject.toml")
+
+
+def environment(tree: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    paths = [str(tree / "src"), env.get("PYTHONPATH", "")]
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def check_imports_copy(tree: Path) -> None:
+    """The copy's ``ordersync`` must be the one imported, or every mutant would 'survive'."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import ordersync; print(ordersync.__file__)"],
+        cwd=tree,
+        env=environment(tree),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    if not done.stdout.strip().startswith(str(tree)):
+        raise SystemExit(f"the mutated copy is not what gets imported: {done.stdout.strip()}")
+
+
+def run_mutant(mutant: Mutant, args: argparse.Namespace) -> Outcome:
+    source = ROOT / PACKAGE / mutant.path
+    try:
+        mutated = mutant.apply(source.read_text("utf-8"))
+    except FileNotFoundError:
+        return Outcome(mutant, "snippet not found", f"no file {PACKAGE / mutant.path}")
+    except SnippetError as error:
+        return Outcome(mutant, str(error), f"in {PACKAGE / mutant.path}: update the mutant")
+    if args.check:
+        return Outcome(mutant, "applies")
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="ordersync-mutant-") as directory:
+        tree = Path(directory)
+        copy_tree(tree)
+        (tree / PACKAGE / mutant.path).write_text(mutated, "utf-8")
+        check_imports_copy(tree)
+        selection = ["tests"] if args.full else list(mutant.tests)
+        missing = [t for t in selection if not (tree / t.split("::")[0]).exists()]
+        selection = [t for t in selection if t not in missing]
+        if not selection:
+            return Outcome(mutant, "error", f"none of its tests exist: {', '.join(missing)}")
+        command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-rfE"]
+        if not args.postgres:
+            command += ["-k", "not postgres"]
+        if args.full and not args.slow:
+            command += ["-m", "not slow"]
+        done = subprocess.run(
+            [*command, *selection],
+            cwd=tree,
+            env=environment(tree),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    seconds = time.monotonic() - started
+    failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", done.stdout, re.MULTILINE)
+    note = f" (missing test files: {', '.join(missing)})" if missing else ""
+    if done.returncode == 0:
+        return Outcome(mutant, "survived", note.strip(), seconds)
+    if done.returncode == 1 and failed:
+        return Outcome(mutant, "killed", failed[0] + note, seconds)
+    tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-5:])
+    return Outcome(mutant, "error", f"pytest exit {done.returncode}: {tail}", seconds)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", action="append", metavar="NAME", help="run this mutant only")
+    parser.add_argument("--full", action="store_true", help="whole suite for every mutant")
+    parser.add_argument("--slow", action="store_true", help="with --full: slow tests too")
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL too, not only SQLite")
+    parser.add_argument("--check", action="store_true", help="check the snippets, run nothing")
+    parser.add_argument("--list", action="store_true", help="list the mutants")
+    args = parser.parse_args(argv)
+    chosen = list(MUTANTS)
+    if args.only:
+        unknown = sorted(set(args.only) - {m.name for m in MUTANTS})
+        if unknown:
+            parser.error(f"unknown mutant(s): {', '.join(unknown)}")
+        chosen = [m for m in MUTANTS if m.name in args.only]
+    if args.list:
+        for mutant in chosen:
+            print(f"{mutant.name:42} {mutant.path:12} {mutant.why}")
+        return 0
+    outcomes = []
+    for mutant in chosen:
+        outcome = run_mutant(mutant, args)
+        outcomes.append(outcome)
+        print(
+            f"{outcome.verdict:18} {mutant.name:42} {outcome.seconds:6.0f}s  {outcome.detail}",
+            flush=True,
+        )
+    verdicts = [o.verdict for o in outcomes]
+    if args.check:
+        stale = len(verdicts) - verdicts.count("applies")
+        print(f"\n{verdicts.count('applies')} apply, {stale} to update, of {len(verdicts)}")
+        return 2 if stale else 0
+    survived = [o.mutant.name for o in outcomes if o.verdict == "survived"]
+    print(
+        f"\n{verdicts.count('killed')} killed, {len(survived)} survived, "
+        f"{len(verdicts) - verdicts.count('killed') - len(survived)} other, of {len(verdicts)}"
+    )
+    for name in survived:
+        print(f"  survived: {name}")
+    if any(v not in ("killed", "survived", "applies") for v in verdicts):
+        return 2
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

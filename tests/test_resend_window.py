@@ -1,0 +1,69 @@
+"""A request whose answer was lost is resolved once, however long the run was down.
+
+monday replays an ``Idempotency-Key``'s first answer for 30 minutes only
+(../shared/monday/FACTS.md, "Idempotency-Key"). A request left SENDING is resent under its key
+while monday still has the answer, and looked up once it may have forgotten it: resending
+after the cache expired would apply the mutations a second time.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from crashes import Crash, CrashingTransport
+from ordersync.clock import ManualClock
+from ordersync.config import SyncConfig
+from ordersync.db import Database
+from ordersync.emulator import CMS_BOARD_ID, Emulator
+from ordersync.monday import MondayClient
+from ordersync.source import Scope
+from ordersync.states import JournalState
+from ordersync.sync import run_sync
+
+GREYSON = Scope("GREYSON", "4755")
+KEY_COLUMN = "text_mkr5wya6"
+
+
+def _client(transport: object, clock: ManualClock) -> MondayClient:
+    return MondayClient("http://emulator.test/v2", "t0ken", transport=transport, clock=clock)  # type: ignore[arg-type]
+
+
+def _down_for(db: Database, clock: ManualClock, minutes: int) -> None:
+    """The run stays down ``minutes``: journal entries that old, monday's clock as far on."""
+    journal = db.tables.journal
+    with db.engine.begin() as connection:
+        for request_id, sent_at in connection.execute(
+            sa.select(journal.c.request_id, journal.c.sent_at)
+        ).all():
+            connection.execute(
+                journal.update()
+                .where(journal.c.request_id == request_id)
+                .values(sent_at=sent_at - timedelta(minutes=minutes))
+            )
+    clock.advance(minutes * 60)
+
+
+@pytest.mark.parametrize("minutes", [5, 35, 90])
+def test_a_lost_answer_is_resolved_once_whatever_the_time_down(
+    db: Database, config: SyncConfig, emulator: Emulator, clock: ManualClock, minutes: int
+) -> None:
+    crashing = CrashingTransport(emulator, {("create_item", 1): "crash_after"})
+    with _client(crashing, clock) as client, pytest.raises(Crash):
+        run_sync(db, config, client, GREYSON)  # monday created 50 items; the answer is lost
+    _down_for(db, clock, minutes)
+
+    with _client(emulator.transport(), clock) as client:
+        outcome = run_sync(db, config, client, GREYSON)
+
+    assert outcome.exit_code == 0
+    keys = [i["texts"][KEY_COLUMN] for i in emulator.items(CMS_BOARD_ID) if i["state"] == "active"]
+    assert len(keys) == len(set(keys)) == 69, "an item was created twice"
+    journal = db.tables.journal
+    with db.engine.connect() as connection:
+        states = connection.execute(sa.select(journal.c.state, journal.c.error)).all()
+    resolved_by_lookup = [s for s in states if s.error == "resolved by lookup"]
+    assert all(s.state == JournalState.DONE for s in states)
+    assert len(resolved_by_lookup) == (0 if minutes < 25 else 1)
