@@ -39,6 +39,7 @@ class RowKind:
     failed: str
     chunk_setting: str  # the DeliveryConfig field giving aliases per request
     gone_is_done = False  # archives: an item monday no longer has needs nothing more
+    creates = False  # a lost answer is looked up on monday before anything is resent
     action: Action
 
     def __init__(
@@ -233,7 +234,7 @@ class _ItemKind(RowKind):
 
 class ItemCreates(_ItemKind):
     journal_kind, phase, alias, operation = "CREATE_ITEMS", "create items", "i", "CreateItems"
-    succeeded, action = "items_created", Action.CREATE
+    succeeded, action, creates = "items_created", Action.CREATE, True
 
     def ensure_groups(self, batch_id: str) -> None:
         """Create each missing group once (a lost answer is found by title by the client)."""
@@ -357,6 +358,11 @@ class ItemUpdates(_ItemKind):
                 column_values=json.dumps(values, ensure_ascii=False),
                 item_name=row.item_name,
                 row_hash=row.row_hash,
+                # a line moved to another PO, season or customer: the item goes with it,
+                # so the old scope's next sync does not archive it
+                customer=row.customer,
+                po_number=row.po_number,
+                season=row.season,
                 batch_id=row.batch_id,
                 synced_at=now,
             )
@@ -437,7 +443,7 @@ class SubitemCreates(_SubitemKind):
         "s",
         "CreateSubitems",
     )
-    succeeded, action = "subitems_created", Action.CREATE
+    succeeded, action, creates = "subitems_created", Action.CREATE, True
 
     def fail_orphans(self, batch_id: str) -> None:
         """Subitems whose parent item failed cannot be created: recorded, not dropped."""
