@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from board_support import FCST_QTY, Person, active_items
+from board_check import assert_board_matches_source
+from board_support import FCST_QTY, Person, active_items, active_subitems
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.emulator import Emulator
-from ordersync.monday import MondayClient
+from ordersync.monday import MondayClient, documents
 from ordersync.plan import MASS_ARCHIVE_FLOOR
 from ordersync.source import Scope
 from ordersync.states import MirrorState
@@ -324,3 +325,78 @@ def test_limit_still_counts_unchanged_lines(
     assert (dry.plan.unchanged, dry.plan.item_updates) == (66, 1)
     assert (outcome.plan.unchanged, outcome.plan.item_updates) == (66, 1)
     assert json.loads(json.dumps(outcome.as_dict(), default=str))["unchanged"] == 66
+
+
+# ------------------------------------------------------------------------------ adoption
+ORDER_TYPE, PRICE = "dropdown_mkr518fc", "numeric_mkr5cact"
+SIZE, ORDER_QTY = "dropdown_mkrak7qp", "numeric_mkra7j8e"
+
+
+def forget_everything(db: Database) -> None:
+    """ordersync's own tables emptied: a fresh database against a board that holds it all."""
+    t = db.tables
+    with db.engine.begin() as connection:
+        for table in (
+            t.items,
+            t.subitems,
+            t.staged_items,
+            t.staged_subitems,
+            t.item_errors,
+            t.subitem_errors,
+            t.journal,
+            t.batches,
+        ):
+            connection.execute(table.delete())
+
+
+def subitems_of(emulator: Emulator, item_id: int) -> dict[str, dict[str, Any]]:
+    return {s["texts"][SIZE]: s for s in active_subitems(emulator) if s["parent_id"] == item_id}
+
+
+@pytest.mark.parametrize(
+    "edits", ["none", "values", "sizes", "everything"], ids=lambda e: f"board-differs-{e}"
+)
+def test_adopted_items_are_corrected_in_the_same_sync(
+    db: Database, config: SyncConfig, client: MondayClient, emulator: Emulator, edits: str
+) -> None:
+    assert sync(db, config, client, GREYSON).exit_code == 0
+    keys = keys_of(db, GREYSON)
+    items = active_items(emulator)
+    person = Person(emulator)
+    if edits in ("values", "everything"):
+        person.set(items[keys[0]]["id"], {ORDER_TYPE: {"labels": ["CANCELLED"]}})
+        person.set(items[keys[1]]["id"], {"name": "RENAMED BY HAND", PRICE: "1.11"})
+        person.set(items[keys[2]]["id"], {PRICE: None})
+    if edits in ("sizes", "everything"):
+        for n, key in enumerate(keys[3:6]):
+            subitem = next(iter(subitems_of(emulator, items[key]["id"]).values()))
+            if n == 0:  # M=36 vs 30: another quantity
+                person.set(subitem["id"], {ORDER_QTY: "36"}, subitem=True)
+            elif n == 1:  # a size gone from the board
+                person.archive(subitem["id"])
+            else:  # a size the source does not have
+                person.client.mutate(
+                    [
+                        documents.create_subitem(
+                            "a1",
+                            parent_item_id=items[key]["id"],
+                            item_name="XXXL",
+                            column_values={SIZE: {"labels": ["3XL"]}, ORDER_QTY: "5"},
+                            create_labels_if_missing=True,
+                        )
+                    ],
+                    idempotency_key="by-hand",
+                )
+    forget_everything(db)
+    emulator.reset_stats()
+
+    outcome = sync(db, config, client, GREYSON)
+    assert outcome.exit_code == 0, outcome.as_dict()
+    assert outcome.report is not None and outcome.report.items_adopted == 69
+    assert emulator.stats.mutations.get("create_item", 0) == 0
+    assert_board_matches_source(db, config, emulator, GREYSON)
+    if edits == "none":
+        assert sum(emulator.stats.mutations.values()) == 0
+    emulator.reset_stats()
+    assert sync(db, config, client, GREYSON).status == "NO_CHANGES"
+    assert sum(emulator.stats.mutations.values()) == 0

@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ordersync.adoption import Adoption, Differences, read_adopted
 from ordersync.board import BoardContext
 from ordersync.config import SyncConfig
 from ordersync.db import Database, upsert, utcnow
@@ -253,17 +254,27 @@ class ItemCreates(_ItemKind):
             self.board.group_ids[title] = group.id
 
     def adopt(self, batch_id: str, rows: list[sa.Row], *, before_create: bool) -> list[sa.Row]:
-        """Adopt items the board already holds under these keys; return the rest."""
+        """Adopt items the board already holds under these keys; return the rest.
+
+        What an adopted item holds is read, and its differences from the staged line are
+        staged in this batch (``adoption``): the batch ends with the board equal to the source.
+        """
         found = find_items(
             self.client, self.board.board_id, self.config, (r.order_key for r in rows)
         )
         if not found:
             return rows
+        on_board = read_adopted(self.client, self.config, list(found.values()))
+        adoption, differences = Adoption(self.db, self.config, self.board.board_id), Differences()
         with self.db.engine.begin() as connection:
             for row in rows:
                 if row.order_key in found:
                     self.record(connection, row, found[row.order_key], RowStatus.ADOPTED)
+                    item = on_board.get(found[row.order_key])
+                    if item is not None:
+                        adoption.stage(connection, row, item, differences)
             self.count(connection, batch_id, **{self.adopted: len(found)})
+            self.count(connection, batch_id, **differences.counters())
         return [row for row in rows if row.order_key not in found]
 
     def problem(self, row: sa.Row) -> RowRejected | None:
