@@ -12,9 +12,11 @@ import sqlalchemy as sa
 
 from board_check import assert_board_matches_source
 from board_support import FCST_QTY, Person, active_items, active_subitems
+from crashes import Crash, CrashingTransport
+from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
 from ordersync.db import Database
-from ordersync.emulator import Emulator
+from ordersync.emulator import CMS_BOARD_ID, Emulator
 from ordersync.monday import MondayClient, documents
 from ordersync.plan import MASS_ARCHIVE_FLOOR
 from ordersync.source import Scope
@@ -141,6 +143,13 @@ def test_a_moved_line_is_the_same_item_updated(
     edit(db, key, **changes)
 
     emulator.reset_stats()
+    dry = sync(db, config, client, new_scope, dry_run=True)
+    group = f"{config.canonical_customer(new_scope.customer)} {new_scope.season or '2025 FALL'}"
+    moves_group = group != item_group(emulator, item_id)
+    assert dry.plan.item_moves == int(moves_group)
+    if moves_group:  # the dry run shows the move
+        (change,) = dry.plan.preview
+        assert ("Group", item_group(emulator, item_id), group) in change.columns
     scopes = [new_scope, old_scope] if order == "new-scope-first" else [old_scope, new_scope]
     outcomes = [sync(db, config, client, scope) for scope in scopes]
     assert [o.exit_code for o in outcomes] == [0, 0]
@@ -150,10 +159,13 @@ def test_a_moved_line_is_the_same_item_updated(
     item = active_items(emulator)[key]
     assert item["id"] == item_id
     assert item["texts"][FCST_QTY] == "77"
+    assert item["group_title"] == group
+    assert emulator.stats.mutations.get("move_item_to_group", 0) == int(moves_group)
     for column_id, text in shown.items():
         assert item["texts"][column_id] == text
     row = mirror(db, key)
     assert (row.monday_item_id, row.state) == (item_id, MirrorState.ACTIVE)
+    assert row.group_title == group
     assert (row.customer, row.po_number, row.season) == (
         config.canonical_customer(new_scope.customer),
         new_scope.po_number,
@@ -163,6 +175,40 @@ def test_a_moved_line_is_the_same_item_updated(
     for scope in (old_scope, new_scope, old_scope):
         assert sync(db, config, client, scope).status == "NO_CHANGES"
     assert sum(emulator.stats.mutations.values()) == 0
+
+
+def item_group(emulator: Emulator, item_id: int) -> str:
+    return next(
+        str(i["group_title"]) for i in emulator.items(CMS_BOARD_ID) if int(i["id"]) == item_id
+    )
+
+
+@pytest.mark.parametrize("when", ["crash_before", "crash_after"])
+def test_a_group_move_is_journalled_and_done_once(
+    db: Database, config: SyncConfig, emulator: Emulator, clock: ManualClock, when: str
+) -> None:
+    """Killed around move_item_to_group (and monday forgetting every key): the next sync
+    finishes the move, the new group exists once, nothing is created or archived."""
+    emulator.forget_idempotency_keys(remember=False)
+    transport = CrashingTransport(emulator, {("move_item_to_group", 1): when})
+    client = MondayClient("http://e/v2", "t0ken-for-tests", transport=transport, clock=clock)
+    assert sync(db, config, client, GREYSON).exit_code == 0
+    keys = keys_of(db, GREYSON)[:3]
+    for key in keys:
+        edit(db, key, **{"CUSTOMER SEASON": "2026 SPRING"})
+    season = Scope("GREYSON", "4755", "2026 SPRING")
+    with pytest.raises(Crash):
+        sync(db, config, client, season)
+    emulator.reset_stats()
+    assert sync(db, config, client, season).exit_code == 0
+    assert sync(db, config, client, season).status == "NO_CHANGES"
+    moved = {k: v for k, v in active_items(emulator).items() if k in keys}
+    assert {item["group_title"] for item in moved.values()} == {"GREYSON 2026 SPRING"}
+    titles = [g.title for g in emulator.store.board(CMS_BOARD_ID).groups.values()]
+    assert titles.count("GREYSON 2026 SPRING") == 1
+    assert emulator.stats.mutations.get("create_item", 0) == 0
+    assert emulator.stats.mutations.get("archive_item", 0) == 0
+    assert_board_matches_source(db, config, emulator, GREYSON)  # every season of the PO
 
 
 def test_a_line_moved_back_and_forth_stays_one_item(
@@ -367,6 +413,19 @@ def test_adopted_items_are_corrected_in_the_same_sync(
         person.set(items[keys[0]]["id"], {ORDER_TYPE: {"labels": ["CANCELLED"]}})
         person.set(items[keys[1]]["id"], {"name": "RENAMED BY HAND", PRICE: "1.11"})
         person.set(items[keys[2]]["id"], {PRICE: None})
+        elsewhere = person.client.mutate(
+            [documents.create_group("a1", board_id=CMS_BOARD_ID, group_name="ELSEWHERE")],
+            idempotency_key="group-by-hand",
+        )["a1"].data
+        assert elsewhere is not None
+        person.client.mutate(
+            [
+                documents.move_item_to_group(
+                    "a1", item_id=items[keys[6]]["id"], group_id=elsewhere["id"]
+                )
+            ],
+            idempotency_key="move-by-hand",
+        )
     if edits in ("sizes", "everything"):
         for n, key in enumerate(keys[3:6]):
             subitem = next(iter(subitems_of(emulator, items[key]["id"]).values()))

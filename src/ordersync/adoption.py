@@ -3,10 +3,10 @@
 When a create finds the item already on monday (a fresh database against a board that holds
 the orders, a lost answer), ordersync adopts it instead of creating a duplicate. The board's
 item may not hold what the source says (another tool wrote it, a person edited it): adoption
-reads its pushed columns and its subitems and, in the same batch, stages what differs exactly
-as for a MODIFIED line: an item UPDATE of the columns (and name) that differ, and per size a
-subitem UPDATE (another quantity), CREATE (missing: the staged create stays) or ARCHIVE (a
-size the source does not have). The mirror records what the board holds until those changes
+reads its pushed columns, its group and its subitems and, in the same batch, stages what
+differs exactly as for a MODIFIED line: an item UPDATE of the columns (and name) that differ,
+a MOVE to the line's group, and per size a subitem UPDATE (another quantity), CREATE
+(missing: the staged create stays) or ARCHIVE (a size the source does not have). The mirror records what the board holds until those changes
 are delivered, so a change monday refuses is planned again by the next sync.
 """
 
@@ -63,8 +63,11 @@ class Differences:
 class Adoption:
     """Stages the differences between adopted items and their staged creates."""
 
-    def __init__(self, db: Database, config: SyncConfig, board_id: int) -> None:
+    def __init__(
+        self, db: Database, config: SyncConfig, board_id: int, group_ids: dict[str, str]
+    ) -> None:
         self.db, self.config, self.board_id = db, config, board_id
+        self.group_ids = group_ids  # group title → id on the board
         self.tables = db.tables
         self.types = {c.column_id: c.type for c in config.items.columns}
 
@@ -82,8 +85,13 @@ class Adoption:
             changed["name"] = row.item_name
         if changed:
             self._mirror_item(connection, row, item, on_board)
-            self._stage_update(connection, row, item.id, changed)
+            self._stage_item(connection, row, item.id, Action.UPDATE, changed)
             found.planned_item_updates += 1
+        wanted_group = self.group_ids.get(row.group_title)
+        if wanted_group is not None and item.group_id not in (None, wanted_group):
+            self._mirror_group(connection, row, item.group_id)
+            self._stage_item(connection, row, item.id, Action.MOVE, {})
+            found.planned_item_updates += 1  # a move counts as an update
         self._stage_sizes(connection, row, item, found)
 
     def _board_values(self, item: Item) -> dict[str, Any]:
@@ -113,19 +121,34 @@ class Adoption:
             )
         )
 
-    def _stage_update(
-        self, connection: sa.Connection, row: sa.Row, item_id: int, changed: dict[str, Any]
+    def _mirror_group(self, connection: sa.Connection, row: sa.Row, group_id: str) -> None:
+        """The mirror says where the item is until it is moved."""
+        titles = {group: title for title, group in self.group_ids.items()}
+        items = self.tables.items
+        connection.execute(
+            items.update()
+            .where(items.c.board_id == self.board_id, items.c.order_key == row.order_key)
+            .values(group_id=group_id, group_title=titles.get(group_id))
+        )
+
+    def _stage_item(
+        self,
+        connection: sa.Connection,
+        row: sa.Row,
+        item_id: int,
+        action: Action,
+        changed: dict[str, Any],
     ) -> None:
         connection.execute(
             self.tables.staged_items.insert().values(
                 stg_id=str(uuid.uuid4()),
                 batch_id=row.batch_id,
-                action=Action.UPDATE,
+                action=action,
                 order_key=row.order_key,
                 item_name=row.item_name,
                 group_title=row.group_title,
                 column_values=json.dumps(changed, ensure_ascii=False),
-                row_hash=row.row_hash,
+                row_hash=row.row_hash if action == Action.UPDATE else None,
                 customer=row.customer,
                 po_number=row.po_number,
                 season=row.season,

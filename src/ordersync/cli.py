@@ -539,7 +539,8 @@ def _shown(value: object) -> str:
 
 def _plan_totals(plan: PlanResult) -> str:
     return (
-        f"items: +{plan.items} ~{plan.item_updates} -{plan.item_archives}; "
+        f"items: +{plan.items} ~{plan.item_updates} -{plan.item_archives}"
+        f"{f' ({plan.item_moves} moved to another group)' if plan.item_moves else ''}; "
         f"subitems: +{plan.subitems} ~{plan.subitem_updates} -{plan.subitem_archives}; "
         f"{plan.unchanged} unchanged; {plan.rejected} rejected"
     )

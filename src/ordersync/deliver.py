@@ -7,7 +7,8 @@ The protocol (DESIGN.md, "Delivery protocol"):
    whose rows is found is resent with the same ``Idempotency-Key`` (while monday may still
    cache it). A create whose answer is lost mid-run (timeout, lost connection, 5xx) is
    settled the same way, never resent blindly: monday's cache is not a guarantee.
-2. Missing groups are created once. Items go in aliased chunks; before each chunk, items the
+2. Missing groups are created once. Items go in aliased chunks (creates, updates, moves to
+   another group, archives); before each chunk, items the
    board already holds under the same key are adopted instead of created.
 3. Each request is journalled (SENDING, committed) before it is sent. Its answer is recorded
    in one transaction: each alias's result on its staged row, successes promoted into the
@@ -48,6 +49,7 @@ from ordersync.monday.errors import may_have_applied
 from ordersync.rows import (
     ItemArchives,
     ItemCreates,
+    ItemMoves,
     ItemUpdates,
     RowKind,
     SubitemArchives,
@@ -84,6 +86,7 @@ class Delivery:
         self.item_kinds: list[RowKind] = [
             self.item_creates,
             ItemUpdates(*parts),
+            ItemMoves(*parts),
             ItemArchives(*parts),
         ]
         self.subitem_kinds: list[RowKind] = [

@@ -74,6 +74,7 @@ class PlanResult:
     items: int = 0  # items to create
     subitems: int = 0  # subitems to create
     item_updates: int = 0
+    item_moves: int = 0  # items moved to another group (their group inputs changed)
     item_archives: int = 0
     subitem_updates: int = 0
     subitem_archives: int = 0
@@ -89,6 +90,7 @@ class PlanResult:
             self.items
             + self.subitems
             + self.item_updates
+            + self.item_moves
             + self.item_archives
             + self.subitem_updates
             + self.subitem_archives
@@ -322,6 +324,7 @@ class _Planner:
                         mirror.c.customer.label("old_customer"),
                         mirror.c.po_number.label("old_po_number"),
                         mirror.c.season.label("old_season"),
+                        mirror.c.group_title.label("old_group"),
                     )
                     .select_from(joined)
                     .where(present, scan.c.order_key > last, changed)
@@ -405,6 +408,14 @@ class _Planner:
         stg_id = self._stage_item(
             Action.UPDATE, row.order_key, row.row_hash, line, changed, row.monday_item_id
         )
+        columns = [
+            (self.titles.get(c, c), old.get(c) if c != "name" else row.old_name, v)
+            for c, v in changed.items()
+        ]
+        if line["group_title"] != row.old_group:  # customer or season changed: the group too
+            self._stage_item(Action.MOVE, row.order_key, None, line, {}, row.monday_item_id)
+            self.result.item_moves += 1
+            columns.append(("Group", row.old_group, line["group_title"]))
         self._stage_subitems(
             stg_id,
             row.order_key,
@@ -419,10 +430,6 @@ class _Planner:
                 self.result.subitem_updates += 1
             else:
                 self.result.subitem_archives += 1
-        columns = [
-            (self.titles.get(c, c), old.get(c) if c != "name" else row.old_name, v)
-            for c, v in changed.items()
-        ]
         self._preview(
             LineChange(Action.UPDATE, row.order_key, line["item_name"], columns, size_changes)
         )
@@ -610,7 +617,7 @@ def _insert_batch(
             updated_at=now,
             planned_items=result.items,
             planned_subitems=result.subitems,
-            planned_item_updates=result.item_updates,
+            planned_item_updates=result.item_updates + result.item_moves,  # a move is an update
             planned_item_archives=result.item_archives,
             planned_subitem_updates=result.subitem_updates,
             planned_subitem_archives=result.subitem_archives,

@@ -265,7 +265,8 @@ class ItemCreates(_ItemKind):
         if not found:
             return rows
         on_board = read_adopted(self.client, self.config, list(found.values()))
-        adoption, differences = Adoption(self.db, self.config, self.board.board_id), Differences()
+        adoption = Adoption(self.db, self.config, self.board.board_id, self.board.group_ids)
+        differences = Differences()
         with self.db.engine.begin() as connection:
             for row in rows:
                 if row.order_key in found:
@@ -379,6 +380,42 @@ class ItemUpdates(_ItemKind):
             )
         )
         self._resolve_errors(connection, self.errors.c.order_key == row.order_key)
+
+
+class ItemMoves(_ItemKind):
+    """Items whose line now belongs to another group (customer or season changed): moved
+    there (the group created first by ``ItemCreates.ensure_groups``). Sending a move twice
+    changes nothing, so a lost answer needs no lookup."""
+
+    journal_kind, phase, alias, operation = "MOVE_ITEMS", "move items", "m", "MoveItems"
+    succeeded, action = "items_updated", Action.MOVE
+
+    def problem(self, row: sa.Row) -> RowRejected | None:
+        if row.group_title in self.board.group_ids:
+            return None
+        return RowRejected("UNKNOWN_GROUP", f"group {row.group_title!r} is not on the board")
+
+    def mutation(self, alias: str, row: sa.Row) -> Mutation:
+        return documents.move_item_to_group(
+            alias, item_id=row.monday_item_id, group_id=self.board.group_ids[row.group_title]
+        )
+
+    def record(
+        self, connection: sa.Connection, row: sa.Row, monday_id: int, status: RowStatus
+    ) -> None:
+        items = self.tables.items
+        now = utcnow()
+        _set_status(connection, self.staged, row, status, now)
+        connection.execute(
+            items.update()
+            .where(items.c.board_id == self.board.board_id, items.c.order_key == row.order_key)
+            .values(
+                group_title=row.group_title,
+                group_id=self.board.group_ids[row.group_title],
+                batch_id=row.batch_id,
+                synced_at=now,
+            )
+        )
 
 
 class ItemArchives(_ItemKind):
