@@ -6,8 +6,9 @@ item may not hold what the source says (another tool wrote it, a person edited i
 reads its pushed columns, its group and its subitems and, in the same batch, stages what
 differs exactly as for a MODIFIED line: an item UPDATE of the columns (and name) that differ,
 a MOVE to the line's group, and per size a subitem UPDATE (another quantity), CREATE
-(missing: the staged create stays) or ARCHIVE (a size the source does not have). The mirror records what the board holds until those changes
-are delivered, so a change monday refuses is planned again by the next sync.
+(missing: the staged create stays) or ARCHIVE (a size the source does not have). The mirror
+records what the board holds until those changes are delivered, so a change monday refuses
+is planned again by the next sync.
 """
 
 from __future__ import annotations
