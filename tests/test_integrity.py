@@ -459,3 +459,37 @@ def test_adopted_items_are_corrected_in_the_same_sync(
     emulator.reset_stats()
     assert sync(db, config, client, GREYSON).status == "NO_CHANGES"
     assert sum(emulator.stats.mutations.values()) == 0
+
+
+def test_every_new_statement_compiles_for_sql_server(
+    sqlite_url: str, config: SyncConfig, client: MondayClient, emulator: Emulator
+) -> None:
+    """Moves, duplicate keys across scopes, archives looked up in the source, adoption with
+    differences: every statement they issue compiles for mssql."""
+    from sqlalchemy.dialects import mssql
+
+    from support import demo_database
+
+    db = demo_database(sqlite_url)
+    seen: list[sa.ClauseElement] = []
+
+    def capture(conn, clauseelement, multiparams, params, execution_options):  # type: ignore[no-untyped-def]
+        seen.append(clauseelement)
+
+    sync(db, config, client, GREYSON)
+    sa.event.listen(db.engine, "before_execute", capture)
+    keys = keys_of(db, GREYSON)
+    edit(db, keys[0], **{"CUSTOMER SEASON": "2026 SPRING"})
+    copy_row(db, keys[1], **{"PO NUMBER": "4799"})
+    delete(db, keys[2:4])
+    for scope in (Scope("GREYSON", "4799"), GREYSON, Scope("GREYSON", "4755", "2026 SPRING")):
+        sync(db, config, client, scope)
+    Person(emulator).set(active_items(emulator)[keys[5]]["id"], {PRICE: "3.21"})
+    forget_everything(db)
+    assert sync(db, config, client, GREYSON).exit_code in (0, 3)
+    sa.event.remove(db.engine, "before_execute", capture)
+    assert any("trim" in str(s).lower() for s in seen if isinstance(s, sa.Select))
+    for statement in seen:
+        if isinstance(statement, sa.ClauseElement):
+            assert str(statement.compile(dialect=mssql.dialect()))
+    db.engine.dispose()
