@@ -8,8 +8,8 @@ The protocol (DESIGN.md, "Delivery protocol"):
    cache it). A create whose answer is lost mid-run (timeout, lost connection, 5xx) is
    settled the same way, never resent blindly: monday's cache is not a guarantee.
 2. Missing groups are created once. Items go in aliased chunks (creates, updates, moves to
-   another group, archives); before each chunk, items the
-   board already holds under the same key are adopted instead of created.
+   another group, archives); before each chunk of creates, items the board already holds
+   under the same key are adopted instead of created, and what differs on them is staged.
 3. Each request is journalled (SENDING, committed) before it is sent. Its answer is recorded
    in one transaction: each alias's result on its staged row, successes promoted into the
    mirror, failures written to the ERR table, the journal entry closed. Results are mapped by
