@@ -27,6 +27,7 @@ MUTATION_FIELDS = (
     "create_subitem",
     "change_multiple_column_values",
     "archive_item",
+    "move_item_to_group",
 )
 
 

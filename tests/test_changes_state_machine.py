@@ -17,13 +17,15 @@ from ordersync.config import load_builtin_config
 from ordersync.db import Database
 from ordersync.db.migrate import upgrade
 from ordersync.demo_data import create_source_table
-from ordersync.emulator import Emulator
+from ordersync.emulator import CMS_BOARD_ID, Emulator
 from ordersync.monday import MondayClient
 from ordersync.source import Scope
 from ordersync.sync import run_sync
 from support import PG_URL
 
 SCOPE = Scope("GREYSON", "4755")
+KEY_COLUMN = "text_mkr5wya6"
+OTHER = Scope("GREYSON", "4756")  # lines move between the two POs (and between seasons)
 SIZE_NAMES = ("XS", "S", "M", "L", "32/30", "ONE SIZE")
 SIZES = st.dictionaries(  # few sizes and quantities, so edits often hit an existing subitem
     st.sampled_from(SIZE_NAMES),
@@ -43,7 +45,8 @@ EDITS = st.sampled_from(
 
 
 class SourceAndBoard(RuleBasedStateMachine):
-    """Random inserts, updates of any mapped column, size changes, deletes and re-inserts."""
+    """Random inserts, updates of any mapped column, size changes, deletes and re-inserts, and
+    lines moved to another PO or season (the same item, updated and moved between groups)."""
 
     backend = "sqlite"
     lines = Bundle("lines")
@@ -71,6 +74,8 @@ class SourceAndBoard(RuleBasedStateMachine):
         )
         self.counter = 0
         self.rows: dict[str, dict[str, object]] = {}
+        self.item_ids: dict[str, int] = {}  # order key → its item on the board
+        self.churned: set[str] = set()  # keys deleted or (re)inserted since the last sync
 
     def teardown(self) -> None:
         self.client.close()
@@ -116,7 +121,20 @@ class SourceAndBoard(RuleBasedStateMachine):
         )
         self.rows[key] = row
         self._write(key)
+        self.churned.add(key)
         return key
+
+    @rule(
+        key=lines,
+        po=st.sampled_from(["4755", "4756"]),
+        season=st.sampled_from(["2025 FALL", "2026 SPRING"]),
+        check=st.booleans(),
+    )
+    def move_line(self, key: str, po: str, season: str, check: bool) -> None:
+        """Another PO or season: the same item, never archived and created again."""
+        self.rows[key].update({"PO NUMBER": po, "CUSTOMER SEASON": season})
+        self._write(key)
+        self._maybe_sync(check)
 
     @rule(key=lines, edit=EDITS, data=st.data())
     def update_column(
@@ -152,12 +170,14 @@ class SourceAndBoard(RuleBasedStateMachine):
         key_column = self.table.c["AAG ORDER NUMBER"]
         with self.db.engine.begin() as connection:
             connection.execute(self.table.delete().where(key_column == key))
+        self.churned.add(key)
         self._maybe_sync(check)
         return key
 
     @rule(target=lines, key=consumes(deleted), check=st.booleans())
     def reinsert(self, key: str, check: bool) -> str:
         self._write(key)
+        self.churned.add(key)
         self._maybe_sync(check)
         return key
 
@@ -166,14 +186,27 @@ class SourceAndBoard(RuleBasedStateMachine):
         if now:
             self.sync()
 
-    @rule()
-    def sync(self) -> None:
-        outcome = run_sync(self.db, self.config, self.client, SCOPE)
-        assert outcome.exit_code == 0, outcome.as_dict()
-        assert_board_matches_source(self.db, self.config, self.emulator, SCOPE)
+    @rule(other_first=st.booleans())
+    def sync(self, other_first: bool = False) -> None:
+        scopes = [OTHER, SCOPE] if other_first else [SCOPE, OTHER]
+        for scope in scopes:  # this test is about change detection, not the archive guard
+            outcome = run_sync(self.db, self.config, self.client, scope, allow_mass_archive=True)
+            assert outcome.exit_code == 0, outcome.as_dict()
+        on_board = {
+            i["texts"][KEY_COLUMN]: int(i["id"])
+            for i in self.emulator.items(CMS_BOARD_ID)
+            if i["state"] == "active"
+        }
+        for key, item_id in on_board.items():  # a moved line is the same item, updated
+            if key in self.item_ids and key not in self.churned:
+                assert item_id == self.item_ids[key], f"{key} was archived and created again"
+        self.item_ids, self.churned = on_board, set()
+        for scope in scopes:
+            assert_board_matches_source(self.db, self.config, self.emulator, scope)
         self.emulator.reset_stats()
-        idle = run_sync(self.db, self.config, self.client, SCOPE)
-        assert idle.status == "NO_CHANGES"
+        for scope in scopes:
+            idle = run_sync(self.db, self.config, self.client, scope)
+            assert idle.status == "NO_CHANGES"
         assert sum(self.emulator.stats.mutations.values()) == 0
 
 

@@ -375,3 +375,27 @@ def test_demo_data_never_touches_a_users_table_even_with_replace(
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert "ORDERS_UNIFIED" in _no_traceback(done)
         assert _count(db_url) == 1
+
+
+def test_a_mass_archive_is_refused_unless_allowed(
+    server: RunningServer, sqlite_url: str, tmp_path: Path
+) -> None:
+    env = environment(server, sqlite_url, tmp_path)
+    assert run(env, "init-db").returncode == 0
+    assert run(env, "demo-data").returncode == 0
+    scope = ("sync", "--customer", "GREYSON", "--po-number", "4755")
+    assert run(env, *scope).returncode == 0
+    engine = sa.create_engine(sqlite_url)
+    with engine.begin() as connection:  # an ETL reload caught half way: the PO's rows gone
+        connection.execute(sa.text('DELETE FROM "ORDERS_UNIFIED" WHERE "PO NUMBER" = \'4755\''))
+    engine.dispose()
+    httpx.post(server.url.removesuffix("/v2") + "/emulator/reset-stats", timeout=10)
+    for args in ((*scope, "--dry-run"), scope):
+        done = run(env, *args)
+        assert done.returncode == 1, (done.stdout, done.stderr)
+        assert "refusing to archive 69 of the 69 items" in done.stderr
+        assert "--allow-mass-archive" in done.stderr and "Traceback" not in done.stderr
+    assert emulator_get(server, "/emulator/stats")["mutations"] == {}  # type: ignore[index]
+    forced = run(env, *scope, "--allow-mass-archive", "--json")
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads(forced.stdout)["items_archived"] == 69

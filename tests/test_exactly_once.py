@@ -4,6 +4,10 @@ Crashes are simulated in-process (``crashes.Crash``: the process dies, uncommitt
 work is lost) at every stage boundary and after every kind of mutation; monday's own faults
 come from the emulator. After each scenario the same ``sync`` runs again until it completes,
 and the board, the mirror and the staged rows must agree with the source exactly.
+
+Every scenario also runs against a monday that keeps no idempotency answer (``forgets``):
+monday's cache is not a guarantee (answers over 1 MB, a spent cache budget, a restart), so
+what exists must be looked up before a create is resent.
 """
 
 from __future__ import annotations
@@ -142,6 +146,14 @@ def assert_exactly_once(db: Database, config: SyncConfig, emulator: Emulator) ->
     assert pending == 0 and sending == 0
 
 
+@pytest.fixture(params=[False, True], ids=["monday-caches", "monday-forgets"])
+def forgets(request: pytest.FixtureRequest, emulator: Emulator) -> bool:
+    """Run with monday's idempotency cache, and with a monday that keeps no key at all."""
+    if request.param:
+        emulator.forget_idempotency_keys(remember=False)
+    return bool(request.param)
+
+
 # ------------------------------------------------------------------------------ scenarios
 @pytest.mark.parametrize("field", ["create_group", "create_item", "create_subitem"])
 @pytest.mark.parametrize("when", ["crash_before", "crash_after"])
@@ -154,6 +166,7 @@ def test_killed_around_a_mutation(
     field: str,
     when: str,
     aged: bool,
+    forgets: bool,
 ) -> None:
     transport = CrashingTransport(emulator, {(field, 2 if field != "create_group" else 1): when})
     outcome, deaths = sync_until_complete(
@@ -180,7 +193,12 @@ def test_killed_around_a_mutation(
     ids=lambda f: f"{f.kind}-{f.status or ''}-{f.match}",
 )
 def test_monday_faults_lose_and_duplicate_nothing(
-    db: Database, config: SyncConfig, emulator: Emulator, clock: ManualClock, fault: Fault
+    db: Database,
+    config: SyncConfig,
+    emulator: Emulator,
+    clock: ManualClock,
+    fault: Fault,
+    forgets: bool,
 ) -> None:
     transport = CrashingTransport(emulator, {(fault.match or "create_item", 1): fault})
     outcome, deaths = sync_until_complete(db, config, emulator, transport, clock)
@@ -213,6 +231,7 @@ def test_killed_at_a_database_step(
     kind: type,
     nth: int,
     stage: str,
+    forgets: bool,
 ) -> None:
     transport = CrashingTransport(emulator, {})
     client = MondayClient(
@@ -299,6 +318,7 @@ def fill_order_book(db: Database, book: list[dict[str, int]]) -> None:
     book=ORDER_BOOKS,
     schedule=st.dictionaries(st.integers(min_value=1, max_value=16), ACTIONS, max_size=4),
     aged=st.booleans(),
+    forgets=st.booleans(),
 )
 def test_random_fault_schedules(
     backend: str,
@@ -307,6 +327,7 @@ def test_random_fault_schedules(
     book: list[dict[str, int]],
     schedule: dict[int, object],
     aged: bool,
+    forgets: bool,
 ) -> None:
     if backend == "postgres":
         from conftest import require_postgres
@@ -314,6 +335,8 @@ def test_random_fault_schedules(
         require_postgres()
     clock = ManualClock()
     emulator = Emulator(clock=clock, seed=True)
+    if forgets:
+        emulator.forget_idempotency_keys(remember=False)
     with fresh_database(backend, str(tmp_path_factory.getbasetemp())) as db:
         upgrade(db.engine)
         fill_order_book(db, book)

@@ -13,6 +13,11 @@ A held request is held until the test releases it (``HeldRequests``), not for a 
 delay: so a request the killed process left in flight is applied by "monday" only after the
 next run has finished, the worst moment, and must still duplicate nothing.
 
+Each kill point also runs with monday restarted after the kill (``restarted``): its
+idempotency cache is gone and the requests it held never complete, as in the reproduction of
+issue 10 (killed while a create was SENDING, then 119 items for 69 keys); the next run must
+look up what exists before resending anything.
+
 After each kill the same ``sync`` runs again and must exit 0, taking over the lock row the
 killed process left behind; the board must then hold every order line and size of the source
 exactly once, ordersync's tables must agree with it, and one more ``sync`` must send nothing.
@@ -76,6 +81,7 @@ class HeldRequests:
         self._holds: list[threading.Event] = []
         self._all_released = False
         self._inside = 0
+        self._dropped: list[threading.Event] = []
 
     def sleep(self, seconds: float) -> None:
         hold = threading.Event()
@@ -84,6 +90,18 @@ class HeldRequests:
                 return
             self._holds.append(hold)
         hold.wait(seconds)
+        with self._lock:
+            if hold in self._dropped:  # monday restarted: the request dies unapplied
+                raise ConnectionAbortedError("monday restarted")
+
+    def drop(self) -> None:
+        """monday restarts: every request held so far ends without being applied."""
+        with self._lock:
+            self._dropped.extend(self._holds)
+            holds = list(self._holds)
+        for hold in holds:
+            hold.set()
+        wait_until(lambda: self._inside == 0, "the dropped requests to end")
 
     @property
     def count(self) -> int:
@@ -162,6 +180,14 @@ class Rig:
 
     def reset_stats(self) -> None:
         httpx.post(f"{self.server.base_url}/emulator/reset-stats", timeout=10)
+
+    def restart_monday(self) -> None:
+        """monday restarted: its idempotency cache is gone, its held requests never ran."""
+        self.held.drop()
+        answer = httpx.post(
+            f"{self.server.base_url}/emulator/idempotency", json={"forget": True}, timeout=10
+        )
+        assert answer.status_code == 200, answer.text
 
     def mutations(self) -> dict[str, int]:
         return dict(self.get("/emulator/stats")["mutations"])
@@ -376,9 +402,11 @@ KILL_POINTS = [
 ]
 
 
+@pytest.mark.parametrize("restarted", [False, True], ids=["monday-caches", "monday-restarted"])
 @pytest.mark.parametrize("point", KILL_POINTS, ids=lambda p: p.name)
-def test_sigkill_loses_and_duplicates_nothing(rig: Rig, point: KillPoint) -> None:
-    """SIGKILL at ``point``; the next run takes over the stale lock and finishes the job."""
+def test_sigkill_loses_and_duplicates_nothing(rig: Rig, point: KillPoint, restarted: bool) -> None:
+    """SIGKILL at ``point``; the next run takes over the stale lock and finishes the job
+    (also after monday restarted and forgot every idempotency key)."""
     rig.emulator.inject(replace(point.fault))  # a copy: the emulator counts a fault down
     with rig.start_sync() as killed:
         wait_until(lambda: point.reached(rig.emulator), f"the run to reach {point.name}", killed)
@@ -387,6 +415,8 @@ def test_sigkill_loses_and_duplicates_nothing(rig: Rig, point: KillPoint) -> Non
     assert killed.returncode == -signal.SIGKILL
     assert rig.mutations() == point.applied
     assert owner_pid(rig.lock_owner()) == killed.pid, "the killed run left no lock row"
+    if restarted:
+        rig.restart_monday()
 
     result = sync_json(rig.sync())
     assert result["status"] in ("BATCH_COMPLETED", "NO_CHANGES"), result

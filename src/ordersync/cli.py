@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import sqlalchemy as sa
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -151,6 +152,11 @@ WAIT_OPTION = click.option(
     "--pull", "pull_first", is_flag=True, help="Pull monday-owned columns (and drift) first."
 )
 @WAIT_OPTION
+@click.option(
+    "--allow-mass-archive",
+    is_flag=True,
+    help="Archive even more than [delivery] max_archive_share of the scope's items.",
+)
 def sync(
     customer: str,
     po_number: str | None,
@@ -161,6 +167,7 @@ def sync(
     as_json: bool,
     pull_first: bool,
     wait: float,
+    allow_mass_archive: bool,
 ) -> None:
     """Plan and deliver the changes of one customer (and PO) to monday.
 
@@ -190,6 +197,7 @@ def sync(
             mode=mode,
             dry_run=dry_run,
             limit=limit,
+            allow_mass_archive=allow_mass_archive,
             progress=progress,
             wait=wait,
         )
@@ -484,6 +492,11 @@ def _print_outcome(outcome: SyncOutcome) -> None:
         if plan.changes and len(plan.preview) == PREVIEW_LINES:
             console.print("  … (first lines only)")
         console.print(_plan_totals(plan))
+        if plan.refused:
+            errors.print(f"[red]refused:[/] {escape(plan.refused)}")
+        return
+    if plan.refused:
+        errors.print(f"[red]refused:[/] {escape(plan.refused)}")
         return
     if outcome.report is None:
         console.print(
@@ -526,7 +539,8 @@ def _shown(value: object) -> str:
 
 def _plan_totals(plan: PlanResult) -> str:
     return (
-        f"items: +{plan.items} ~{plan.item_updates} -{plan.item_archives}; "
+        f"items: +{plan.items} ~{plan.item_updates} -{plan.item_archives}"
+        f"{f' ({plan.item_moves} moved to another group)' if plan.item_moves else ''}; "
         f"subitems: +{plan.subitems} ~{plan.subitem_updates} -{plan.subitem_archives}; "
         f"{plan.unchanged} unchanged; {plan.rejected} rejected"
     )

@@ -141,6 +141,9 @@ class DeliveryConfig(_Model):
     # below monday's 60 s server timeout, so a retry never races the first request
     timeout_seconds: float = Field(default=REQUEST_TIMEOUT, gt=0, lt=SERVER_TIMEOUT)
     api_version: str = DEFAULT_API_VERSION
+    # A plan that would archive more than this share of a scope's items (and more than
+    # plan.MASS_ARCHIVE_FLOOR of them) is refused unless `sync --allow-mass-archive`.
+    max_archive_share: float = Field(default=0.5, ge=0, le=1)
 
 
 class PullConfig(_Model):

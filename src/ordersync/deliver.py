@@ -3,10 +3,13 @@
 The protocol (DESIGN.md, "Delivery protocol"):
 
 1. Requests left SENDING in the journal for this board (a crash, a lost answer) are resolved
-   first: resent with the same ``Idempotency-Key`` while monday still caches the first answer,
-   otherwise looked up on monday, adopting what exists.
-2. Missing groups are created once. Items go in aliased chunks; before each chunk, items the
-   board already holds under the same key are adopted instead of created.
+   first: creates are looked up on monday and what exists is adopted; only a request none of
+   whose rows is found is resent with the same ``Idempotency-Key`` (while monday may still
+   cache it). A create whose answer is lost mid-run (timeout, lost connection, 5xx) is
+   settled the same way, never resent blindly: monday's cache is not a guarantee.
+2. Missing groups are created once. Items go in aliased chunks (creates, updates, moves to
+   another group, archives); before each chunk of creates, items the board already holds
+   under the same key are adopted instead of created, and what differs on them is staged.
 3. Each request is journalled (SENDING, committed) before it is sent. Its answer is recorded
    in one transaction: each alias's result on its staged row, successes promoted into the
    mirror, failures written to the ERR table, the journal entry closed. Results are mapped by
@@ -34,12 +37,19 @@ from ordersync.batches import BatchReport, load_report
 from ordersync.board import BoardContext
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
-from ordersync.errors import LimitReachedError, MondayError, PermanentMondayError
+from ordersync.errors import (
+    LimitReachedError,
+    MondayError,
+    PermanentMondayError,
+    RetryableMondayError,
+)
 from ordersync.journal import JournalEntry, close_entry, open_entries, open_entry, reopen_entry
 from ordersync.monday import AliasResult, MondayClient
+from ordersync.monday.errors import may_have_applied
 from ordersync.rows import (
     ItemArchives,
     ItemCreates,
+    ItemMoves,
     ItemUpdates,
     RowKind,
     SubitemArchives,
@@ -70,11 +80,13 @@ class Delivery:
         self.db, self.config, self.client, self.board = db, config, client, board
         self.progress = progress or (lambda phase, done, total: None)
         self.heartbeat = heartbeat or (lambda: None)  # keeps the board lock fresh
+        self._unanswered = 0  # requests in a row whose answer was lost (bounded like retries)
         parts = (db, config, client, board)
         self.item_creates, self.subitem_creates = ItemCreates(*parts), SubitemCreates(*parts)
         self.item_kinds: list[RowKind] = [
             self.item_creates,
             ItemUpdates(*parts),
+            ItemMoves(*parts),
             ItemArchives(*parts),
         ]
         self.subitem_kinds: list[RowKind] = [
@@ -194,12 +206,22 @@ class Delivery:
             return sent[0].request_id
 
         mutations = [kind.mutation(alias, row) for alias, row in by_alias.items()]
-        results = self.client.mutate(
-            mutations,
-            idempotency_key=entry.request_id,
-            operation_name=kind.operation,
-            fresh_key=None if resend else fresh_key,
-        )
+        try:
+            results = self.client.mutate(
+                mutations,
+                idempotency_key=entry.request_id,
+                operation_name=kind.operation,
+                fresh_key=None if resend else fresh_key,
+                resend_if_maybe_applied=not kind.creates,
+            )
+        except RetryableMondayError as error:
+            self._unanswered += 1
+            retries = self.config.delivery.max_retries
+            if not (kind.creates and may_have_applied(error)) or self._unanswered > retries:
+                raise
+            self._settle(kind, sent[0], by_alias)  # creates: look up before any resend
+            return
+        self._unanswered = 0
         unknown = []
         limit: LimitReachedError | None = None
         with self.db.engine.begin() as connection:
@@ -223,23 +245,35 @@ class Delivery:
         if limit is not None:
             raise limit
 
+    def _settle(self, kind: RowKind, entry: JournalEntry, by_alias: dict[str, sa.Row]) -> None:
+        """A request whose answer is unknown: look its rows up before anything is resent.
+
+        Creates found on monday are adopted. Only when none of them is found, and monday may
+        still cache the first answer, is the same request resent under the same key (monday
+        replays it, or it never ran); otherwise the entry is closed and the rows not found
+        stay PENDING, to be sent again under a new key. monday's idempotency cache is thus a
+        second line of defence, never the only one. Updates and archives need no lookup:
+        sending them twice changes nothing.
+        """
+        rows = list(by_alias.values())
+        rest = kind.adopt(entry.batch_id, rows, before_create=False)
+        fresh = utcnow() - entry.sent_at < IDEMPOTENCY_WINDOW
+        if rest and len(rest) == len(rows) and fresh:
+            try:
+                self._send(kind, entry.batch_id, by_alias, entry)
+                return
+            except PermanentMondayError:
+                pass  # e.g. monday kept the key for another body: the rows stay PENDING
+        with self.db.engine.begin() as connection:
+            close_entry(connection, self.db, entry.request_id, error="resolved by lookup")
+
     # ----------------------------------------------------------------------------- journal
     def resolve_open_requests(self) -> None:
-        """Settle requests left SENDING: resend them with the same key while monday still
-        caches the first answer, else look their rows up and adopt what monday holds.
-
-        Rows found nowhere stay PENDING and are sent again, under a new key.
+        """Settle requests left SENDING (a crash, a lost answer) before anything else is sent:
+        creates are looked up on monday first and what exists is adopted (see ``_settle``).
         """
         for entry in open_entries(self.db, self.board.board_id):
             kind = self.kinds[entry.kind]
             rows = {row.stg_id: row for row in kind.rows_by_id(list(entry.aliases.values()))}
             by_alias = {a: rows[i] for a, i in entry.aliases.items() if i in rows}
-            if by_alias and utcnow() - entry.sent_at < IDEMPOTENCY_WINDOW:
-                try:
-                    self._send(kind, entry.batch_id, by_alias, entry)
-                    continue
-                except PermanentMondayError:
-                    pass  # e.g. the key's cached answer is gone; fall back to lookup
-            kind.adopt(entry.batch_id, list(by_alias.values()), before_create=False)
-            with self.db.engine.begin() as connection:
-                close_entry(connection, self.db, entry.request_id, error="resolved by lookup")
+            self._settle(kind, entry, by_alias)

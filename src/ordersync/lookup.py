@@ -41,7 +41,7 @@ def find_items(
     if not keys:
         return {}
     first_column = key_column_ids(config)[0]
-    first_parts = sorted({_first_part(key, config) for key in keys})
+    first_parts = sorted({first_key_part(key, config) for key in keys})
     items = client.items_by_column_values(
         board_id, first_column, first_parts, column_ids=key_column_ids(config)
     )
@@ -73,7 +73,8 @@ def find_subitems(
     return found
 
 
-def _first_part(key: str, config: SyncConfig) -> str:
+def first_key_part(key: str, config: SyncConfig) -> str:
+    """The value of the first key column in a stored order key."""
     if len(config.source.key_columns) == 1:
         return key
     return str(json.loads(key)[0])

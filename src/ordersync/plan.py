@@ -10,7 +10,15 @@ Change detection lives here and only here, set-based:
 3. The scan is joined with the mirror: no mirror row (or an archived one) → CREATE the item and
    a subitem per size; a different hash → UPDATE only the changed columns and, per size,
    create / update / archive subitems; same hash → nothing.
-4. Mirror rows of the scope whose key is not in the scan → ARCHIVE (DELETED lines).
+   A line whose key the mirror holds under another scope (customer, PO, season) has moved
+   there: an UPDATE of the same item, which takes the new scope into the mirror. Unless the
+   source still holds that key in its old scope too: keys are unique per board, so the line
+   that is not on the board yet is rejected (``DUPLICATE_KEY``), never delivered over the other.
+4. Mirror rows of the scope whose key is not in the scan → ARCHIVE (DELETED lines), unless
+   the key is still in the source under another scope (the line moved; its new scope's sync
+   updates the item). More than ``delivery.max_archive_share`` of a scope's items (and more
+   than ``MASS_ARCHIVE_FLOOR``) gone at once is refused (an emptied or half-reloaded source
+   table), unless ``allow_mass_archive``: nothing is staged.
 
 Everything happens in one transaction: the batch is staged whole or not at all, and a dry run
 rolls it all back.
@@ -20,7 +28,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,14 +39,19 @@ from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.errors import RowRejected
 from ordersync.lines import LineBuilder, LineProblems, OrderLine, subitem_hash
+from ordersync.lookup import first_key_part
 from ordersync.monday.column_values import to_monday
-from ordersync.normalize import order_key
-from ordersync.source import Scope, iter_chunks, reflect_source, select_scope
+from ordersync.normalize import clean_text, order_key
+from ordersync.source import Scope, SourceTable, iter_chunks, reflect_source, select_scope
 from ordersync.states import Action, BatchStatus, MirrorState, RowStatus, Stage
 
 PREVIEW_LINES = 25
 PAGE = 500  # rows per keyset page of the scan ⋈ mirror join (a bound parameter each)
 REJECTED = "REJECTED"  # scan row_hash of a key present in the source but not stageable
+MASS_ARCHIVE_FLOOR = 5  # archiving up to this many items of a scope is never refused
+KEY_CHUNK = 500  # keys per IN (...) when looking keys up in the source (SQL Server: < 2100)
+
+ScopeKey = tuple[str, str | None, str | None]  # (canonical customer, PO number, season)
 
 
 @dataclass
@@ -61,6 +74,7 @@ class PlanResult:
     items: int = 0  # items to create
     subitems: int = 0  # subitems to create
     item_updates: int = 0
+    item_moves: int = 0  # items moved to another group (their group inputs changed)
     item_archives: int = 0
     subitem_updates: int = 0
     subitem_archives: int = 0
@@ -68,6 +82,7 @@ class PlanResult:
     unchanged: int = 0
     warnings: int = 0
     preview: list[LineChange] = field(default_factory=list)
+    refused: str | None = None  # why nothing was staged (a mass archive), if it was refused
 
     @property
     def changes(self) -> int:
@@ -75,6 +90,7 @@ class PlanResult:
             self.items
             + self.subitems
             + self.item_updates
+            + self.item_moves
             + self.item_archives
             + self.subitem_updates
             + self.subitem_archives
@@ -94,6 +110,7 @@ def plan_batch(
     dry_run: bool = False,
     limit: int | None = None,
     board: BoardContext | None = None,
+    allow_mass_archive: bool = False,
 ) -> PlanResult:
     """Diff the scoped source against the mirror and stage a batch (unless ``dry_run``).
 
@@ -105,24 +122,29 @@ def plan_batch(
         dry_run: compute everything, keep nothing.
         limit: stage changes for at most this many order lines.
         board: the loaded board; a dry run counts the rows it would refuse (labels).
+        allow_mass_archive: archive even more than ``delivery.max_archive_share`` of the
+            scope's items (else such a plan is refused: ``PlanResult.refused``).
     """
     board_id = config.board_id(mode)
     source = reflect_source(db.engine, config)
     result = PlanResult(board_id=board_id)
     batch_id = str(uuid.uuid4())
     with db.engine.begin() as connection:
-        planner = _Planner(db, config, connection, batch_id, board_id, scope, result, limit)
         builder = LineBuilder(config, source.size_columns)
+        planner = _Planner(db, config, connection, batch_id, board_id, scope, result, limit)
+        planner.elsewhere = _SourceKeys(connection, config, source, builder)
         statement = select_scope(source, config, scope)
         for chunk in iter_chunks(connection, statement, config.source.chunk_size):
             planner.scan([builder.build(row) for row in chunk])
         planner.reject_duplicates()
         planner.stage_changes()
         planner.stage_archives()
+        if not allow_mass_archive:
+            planner.refuse_mass_archive()
         connection.execute(db.tables.scan.delete().where(db.tables.scan.c.batch_id == batch_id))
         if dry_run and board is not None:
             result.rejected += board.staged_label_problems(connection, db.tables, batch_id)
-        if dry_run or result.empty:
+        if dry_run or result.empty or result.refused:
             connection.rollback()
         else:
             _insert_batch(db, connection, config, scope, mode, batch_id, board_id, result)
@@ -152,6 +174,9 @@ class _Planner:
         self.titles = {c.column_id: c.title or c.source for c in config.items.columns}
         self.titles["name"] = "Name"
         self.archive_cancelled = config.items.cancelled.action == "archive"
+        self.customer = config.canonical_customer(scope.customer)
+        self.elsewhere: _SourceKeys  # set by plan_batch
+        self.scope_items = 0  # active mirror items of the scope (for the mass-archive rule)
         self._item_rows: list[dict[str, Any]] = []
         self._subitem_rows: list[dict[str, Any]] = []
 
@@ -204,9 +229,10 @@ class _Planner:
 
     # ------------------------------------------------------------------------ diffing
     def stage_changes(self) -> None:
-        """Lines that are new, re-appearing, or whose hash differs from the mirror's."""
+        """Lines that are new, re-appearing, moved, or whose hash differs from the mirror's."""
         staged_lines = 0
         for page in self._changed_pages():
+            duplicates = self._owned_by_another_scope(page)
             modified_keys = [
                 r.order_key for r in page if r.monday_item_id and r.state == MirrorState.ACTIVE
             ]
@@ -216,12 +242,41 @@ class _Planner:
                     self._flush()
                     return
                 line = json.loads(row.line)
+                if row.order_key in duplicates:
+                    self._reject_duplicate_key(row, line)
+                    continue
                 if row.monday_item_id is None or row.state != MirrorState.ACTIVE:
                     self._stage_create(row.order_key, row.row_hash, line)
                 else:
                     self._stage_update(row, line, old_sizes.get(row.order_key, {}))
                 staged_lines += 1
             self._flush()
+
+    def _owned_by_another_scope(self, page: list[sa.Row]) -> set[str]:
+        """Keys of the page on the board under another scope that the source still holds
+        there: one key, two lines (a moved line is no longer in its old scope)."""
+        foreign = {
+            row.order_key: _mirror_scope(row)
+            for row in page
+            if row.monday_item_id is not None
+            and row.state == MirrorState.ACTIVE
+            and _mirror_scope(row) != _line_scope(json.loads(row.line))
+        }
+        if not foreign:
+            return set()
+        held = self.elsewhere.scopes(foreign)
+        return {key for key, scope in foreign.items() if scope in held.get(key, ())}
+
+    def _reject_duplicate_key(self, row: sa.Row, line: dict[str, Any]) -> None:
+        owner = _describe(_mirror_scope(row))
+        problem = RowRejected(
+            "DUPLICATE_KEY",
+            f"key {row.order_key!r} is already on board {self.board_id} for {owner}; this row "
+            f"is {_describe(_line_scope(line))}. Keys are unique per board: correct one of "
+            "the two rows in the source",
+        )
+        self._record_error(row.order_key, problem, line)
+        self.result.rejected += 1
 
     def _flush(self) -> None:
         """Write the staged rows buffered so far: one executemany per table."""
@@ -240,10 +295,20 @@ class _Planner:
             sa.and_(mirror.c.board_id == self.board_id, mirror.c.order_key == scan.c.order_key),
         )
         present = sa.and_(scan.c.batch_id == self.batch_id, scan.c.row_hash != REJECTED)
-        total = self.connection.execute(
-            sa.select(sa.func.count()).select_from(scan).where(present)
-        ).scalar_one()
-        changed = 0
+        changed = sa.or_(
+            mirror.c.order_key.is_(None),
+            mirror.c.state != MirrorState.ACTIVE,
+            mirror.c.row_hash.is_(None),
+            mirror.c.row_hash != scan.c.row_hash,
+            *self._outside_scope(mirror),  # moved here from another scope, or a duplicate
+        )
+        total, changed_total = (
+            self.connection.execute(
+                sa.select(sa.func.count()).select_from(joined).where(present, *where)
+            ).scalar_one()
+            for where in ((), (changed,))
+        )
+        self.result.unchanged = total - changed_total  # known before paging: --limit stops it
         last = ""
         while True:
             page: list[sa.Row] = list(
@@ -256,28 +321,32 @@ class _Planner:
                         mirror.c.state,
                         mirror.c.item_name.label("old_name"),
                         mirror.c.column_values.label("old_values"),
+                        mirror.c.customer.label("old_customer"),
+                        mirror.c.po_number.label("old_po_number"),
+                        mirror.c.season.label("old_season"),
+                        mirror.c.group_title.label("old_group"),
                     )
                     .select_from(joined)
-                    .where(
-                        present,
-                        scan.c.order_key > last,
-                        sa.or_(
-                            mirror.c.order_key.is_(None),
-                            mirror.c.state != MirrorState.ACTIVE,
-                            mirror.c.row_hash.is_(None),
-                            mirror.c.row_hash != scan.c.row_hash,
-                        ),
-                    )
+                    .where(present, scan.c.order_key > last, changed)
                     .order_by(scan.c.order_key)
                     .limit(PAGE)
                 ).all()
             )
             if not page:
                 break
-            changed += len(page)
             last = page[-1].order_key
             yield page
-        self.result.unchanged = total - changed
+
+    def _outside_scope(self, mirror: sa.Table) -> list[sa.ColumnElement[bool]]:
+        """Mirror rows whose scope is not this run's (every scanned line is in it)."""
+        conditions = [sa.or_(mirror.c.customer.is_(None), mirror.c.customer != self.customer)]
+        for column, wanted in (
+            (mirror.c.po_number, self.scope.po_number),
+            (mirror.c.season, self.scope.season),
+        ):
+            if wanted is not None:
+                conditions.append(sa.or_(column.is_(None), column != wanted.strip()))
+        return conditions
 
     def _mirror_sizes(self, keys: list[str]) -> dict[str, dict[str, tuple[int | None, int]]]:
         """order key → size → (quantity, subitem id) of the active subitems on the board."""
@@ -339,6 +408,14 @@ class _Planner:
         stg_id = self._stage_item(
             Action.UPDATE, row.order_key, row.row_hash, line, changed, row.monday_item_id
         )
+        columns = [
+            (self.titles.get(c, c), old.get(c) if c != "name" else row.old_name, v)
+            for c, v in changed.items()
+        ]
+        if line["group_title"] != row.old_group:  # customer or season changed: the group too
+            self._stage_item(Action.MOVE, row.order_key, None, line, {}, row.monday_item_id)
+            self.result.item_moves += 1
+            columns.append(("Group", row.old_group, line["group_title"]))
         self._stage_subitems(
             stg_id,
             row.order_key,
@@ -353,16 +430,13 @@ class _Planner:
                 self.result.subitem_updates += 1
             else:
                 self.result.subitem_archives += 1
-        columns = [
-            (self.titles.get(c, c), old.get(c) if c != "name" else row.old_name, v)
-            for c, v in changed.items()
-        ]
         self._preview(
             LineChange(Action.UPDATE, row.order_key, line["item_name"], columns, size_changes)
         )
 
     def stage_archives(self) -> None:
-        """Mirror lines of this scope that are gone from the source (DELETED)."""
+        """Mirror lines of this scope that are gone from the source (DELETED); a line whose
+        key the source holds under another scope has moved there and is left alone."""
         scan, mirror = self.tables.scan, self.tables.items
         in_scan = sa.select(scan.c.order_key).where(
             scan.c.batch_id == self.batch_id, scan.c.order_key == mirror.c.order_key
@@ -370,25 +444,30 @@ class _Planner:
         conditions = [
             mirror.c.board_id == self.board_id,
             mirror.c.state == MirrorState.ACTIVE,
-            mirror.c.customer == self.config.canonical_customer(self.scope.customer),
-            ~sa.exists(in_scan),
+            mirror.c.customer == self.customer,
         ]
         if self.scope.po_number is not None:
             conditions.append(mirror.c.po_number == self.scope.po_number.strip())
         if self.scope.season is not None:
             conditions.append(mirror.c.season == self.scope.season.strip())
+        self.scope_items = self.connection.execute(
+            sa.select(sa.func.count()).select_from(mirror).where(*conditions)
+        ).scalar_one()
         last = ""
         while True:
             page = self.connection.execute(
                 sa.select(mirror)
-                .where(*conditions, mirror.c.order_key > last)
+                .where(*conditions, ~sa.exists(in_scan), mirror.c.order_key > last)
                 .order_by(mirror.c.order_key)
                 .limit(PAGE)
             ).all()
             if not page:
                 return
             last = page[-1].order_key
+            moved = self.elsewhere.scopes(r.order_key for r in page)
             for row in page:
+                if moved.get(row.order_key):
+                    continue
                 line = {
                     "item_name": row.item_name,
                     "group_title": row.group_title,
@@ -400,6 +479,21 @@ class _Planner:
                 self.result.item_archives += 1
                 self._preview(LineChange(Action.ARCHIVE, row.order_key, row.item_name or ""))
             self._flush()
+
+    def refuse_mass_archive(self) -> None:
+        """Refuse the plan when most of the scope's items would be archived at once."""
+        archives, items = self.result.item_archives, self.scope_items
+        share = self.config.delivery.max_archive_share
+        if archives <= MASS_ARCHIVE_FLOOR or archives <= share * items:
+            return
+        scope = _describe((self.customer, self.scope.po_number, self.scope.season))
+        self.result.refused = (
+            f"refusing to archive {archives} of the {items} items of {scope} on board "
+            f"{self.board_id} (more than {share:.0%}; [delivery] max_archive_share): their "
+            "lines are gone from the source. Is the source table empty or half reloaded? "
+            "Nothing was staged or sent. If these lines really are gone, run the same sync "
+            "with --allow-mass-archive"
+        )
 
     def _stage_item(
         self,
@@ -523,7 +617,7 @@ def _insert_batch(
             updated_at=now,
             planned_items=result.items,
             planned_subitems=result.subitems,
-            planned_item_updates=result.item_updates,
+            planned_item_updates=result.item_updates + result.item_moves,  # a move is an update
             planned_item_archives=result.item_archives,
             planned_subitem_updates=result.subitem_updates,
             planned_subitem_archives=result.subitem_archives,
@@ -531,3 +625,68 @@ def _insert_batch(
             config_snapshot=config.model_dump_json(),
         )
     )
+
+
+def _mirror_scope(row: sa.Row) -> ScopeKey:
+    return (row.old_customer, row.old_po_number, row.old_season)
+
+
+def _line_scope(line: dict[str, Any]) -> ScopeKey:
+    return (line["customer"], line["po_number"], line["season"])
+
+
+def _describe(scope: ScopeKey) -> str:
+    customer, po_number, season = scope
+    parts = [f"customer {customer}", f"PO {po_number or '(none)'}"]
+    if season:
+        parts.append(f"season {season}")
+    return " ".join(parts)
+
+
+class _SourceKeys:
+    """Where in the whole source (any scope) order keys appear: for lines that moved between
+    scopes and for one key under two scopes. Only rows whose key is looked up are read."""
+
+    def __init__(
+        self,
+        connection: sa.Connection,
+        config: SyncConfig,
+        source: SourceTable,
+        builder: LineBuilder,
+    ) -> None:
+        self.connection, self.config = connection, config
+        self.source, self.builder = source, builder
+        self.archive_cancelled = config.items.cancelled.action == "archive"
+
+    def scopes(self, keys: Iterable[str]) -> dict[str, set[ScopeKey]]:
+        """Order key → scopes of the source rows holding it (a line cancelled under the
+        ``archive`` rule is gone; a bad row still holds its key)."""
+        wanted = set(keys)
+        src = self.config.source
+        first = sa.func.trim(self.source.column(src.key_columns[0]))
+        columns = [self.source.column(name) for name in self.source.read_columns]
+        found: dict[str, set[ScopeKey]] = {}
+        parts = sorted({first_key_part(key, self.config) for key in wanted})
+        for start in range(0, len(parts), KEY_CHUNK):
+            rows = self.connection.execute(
+                sa.select(*columns).where(first.in_(parts[start : start + KEY_CHUNK]))
+            ).mappings()
+            for row in rows:
+                line = self.builder.build(dict(row))
+                if isinstance(line, OrderLine):
+                    if line.cancelled and self.archive_cancelled:
+                        continue
+                    key = line.order_key
+                elif line.key is not None:
+                    key = order_key(line.key)
+                else:
+                    continue
+                if key in wanted:
+                    found.setdefault(key, set()).add(
+                        (
+                            self.config.canonical_customer(str(row[src.customer_column] or "")),
+                            clean_text(row[src.po_column]),
+                            clean_text(row[src.season_column]),
+                        )
+                    )
+        return found

@@ -399,7 +399,7 @@ class ValueRecorder:
             if expected.text is None:
                 # Pushed empty, filled by hand: removing changes nothing, so the mirror takes
                 # the board's value and the next plan's diff clears it (sends null).
-                pushed[column_id] = _write_format(column_type, actual)
+                pushed[column_id] = board_write_format(column_type, actual)
             else:
                 pushed.pop(column_id, None)
         if drifts and kind.subitems:
@@ -470,7 +470,7 @@ class ValueRecorder:
         replan_items(connection, self.db, self.board_id, writes.parents_to_replan)
 
 
-def _write_format(column_type: str, value: PulledValue) -> Any:
+def board_write_format(column_type: str, value: PulledValue) -> Any:
     """A board value in monday's write format (what the mirror's ``column_values`` holds)."""
     typed: Any = value.number if value.number is not None else value.day or value.text
     if column_type == "dropdown" and value.text:

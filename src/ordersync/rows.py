@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ordersync.adoption import Adoption, Differences, read_adopted
 from ordersync.board import BoardContext
 from ordersync.config import SyncConfig
 from ordersync.db import Database, upsert, utcnow
@@ -39,6 +40,7 @@ class RowKind:
     failed: str
     chunk_setting: str  # the DeliveryConfig field giving aliases per request
     gone_is_done = False  # archives: an item monday no longer has needs nothing more
+    creates = False  # a lost answer is looked up on monday before anything is resent
     action: Action
 
     def __init__(
@@ -233,7 +235,7 @@ class _ItemKind(RowKind):
 
 class ItemCreates(_ItemKind):
     journal_kind, phase, alias, operation = "CREATE_ITEMS", "create items", "i", "CreateItems"
-    succeeded, action = "items_created", Action.CREATE
+    succeeded, action, creates = "items_created", Action.CREATE, True
 
     def ensure_groups(self, batch_id: str) -> None:
         """Create each missing group once (a lost answer is found by title by the client)."""
@@ -252,17 +254,28 @@ class ItemCreates(_ItemKind):
             self.board.group_ids[title] = group.id
 
     def adopt(self, batch_id: str, rows: list[sa.Row], *, before_create: bool) -> list[sa.Row]:
-        """Adopt items the board already holds under these keys; return the rest."""
+        """Adopt items the board already holds under these keys; return the rest.
+
+        What an adopted item holds is read, and its differences from the staged line are
+        staged in this batch (``adoption``): the batch ends with the board equal to the source.
+        """
         found = find_items(
             self.client, self.board.board_id, self.config, (r.order_key for r in rows)
         )
         if not found:
             return rows
+        on_board = read_adopted(self.client, self.config, list(found.values()))
+        adoption = Adoption(self.db, self.config, self.board.board_id, self.board.group_ids)
+        differences = Differences()
         with self.db.engine.begin() as connection:
             for row in rows:
                 if row.order_key in found:
                     self.record(connection, row, found[row.order_key], RowStatus.ADOPTED)
+                    item = on_board.get(found[row.order_key])
+                    if item is not None:
+                        adoption.stage(connection, row, item, differences)
             self.count(connection, batch_id, **{self.adopted: len(found)})
+            self.count(connection, batch_id, **differences.counters())
         return [row for row in rows if row.order_key not in found]
 
     def problem(self, row: sa.Row) -> RowRejected | None:
@@ -357,11 +370,52 @@ class ItemUpdates(_ItemKind):
                 column_values=json.dumps(values, ensure_ascii=False),
                 item_name=row.item_name,
                 row_hash=row.row_hash,
+                # a line moved to another PO, season or customer: the item goes with it,
+                # so the old scope's next sync does not archive it
+                customer=row.customer,
+                po_number=row.po_number,
+                season=row.season,
                 batch_id=row.batch_id,
                 synced_at=now,
             )
         )
         self._resolve_errors(connection, self.errors.c.order_key == row.order_key)
+
+
+class ItemMoves(_ItemKind):
+    """Items whose line now belongs to another group (customer or season changed): moved
+    there (the group created first by ``ItemCreates.ensure_groups``). Sending a move twice
+    changes nothing, so a lost answer needs no lookup."""
+
+    journal_kind, phase, alias, operation = "MOVE_ITEMS", "move items", "m", "MoveItems"
+    succeeded, action = "items_updated", Action.MOVE
+
+    def problem(self, row: sa.Row) -> RowRejected | None:
+        if row.group_title in self.board.group_ids:
+            return None
+        return RowRejected("UNKNOWN_GROUP", f"group {row.group_title!r} is not on the board")
+
+    def mutation(self, alias: str, row: sa.Row) -> Mutation:
+        return documents.move_item_to_group(
+            alias, item_id=row.monday_item_id, group_id=self.board.group_ids[row.group_title]
+        )
+
+    def record(
+        self, connection: sa.Connection, row: sa.Row, monday_id: int, status: RowStatus
+    ) -> None:
+        items = self.tables.items
+        now = utcnow()
+        _set_status(connection, self.staged, row, status, now)
+        connection.execute(
+            items.update()
+            .where(items.c.board_id == self.board.board_id, items.c.order_key == row.order_key)
+            .values(
+                group_title=row.group_title,
+                group_id=self.board.group_ids[row.group_title],
+                batch_id=row.batch_id,
+                synced_at=now,
+            )
+        )
 
 
 class ItemArchives(_ItemKind):
@@ -437,7 +491,7 @@ class SubitemCreates(_SubitemKind):
         "s",
         "CreateSubitems",
     )
-    succeeded, action = "subitems_created", Action.CREATE
+    succeeded, action, creates = "subitems_created", Action.CREATE, True
 
     def fail_orphans(self, batch_id: str) -> None:
         """Subitems whose parent item failed cannot be created: recorded, not dropped."""

@@ -28,6 +28,7 @@ FINISHED_BATCH_STATUSES = frozenset(
 class Action(StrEnum):
     CREATE = "CREATE"
     UPDATE = "UPDATE"
+    MOVE = "MOVE"  # an item to the group its line now belongs to (items only)
     ARCHIVE = "ARCHIVE"
 
 

@@ -37,6 +37,8 @@ class SyncOutcome:
 
     @property
     def status(self) -> str:
+        if self.plan.refused:
+            return "REFUSED"
         if self.dry_run:
             return "DRY_RUN"
         if self.report is not None:
@@ -50,7 +52,7 @@ class SyncOutcome:
         """0 completed (or nothing to do), 3 completed with rejected rows, 1 failed."""
         statuses = [r.status for r in [*self.resumed, *([self.report] if self.report else [])]]
         completed = (BatchStatus.BATCH_COMPLETED, BatchStatus.COMPLETED_WITH_ERRORS)
-        if any(status not in completed for status in statuses):
+        if self.plan.refused or any(status not in completed for status in statuses):
             return 1
         if BatchStatus.COMPLETED_WITH_ERRORS in statuses or (self.dry_run and self.plan.rejected):
             return 3
@@ -72,6 +74,7 @@ class SyncOutcome:
                 "subitems_archive": self.plan.subitem_archives,
             },
             "unchanged": self.plan.unchanged,
+            "refused": self.plan.refused,
             **{
                 name: getattr(report, name) if report else 0
                 for name in (
@@ -117,6 +120,7 @@ def run_sync(
     mode: str | None = None,
     dry_run: bool = False,
     limit: int | None = None,
+    allow_mass_archive: bool = False,
     progress: Progress | None = None,
     wait: float = 0.0,
     clock: Clock | None = None,
@@ -125,12 +129,19 @@ def run_sync(
 
     A dry run reads the board, plans without writing and sends nothing to monday; it counts
     the rows delivery would refuse for their labels among the rejected ones. ``wait``: seconds
-    to wait for a board another run holds (polling on ``clock``) before ``BoardBusy``.
+    to wait for a board another run holds (polling on ``clock``) before ``BoardBusy``. A plan
+    that would archive most of the scope's items is refused (``SyncOutcome.plan.refused``,
+    exit code 1) unless ``allow_mass_archive``.
     """
     board_id = config.board_id(mode)
+    plan_options: dict[str, Any] = {
+        "mode": mode,
+        "limit": limit,
+        "allow_mass_archive": allow_mass_archive,
+    }
     if dry_run:  # the board is read (not locked) so the dry run makes every check a run makes
         board = BoardContext.load(client, config, board_id)
-        plan = plan_batch(db, config, scope, mode=mode, dry_run=True, limit=limit, board=board)
+        plan = plan_batch(db, config, scope, dry_run=True, board=board, **plan_options)
         return SyncOutcome(plan=plan, dry_run=True)
     before = client.stats.requests
     with board_lock(
@@ -139,7 +150,7 @@ def run_sync(
         board = BoardContext.load(client, config, board_id)
         delivery = Delivery(db, config, client, board, progress=progress, heartbeat=lock.refresh)
         resumed = [delivery.deliver(batch_id) for batch_id in unfinished_batches(db, board_id)]
-        plan = plan_batch(db, config, scope, mode=mode, limit=limit)
+        plan = plan_batch(db, config, scope, **plan_options)
         report = delivery.deliver(plan.batch_id) if plan.batch_id else None
     return SyncOutcome(
         plan=plan, report=report, resumed=resumed, requests=client.stats.requests - before

@@ -132,3 +132,36 @@ def test_a_timeout_before_applying_lets_the_retry_run(gql: Poster, emu: Emulator
     retried = _create(gql, "x", "key-1")
     assert "Idempotency-Replayed" not in retried.headers
     assert len(emu.items(CMS_BOARD_ID)) == 1
+
+
+def test_a_forgetting_monday_applies_a_retry_again(gql: Poster, emu: Emulator) -> None:
+    """The switch that stands for monday's cache failing: a restart forgets every key, and
+    ``remember=False`` keeps none (answers over 1 MB, a spent cache budget)."""
+    _create(gql, "x", "key-1")
+    emu.forget_idempotency_keys()  # restarted
+    assert "Idempotency-Replayed" not in _create(gql, "x", "key-1").headers
+    assert _create(gql, "x", "key-1").headers["Idempotency-Replayed"] == "true"
+    emu.forget_idempotency_keys(remember=False)
+    for _ in range(2):
+        assert "Idempotency-Replayed" not in _create(gql, "x", "key-2").headers
+    assert len(emu.items(CMS_BOARD_ID)) == 4
+    emu.forget_idempotency_keys(remember=True)
+    _create(gql, "x", "key-3")
+    assert _create(gql, "x", "key-3").headers["Idempotency-Replayed"] == "true"
+
+
+def test_the_forget_switch_over_http(emu: Emulator) -> None:
+    with emu.serve() as server, httpx.Client(base_url=server.base_url, timeout=5) as http:
+        body = {"query": CREATE, "variables": {"b": CMS_BOARD_ID, "n": "x"}}
+        key = {"Idempotency-Key": "key-1"}
+        http.post("/v2", json=body, headers=key)
+        assert http.post("/emulator/idempotency", json={"forget": True}).json() == {
+            "remember": True
+        }
+        assert "Idempotency-Replayed" not in http.post("/v2", json=body, headers=key).headers
+        off = http.post("/emulator/idempotency", json={"remember": False})
+        assert off.json() == {"remember": False}
+        assert not emu.idempotency.remember
+        for bad in ({}, {"forget": False}, {"remember": "no"}, {"other": 1}):
+            assert http.post("/emulator/idempotency", json=bad).status_code == 400
+    assert len(emu.items(CMS_BOARD_ID)) == 2

@@ -95,6 +95,37 @@ class TestRetries:
         assert client.stats.mutations_sent == 10
         assert len(clock.slept) == 4
 
+    @pytest.mark.parametrize(
+        "failure",
+        [
+            httpx.ReadTimeout("slow"),
+            httpx.RemoteProtocolError("peer closed"),
+            answer(502, text="bad gateway"),
+            answer(500, {"errors": [{"message": "x"}]}),
+        ],
+        ids=["timeout", "lost-connection", "502", "500"],
+    )
+    def test_a_failure_after_which_monday_may_have_applied_is_not_resent_when_asked(
+        self, client: MondayClient, monday: ScriptedMonday, failure: object
+    ) -> None:
+        """Creates: the caller looks up what exists first (monday's cache is no guarantee)."""
+        monday.answers += [failure, answer(200, ok_data("a1"))]  # type: ignore[list-item]
+        with pytest.raises(RetryableMondayError):
+            client.mutate(creates(1), idempotency_key=KEY, resend_if_maybe_applied=False)
+        assert len(monday.requests) == 1
+
+    def test_refusals_are_resent_even_when_asked_not_to_resend_maybe_applied(
+        self, client: MondayClient, monday: ScriptedMonday
+    ) -> None:
+        monday.answers += [
+            answer(429, {"errors": [{"message": "x"}]}, headers={"Retry-After": "1"}),
+            answer(423, {"errors": [{"message": "locked"}]}),
+            answer(200, ok_data("a1")),
+        ]
+        results = client.mutate(creates(1), idempotency_key=KEY, resend_if_maybe_applied=False)
+        assert outcomes(results) == {"a1": "ok"}
+        assert len(monday.requests) == 3
+
     def test_retry_in_seconds_is_honoured(
         self, client: MondayClient, monday: ScriptedMonday, clock: ManualClock
     ) -> None:
@@ -484,6 +515,26 @@ def test_create_group_resolves_an_unknown_outcome_by_reading_the_board(
         ),
     ]
     assert client.create_group(1, "GREYSON 2025 FALL", idempotency_key=KEY).id == "g7"
+
+
+def test_create_group_looks_for_the_group_before_resending_after_a_lost_answer(
+    client: MondayClient, monday: ScriptedMonday
+) -> None:
+    def board(*groups: dict[str, str]) -> httpx.Response:
+        return answer(
+            200,
+            {"data": {"boards": [{"id": "1", "name": "CMS", "columns": [], "groups": groups}]}},
+        )
+
+    monday.answers += [
+        httpx.RemoteProtocolError("peer closed"),
+        board(),  # not there: monday did not apply it, resend (same key)
+        httpx.ReadTimeout("slow"),
+        board({"id": "g9", "title": "GREYSON 2025 FALL"}),  # applied: adopted, not resent
+    ]
+    assert client.create_group(1, "GREYSON 2025 FALL", idempotency_key=KEY).id == "g9"
+    names = [monday.bodies()[n]["operationName"] for n in range(4)]
+    assert names == ["CreateGroup", "GetBoard", "CreateGroup", "GetBoard"]
 
 
 def test_create_group_failure_raises(client: MondayClient, monday: ScriptedMonday) -> None:

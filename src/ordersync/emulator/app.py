@@ -13,7 +13,9 @@ Test endpoints, for clients in another process: ``GET /emulator/stats``,
 ``{"item_id": N, "column_id": "...", "value": ...}``, ``{"item_id": N, "archive": true}`` or
 ``{"item_id": N, "delete": true}``; see ``Emulator.act``), ``POST /emulator/webhooks/flush``
 (``{"timeout": 5}``; 504 when deliveries are still running) and
-``GET /emulator/webhooks/deliveries``.
+``GET /emulator/webhooks/deliveries``, ``POST /emulator/idempotency``
+(``{"forget": true}`` drops every cached key; ``{"remember": false}`` caches none from then
+on; see ``Emulator.forget_idempotency_keys``).
 
 Faults that must break the transport (a lost answer, a timeout) can't be expressed by a WSGI
 response; the app marks them with the ``X-Emulator-Fault`` header on a 502, and the in-process
@@ -73,6 +75,7 @@ class EmulatorApp:
             ("GET", "/emulator/stats"): self._stats,
             ("POST", "/emulator/faults"): self._inject,
             ("POST", "/emulator/reset-stats"): self._reset_stats,
+            ("POST", "/emulator/idempotency"): self._idempotency,
             ("GET", "/emulator/items"): self._items,
             ("POST", "/emulator/act"): self._act,
             ("POST", "/emulator/webhooks/flush"): self._flush_webhooks,
@@ -262,6 +265,20 @@ class EmulatorApp:
     def _reset_stats(self, request: Request) -> HttpAnswer:
         self._emu.reset_stats()
         return HttpAnswer(200, {"reset": True})
+
+    def _idempotency(self, request: Request) -> HttpAnswer:
+        payload = _json_object(request)
+        usage = 'expected {"forget": true} and/or {"remember": true|false}'
+        if payload is None or not payload or set(payload) - {"forget", "remember"}:
+            return HttpAnswer(400, {"error": usage})
+        remember = payload.get("remember")
+        if not isinstance(remember, bool | None) or payload.get("forget") not in (True, None):
+            return HttpAnswer(400, {"error": usage})
+        if payload.get("forget"):
+            self._emu.forget_idempotency_keys(remember=remember)
+        elif remember is not None:
+            self._emu.idempotency.remember = remember
+        return HttpAnswer(200, {"remember": self._emu.idempotency.remember})
 
     def _items(self, request: Request) -> HttpAnswer:
         board_id = request.args.get("board_id", "")

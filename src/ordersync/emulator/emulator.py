@@ -165,6 +165,17 @@ class Emulator:
     def reset_stats(self) -> None:
         self.stats.reset()
 
+    def forget_idempotency_keys(self, *, remember: bool | None = None) -> None:
+        """Drop every cached ``Idempotency-Key`` answer, as a restarted monday would.
+
+        Args:
+            remember: when given, whether answers are cached from now on (``False``: none
+                is, as for answers over 1 MB or a spent cache budget).
+        """
+        self.idempotency.forget()
+        if remember is not None:
+            self.idempotency.remember = remember
+
     def record(self, outcome: Outcome) -> None:
         """Add one executed request to the stats."""
         with self.stats.lock:

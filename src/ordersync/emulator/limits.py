@@ -27,6 +27,9 @@ Idempotency (developer.monday.com "Idempotency"): a mutation's first answer is c
 minutes under its ``Idempotency-Key`` and replayed for a retry with the same key and body; a
 retry that arrives while the first is still running gets 409 with ``Retry-After``; the same
 key with a different body gets 409 ``IDEMPOTENCY_CONFLICT`` without ``Retry-After``.
+The cache is not a guarantee on monday either (answers over 1 MB and answers past the
+per-user cache budget are not kept; a cache can be lost): ``IdempotencyCache.forget`` drops
+every key (monday restarted), ``remember = False`` keeps none from then on.
 """
 
 from __future__ import annotations
@@ -336,13 +339,24 @@ class _Entry:
 
 
 class IdempotencyCache:
-    """First answers of mutations by ``Idempotency-Key``, kept ``ttl`` seconds."""
+    """First answers of mutations by ``Idempotency-Key``, kept ``ttl`` seconds.
+
+    Attributes:
+        remember: keep answers at all; ``False`` stands for a monday that keeps none (every
+            answer over 1 MB, or the cache budget spent): each request with a key runs anew.
+    """
 
     def __init__(self, clock: Clock, ttl: float) -> None:
         self._clock = clock
         self._ttl = ttl
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
+        self.remember = True
+
+    def forget(self) -> None:
+        """Drop every key and cached answer, as a restarted monday would."""
+        with self._lock:
+            self._entries.clear()
 
     def begin(self, key: str, fingerprint: str) -> tuple[IdempotencyOutcome, HttpAnswer | None]:
         """Claim ``key`` for a new request, or say why not (with the cached answer to replay)."""
@@ -350,7 +364,8 @@ class IdempotencyCache:
             self._purge()
             entry = self._entries.get(key)
             if entry is None:
-                self._entries[key] = _Entry(fingerprint, None, self._clock.monotonic())
+                if self.remember:
+                    self._entries[key] = _Entry(fingerprint, None, self._clock.monotonic())
                 return IdempotencyOutcome.NEW, None
             if entry.fingerprint != fingerprint:
                 return IdempotencyOutcome.CONFLICT, None

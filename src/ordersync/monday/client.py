@@ -199,6 +199,7 @@ class MondayClient:
         idempotency_key: str,
         operation_name: str = "Deliver",
         fresh_key: Callable[[], str] | None = None,
+        resend_if_maybe_applied: bool = True,
     ) -> dict[str, AliasResult]:
         """Send several mutations in one request and say what became of each alias.
 
@@ -217,6 +218,10 @@ class MondayClient:
             fresh_key: called for a new key when a 429 says monday did not process any
                 attempt under the current one; the caller records the new key (the journal)
                 before returning it, and the resend carries it. ``None``: keep the key.
+            resend_if_maybe_applied: ``False`` raises a failure after which monday may have
+                applied the request (``errors.may_have_applied``: timeouts, lost
+                connections, 5xx) instead of resending it, so that the caller looks up what
+                exists first (creates: monday's cache is not a guarantee).
 
         Returns:
             Alias → ``AliasResult``: ``ok`` with data, ``failed`` with the classified
@@ -241,6 +246,7 @@ class MondayClient:
                 kinds=Counter(mutation.field for mutation in mutations),
                 strict=False,
                 fresh_key=fresh_key,
+                resend_if_maybe_applied=resend_if_maybe_applied,
             )
         except _ReplayedError as replayed:
             logger.warning("monday replayed an error for this key: %s", replayed.error)
@@ -263,6 +269,7 @@ class MondayClient:
         kinds: Mapping[str, int],
         strict: bool,
         fresh_key: Callable[[], str] | None = None,
+        resend_if_maybe_applied: bool = True,
     ) -> dict[str, Any]:
         """Post until an answer can be read, a permanent error, or retries run out."""
         payload = {"query": document, "variables": variables or {}, "operationName": operation_name}
@@ -311,6 +318,8 @@ class MondayClient:
                 # the key only replays it, so the caller looks the rows up instead.
                 raise _ReplayedError(error) from cause
             wait = self._retry_wait(error, attempt)
+            if not resend_if_maybe_applied and monday_errors.may_have_applied(error):
+                wait = None
             if wait is None:
                 raise error from cause
             if rekey and fresh_key is not None:
@@ -516,19 +525,28 @@ class MondayClient:
             RetryableMondayError: the outcome is still unknown (retry with the same key).
         """
         mutation = documents.create_group("a1", board_id=board_id, group_name=group_name)
-        result = self.mutate(
-            [mutation], idempotency_key=idempotency_key, operation_name="CreateGroup"
-        )["a1"]
-        if result.outcome == "ok" and result.data:
-            return Group(str(result.data["id"]), str(result.data.get("title") or group_name))
-        if result.outcome == "failed" and result.error is not None:
-            raise result.error
-        found = self.get_board(board_id).group_by_title(group_name)
-        if found is None:
-            raise RetryableMondayError(
-                f"outcome of creating group {group_name!r} is unknown", code="UNKNOWN_OUTCOME"
-            )
-        return found
+        for _ in range(self._max_retries + 1):
+            try:
+                result = self.mutate(
+                    [mutation],
+                    idempotency_key=idempotency_key,
+                    operation_name="CreateGroup",
+                    resend_if_maybe_applied=False,  # look for the group before resending
+                )["a1"]
+            except RetryableMondayError as error:
+                if not monday_errors.may_have_applied(error):
+                    raise
+                result = AliasResult("a1", "unknown")
+            if result.outcome == "ok" and result.data:
+                return Group(str(result.data["id"]), str(result.data.get("title") or group_name))
+            if result.outcome == "failed" and result.error is not None:
+                raise result.error
+            found = self.get_board(board_id).group_by_title(group_name)
+            if found is not None:
+                return found
+        raise RetryableMondayError(
+            f"outcome of creating group {group_name!r} is unknown", code="UNKNOWN_OUTCOME"
+        )
 
 
 def _replayed(response: httpx.Response) -> bool:

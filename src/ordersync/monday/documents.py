@@ -1,9 +1,9 @@
 """Every GraphQL document ordersync sends to monday, built in one place.
 
 Mutations are built per alias (``create_item``, ``create_subitem``,
-``change_multiple_column_values``, ``archive_item``, ``create_group``) and joined into one
-request by ``build_mutation_document``; each argument travels as its own variable named
-``<alias>_<argument>``, so no value is ever written into query text. Reads are named
+``change_multiple_column_values``, ``archive_item``, ``move_item_to_group``, ``create_group``)
+and joined into one request by ``build_mutation_document``; each argument travels as its own
+variable named ``<alias>_<argument>``, so no value is ever written into query text. Reads are named
 operations with variables, shaped by ``ReadShape`` (which columns, whether subitems).
 Every document also selects ``complexity`` for pacing. ``all_documents()`` yields each
 document the client can build, so a test can validate them all against monday's schema.
@@ -34,6 +34,7 @@ __all__ = [
     "items_by_column_values_document",
     "items_by_ids_document",
     "items_page_document",
+    "move_item_to_group",
     "next_items_page_document",
 ]
 
@@ -166,6 +167,16 @@ def change_multiple_column_values(
 def archive_item(alias: str, *, item_id: int | str) -> Mutation:
     """An ``archive_item`` mutation (items and subitems); its result is ``{"id": ...}``."""
     return _mutation(alias, "archive_item", [("item_id", "ID!", str(item_id))], "{ id }")
+
+
+def move_item_to_group(alias: str, *, item_id: int | str, group_id: str) -> Mutation:
+    """A ``move_item_to_group`` mutation (same board); its result is ``{"id": ...}``."""
+    return _mutation(
+        alias,
+        "move_item_to_group",
+        [("item_id", "ID", str(item_id)), ("group_id", "String!", group_id)],
+        "{ id }",
+    )
 
 
 def create_group(alias: str, *, board_id: int | str, group_name: str) -> Mutation:
@@ -364,6 +375,7 @@ def _sample_mutations() -> Iterator[tuple[str, Mutation]]:
         ),
     )
     yield "archive_item", archive_item("a1", item_id=2)
+    yield "move_item_to_group", move_item_to_group("a1", item_id=2, group_id="g")
     yield "create_group", create_group("a1", board_id=1, group_name="GREYSON 2025 FALL")
 
 

@@ -67,6 +67,7 @@ __all__ = [
     "classify",
     "classify_error",
     "from_transport_error",
+    "may_have_applied",
     "most_severe",
     "request_id_of",
     "retry_after_from_header",
@@ -426,3 +427,17 @@ def _where(exc: httpx.TransportError) -> str:
     except RuntimeError:  # an error raised without its request
         return "the configured URL"
     return str(url.copy_with(query=None, fragment=None, userinfo=b""))
+
+
+_MAYBE_APPLIED_CODES = frozenset({"TIMEOUT", "CONNECTION_LOST", "INTERNAL_SERVER_ERROR"})
+
+
+def may_have_applied(error: MondayError) -> bool:
+    """Whether monday may have applied a request that failed with ``error``.
+
+    A timeout, a lost connection or a server error can come after the mutations ran; 429s,
+    423 and a 409 for a key still in flight are refusals before anything ran. Resending a
+    create after the former relies on monday's idempotency cache alone, which keeps no
+    answer over 1 MB or past its budget: delivery looks the rows up first.
+    """
+    return error.code in _MAYBE_APPLIED_CODES or (error.http_status or 0) >= 500
