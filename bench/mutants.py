@@ -108,7 +108,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "plan-cleared-hash-not-replanned",
         "plan.py",
-        "                            mirror.c.row_hash.is_(None),\n",
+        "            mirror.c.row_hash.is_(None),\n",
         "",
         (PULL, "tests/test_bad_rows.py", "tests/test_subitem_drift.py"),
         "a mirror row whose hash was cleared (refused change, drift) is never diffed again",

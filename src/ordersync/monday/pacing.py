@@ -47,6 +47,7 @@ MUTATION_KINDS = frozenset(
         "change_multiple_column_values",
         "archive_item",
         "create_group",
+        "move_item_to_group",
     }
 )
 
