@@ -90,24 +90,7 @@ def handle_missing(
                     .where(table.c.board_id == board_id, table.c.order_key.in_(chunk))
                     .values(state=MirrorState.ARCHIVED)
                 )
-    connection.execute(
-        tables.value_changes.insert(),
-        [
-            {
-                "board_id": board_id,
-                "monday_id": row.monday_id,
-                "column_id": STATE_COLUMN,
-                "order_key": row.order_key,
-                "size_label": row.size_label,
-                "old_text": MirrorState.ACTIVE.value,
-                "new_text": row.state,
-                "source": str(source),
-                "event_key": None,
-                "recorded_at": now,
-            }
-            for row in gone
-        ],
-    )
+    _log_state_changes(connection, db, board_id, gone, MirrorState.ACTIVE, source, now)
 
 
 def restore_rows(
@@ -147,8 +130,24 @@ def restore_rows(
     if not restored:
         return []
     replan_items(connection, db, board_id, sorted({row.order_key for row in restored}))
+    _log_state_changes(
+        connection, db, board_id, restored, MirrorState.ARCHIVED, Source.WEBHOOK, now
+    )
+    return restored
+
+
+def _log_state_changes(
+    connection: sa.Connection,
+    db: Database,
+    board_id: int,
+    rows: Sequence[MissingRow],
+    old: MirrorState,
+    source: Source,
+    now: datetime,
+) -> None:
+    """One ``value_changes`` row per item or subitem whose state changed (``item_state``)."""
     connection.execute(
-        tables.value_changes.insert(),
+        db.tables.value_changes.insert(),
         [
             {
                 "board_id": board_id,
@@ -156,16 +155,15 @@ def restore_rows(
                 "column_id": STATE_COLUMN,
                 "order_key": row.order_key,
                 "size_label": row.size_label,
-                "old_text": MirrorState.ARCHIVED.value,
-                "new_text": MirrorState.ACTIVE.value,
-                "source": str(Source.WEBHOOK),
+                "old_text": old.value,
+                "new_text": row.state,
+                "source": str(source),
                 "event_key": None,
                 "recorded_at": now,
             }
-            for row in restored
+            for row in rows
         ],
     )
-    return restored
 
 
 def archived_subitems_of(
