@@ -47,7 +47,8 @@ def make_history(
         person.close()
     assert pull_board(db, config, client).drifted == 1
     assert store_event(
-        db, {"boardId": CMS_BOARD_ID, "pulseId": 1, "type": "update_column_value", "triggerUuid": "u1"}
+        db,
+        {"boardId": CMS_BOARD_ID, "pulseId": 1, "type": "update_column_value", "triggerUuid": "u1"},
     )
     now = utcnow()
     with db.engine.begin() as connection:

@@ -28,7 +28,7 @@ from ordersync.errors import ConfigError
 from ordersync.metrics import CONTENT_TYPE, metrics_text
 from ordersync.rejections import RejectedRow, count_by_code, rejected_rows
 from ordersync.ui.chart import build_chart
-from ordersync.ui.data import SERIES, overview, stage_times
+from ordersync.ui.data import SERIES, column_titles, overview, stage_times
 from ordersync.ui.render import render_page, stylesheet
 
 TOKEN_COOKIE = "ordersync_ui_token"
@@ -134,6 +134,7 @@ class Dashboard:
                 chart=build_chart(page.days),
                 series=SERIES,
                 stage_times=stage_times,
+                titles=column_titles(self.config),
                 base=_base(request),
             )
         )

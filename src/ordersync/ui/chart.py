@@ -17,7 +17,7 @@ COLOURS = {
     "archived": "#8a8f98",
     "rejected": "#d6453d",
 }
-WIDTH, HEIGHT = 760, 240
+WIDTH, HEIGHT = 1000, 250
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 16, 34
 
 

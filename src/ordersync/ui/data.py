@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -193,11 +192,31 @@ def _freshness(db: Database, connection: sa.Connection) -> Freshness:
     return Freshness(last_pull, webhook[0], webhook[1], int(webhook[2] or 0))
 
 
-def stage_times(report: BatchReport) -> list[tuple[str, Any]]:
-    """(stage, when) of a batch, as the latest-batch table shows them."""
-    return [
-        ("staged", report.staged_at),
-        ("items", report.items_completed_at),
-        ("subitems", report.subitems_completed_at),
-        ("done", report.completed_at),
-    ]
+def stage_times(report: BatchReport) -> list[str]:
+    """Each stage's stamp as time since the batch was created (``+1m 05s``; ``–`` not yet)."""
+    stamps = (
+        report.staged_at,
+        report.items_completed_at,
+        report.subitems_completed_at,
+        report.completed_at,
+    )
+    return [_after(report.created_at, stamp) for stamp in stamps]
+
+
+def _after(start: datetime, stamp: datetime | None) -> str:
+    if stamp is None:
+        return "–"
+    seconds = max(0, round((stamp - start).total_seconds()))
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"+{hours}h {minutes:02d}m"
+    return f"+{minutes}m {seconds:02d}s" if minutes else f"+{seconds}s"
+
+
+def column_titles(config: SyncConfig) -> dict[str, str]:
+    """Board column id → the title a planner knows (drift is logged by column id)."""
+    titles = {c.column_id: c.title or c.source for c in config.items.columns}
+    titles[config.subitems.qty_column_id] = "quantity"
+    titles[config.subitems.size_column_id] = "size"
+    return titles
