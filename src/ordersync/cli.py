@@ -638,26 +638,26 @@ FIRST_REJECTIONS = 5  # rejected rows `sync` lists after its summary
 
 def _print_first_rejections(db: Database, config: SyncConfig, outcome: SyncOutcome) -> None:
     """The first rejected rows (key, code, message): the plan's for a dry run, else ERR rows."""
+    batch = None
     if outcome.dry_run:
         rows = [
             (key or "(no key)", code, message) for key, code, message in outcome.plan.rejections
         ]
-        total, batch = outcome.plan.rejected, None
+        more = outcome.plan.rejected > FIRST_REJECTIONS
     elif outcome.report is not None:
         from ordersync.rejections import rejected_rows
 
         batch = outcome.report.batch_id
-        found = rejected_rows(db, config, batch_id=batch)
-        rows = [(r.shown_key, r.code, r.message) for r in reversed(found)]
-        total = len(found)
+        rows = [(r.shown_key, r.code, r.message) for r in rejected_rows(db, config, batch_id=batch)]
+        more = len(rows) > FIRST_REJECTIONS
     else:
         return
     if not rows:
         return
     console.print(_rejections_table(rows[:FIRST_REJECTIONS]))
-    if len(rows) > FIRST_REJECTIONS or total > len(rows):
-        more = f"ordersync errors {batch[:8]}" if batch else "the same command without --dry-run"
-        console.print(f"  … {total} in all; see them with `{more}`", highlight=False)
+    if more or len(rows) > FIRST_REJECTIONS:
+        hint = f": all of them with `ordersync errors {batch[:8]}`" if batch else ""
+        console.print(f"  … the first {FIRST_REJECTIONS} only{hint}", highlight=False)
 
 
 def _rejections_table(rows: list[tuple[str, str, str]]) -> Table:

@@ -24,6 +24,7 @@ class RejectedRow:
     """One row of an ERR table, with the scope of its batch."""
 
     batch_id: str
+    err_id: int
     kind: str  # "item" or "subitem"
     order_key: str | None
     size_label: str | None
@@ -59,7 +60,7 @@ def rejected_rows(
     open_only: bool = False,
     limit: int | None = None,
 ) -> list[RejectedRow]:
-    """Rejected rows, newest first (items before subitems of the same moment).
+    """Rejected rows in the order they were recorded (items before subitems of one moment).
 
     Args:
         db: ordersync's database.
@@ -92,7 +93,7 @@ def rejected_rows(
                 rejected = _rejected_row(row, kind, config.source.po_column)
                 if po_number is None or rejected.po_number == po_number:
                     rows.append(rejected)
-    rows.sort(key=lambda r: (r.created_at, r.kind == "item"), reverse=True)
+    rows.sort(key=lambda r: (r.created_at, r.kind != "item", r.err_id))
     return rows[:limit] if limit is not None else rows
 
 
@@ -111,6 +112,7 @@ def _select(db: Database, table: sa.Table, kind: str) -> sa.Select:
     if kind == "item":
         joined = joined.join(staged, staged.c.stg_id == table.c.stg_id, isouter=True)
     return sa.select(
+        table.c.err_id,
         table.c.batch_id,
         table.c.order_key,
         size,
@@ -129,6 +131,7 @@ def _select(db: Database, table: sa.Table, kind: str) -> sa.Select:
 def _rejected_row(row: sa.Row, kind: str, po_column: str) -> RejectedRow:
     return RejectedRow(
         batch_id=row.batch_id,
+        err_id=row.err_id,
         kind=kind,
         order_key=row.order_key,
         size_label=row.size_label,
