@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -396,7 +397,7 @@ def demo() -> None:
     """
     from ordersync.demo import run_demo
 
-    run_demo(console)
+    run_demo(console, workdir=Path.cwd())  # its database is kept there for `ordersync ui`
 
 
 @cli.command()
