@@ -121,3 +121,36 @@ def test_a_batch_id_prefix_must_be_unique(db: Database) -> None:
     for pattern in ("abc_", "%", str(uuid.uuid4())):
         with pytest.raises(ConfigError, match="no batch"):
             resolve_batch_id(db, pattern)  # LIKE wildcards are literal characters here
+
+
+def test_messages_are_printed_as_they_are(db: Database, db_url: str, tmp_path: Path) -> None:
+    """A message with brackets (rich's markup syntax) is data: printed as it is, no error."""
+    now, batch_id = utcnow(), str(uuid.uuid4())
+    message = "label [bold]NEW[/] is not on the board [red]"
+    with db.engine.begin() as connection:
+        connection.execute(
+            db.tables.batches.insert().values(
+                batch_id=batch_id,
+                board_id=CMS_BOARD_ID,
+                mode="test",
+                status=BatchStatus.COMPLETED_WITH_ERRORS,
+                created_at=now,
+            )
+        )
+        connection.execute(
+            db.tables.item_errors.insert().values(
+                batch_id=batch_id,
+                order_key="K-[1]",
+                stage="DELIVER",
+                error_code="UNKNOWN_LABEL",
+                message=message,
+                created_at=now,
+            )
+        )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ORDERSYNC_", "MONDAY_"))}
+    env.update(ORDERSYNC_DATABASE_URL=db_url, HOME=str(tmp_path), COLUMNS="200")
+    done = subprocess.run(
+        [*ENTRY, "errors", batch_id[:6]], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert message in done.stdout and "K-[1]" in done.stdout

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from ordersync.batches import BatchReport, latest_batches, load_report
 from ordersync.config import SyncConfig, load_config, load_settings
@@ -271,9 +272,8 @@ def errors_command(
     if batch is None:
         console.print("no batch has rejected rows")
         return
-    console.print(
-        f"batch {batch}: {len(rows)} rejected rows" + (f" with code {code}" if code else "")
-    )
+    with_code = f" with code {code}" if code else ""
+    console.print(Text(f"batch {batch}: {len(rows)} rejected rows{with_code}"))
     if rows:
         console.print(_rejections_table([(r.shown_key, r.code, r.message) for r in rows]))
 
@@ -665,8 +665,8 @@ def _rejections_table(rows: list[tuple[str, str, str]]) -> Table:
     table = Table(title="rejected rows", title_justify="left")
     for name in ("key", "code", "message"):
         table.add_column(name, overflow="fold")
-    for key, code, message in rows:
-        table.add_row(key, code, message)
+    for key, code, message in rows:  # data, never markup
+        table.add_row(Text(key), Text(code), Text(message))
     return table
 
 
