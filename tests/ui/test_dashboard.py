@@ -163,3 +163,20 @@ def test_metrics_and_the_stylesheet_are_served(page: Client) -> None:
     style = page.get("/static/style.css")
     assert style.mimetype == "text/css" and "figure.chart" in style.get_data(as_text=True)
     assert "http" not in text(page, "/").split("<body>")[0]  # no asset from elsewhere
+
+
+def test_the_pages_mount_under_a_prefix(history: History, config: SyncConfig) -> None:
+    """As under ``serve``: the dashboard at /ui, every other path still the receiver's."""
+    from werkzeug.wrappers import Response
+
+    from ordersync.ui import mount_dashboard
+
+    def receiver(environ: dict, start_response: object) -> object:
+        return Response("receiver")(environ, start_response)  # type: ignore[arg-type]
+
+    both = Client(mount_dashboard(receiver, Dashboard(history.db, config)))
+    html = text(both, "/ui/")
+    assert 'href="/ui/rejections"' in html and 'href="/ui/static/style.css"' in html
+    assert "RHONE" in text(both, "/ui/rejections")
+    assert "ordersync_batches{" in text(both, "/ui/metrics")
+    assert text(both, "/monday") == "receiver" and text(both, "/") == "receiver"

@@ -5,6 +5,6 @@
 CDN), ``app`` is the WSGI app (werkzeug) with its token check and ``/metrics``.
 """
 
-from ordersync.ui.app import Dashboard, check_bind, serve_dashboard
+from ordersync.ui.app import Dashboard, check_bind, mount_dashboard, serve_dashboard
 
-__all__ = ["Dashboard", "check_bind", "serve_dashboard"]
+__all__ = ["Dashboard", "check_bind", "mount_dashboard", "serve_dashboard"]

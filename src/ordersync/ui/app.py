@@ -202,6 +202,17 @@ def _html(body: str) -> Response:
     return Response(body, mimetype="text/html")
 
 
+def mount_dashboard(app: Any, dashboard: Dashboard, prefix: str = "/ui") -> Any:
+    """``app`` (a WSGI app, e.g. ``serve``'s receiver) with the dashboard under ``prefix``.
+
+    Its pages, CSV export and ``/metrics`` answer at ``{prefix}/…``; every other path still
+    goes to ``app``. The token rules are the dashboard's own.
+    """
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    return DispatcherMiddleware(app, {prefix: dashboard})
+
+
 def serve_dashboard(dashboard: Dashboard, host: str, port: int) -> None:
     """Serve ``dashboard`` on ``host:port`` until interrupted.
 
