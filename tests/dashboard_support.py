@@ -22,6 +22,7 @@ from ordersync.sync import SyncOutcome, run_sync
 
 RHONE = Scope("RHONE", BAD_ROWS_PO)
 LOCK_OWNER = "planner-pc:4242:abcd1234"
+HAND_MADE = "Sample <b>rush</b> order"  # an item made by hand on monday (escaped when shown)
 
 
 @dataclass
@@ -43,6 +44,7 @@ def make_history(
     person = Person(emulator)
     try:
         person.set(active_items(emulator)[key]["id"], {PRICE: "999"})
+        person.create_item(HAND_MADE, {})
     finally:
         person.close()
     assert pull_board(db, config, client).drifted == 1

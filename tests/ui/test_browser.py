@@ -66,7 +66,7 @@ def browser() -> Iterator[webdriver.Chrome]:
         "--no-sandbox",
         "--disable-gpu",
         "--disable-dev-shm-usage",
-        "--window-size=1320,1240",
+        "--window-size=1320,1400",
         "--force-device-scale-factor=1",
         "--hide-scrollbars",
     ):

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.test import Client
 
-from dashboard_support import LOCK_OWNER, History, error_rows, make_history
+from dashboard_support import HAND_MADE, LOCK_OWNER, History, error_rows, make_history
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.emulator import CMS_BOARD_ID, Emulator
@@ -58,6 +58,9 @@ def test_the_overview_shows_what_the_tables_hold(page: Client, history: History)
     open_rows = len([r for r in error_rows(history.db) if not r.resolved])
     assert re.search(rf'<div class="value bad">{open_rows}</div>', html)
     assert "DUPLICATE_KEY" in html and "appears more than once in scope" in html
+    pulls = html[html.index('id="pulls"') :]
+    assert "1 items, 0 subitems:" in pulls  # the item made by hand, named (escaped)
+    assert "Sample &lt;b&gt;rush&lt;/b&gt; order" in pulls and HAND_MADE not in html
 
 
 def test_a_running_batch_shows_its_progress(page: Client, history: History) -> None:

@@ -17,7 +17,7 @@ COLOURS = {
     "archived": "#8a8f98",
     "rejected": "#d6453d",
 }
-WIDTH, HEIGHT = 1000, 250
+WIDTH, HEIGHT = 1000, 220
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 16, 34
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from ordersync.batches import BatchReport, load_report
 from ordersync.config import SyncConfig
 from ordersync.db import Database
+from ordersync.pull_runs import PullRun, last_pull_runs
 from ordersync.pulled import Source
 from ordersync.rejections import count_by_code, rejected_rows
 from ordersync.states import FINISHED_BATCH_STATUSES
@@ -69,6 +70,7 @@ class Overview:
     drift: list[sa.Row]
     rejections_open: int
     rejections_by_code: list[tuple[str, int, str]] = field(default_factory=list)
+    pulls: list[PullRun] = field(default_factory=list)
 
 
 def overview(db: Database, config: SyncConfig, now: datetime, days: int = CHART_DAYS) -> Overview:
@@ -94,6 +96,9 @@ def overview(db: Database, config: SyncConfig, now: datetime, days: int = CHART_
             )
         )
     open_rows = rejected_rows(db, config, open_only=True)
+    pulls = last_pull_runs(db)
+    if pulls:
+        freshness.last_pull = max(p.finished_at for p in pulls)
     return Overview(
         now,
         chart,
@@ -104,6 +109,7 @@ def overview(db: Database, config: SyncConfig, now: datetime, days: int = CHART_
         drift,
         len(open_rows),
         count_by_code(open_rows),
+        pulls,
     )
 
 
