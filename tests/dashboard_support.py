@@ -16,9 +16,9 @@ from ordersync.demo_data import BAD_ROWS_PO
 from ordersync.emulator import CMS_BOARD_ID, Emulator
 from ordersync.monday import MondayClient
 from ordersync.pull import pull_board
-from ordersync.serve import store_event
 from ordersync.source import Scope
 from ordersync.sync import SyncOutcome, run_sync
+from ordersync.webhook_events import parse_event, store_event
 
 RHONE = Scope("RHONE", BAD_ROWS_PO)
 LOCK_OWNER = "planner-pc:4242:abcd1234"
@@ -48,10 +48,13 @@ def make_history(
     finally:
         person.close()
     assert pull_board(db, config, client).drifted == 1
-    assert store_event(
-        db,
-        {"boardId": CMS_BOARD_ID, "pulseId": 1, "type": "update_column_value", "triggerUuid": "u1"},
-    )
+    event = {
+        "boardId": CMS_BOARD_ID,
+        "pulseId": 1,
+        "type": "update_column_value",
+        "triggerUuid": "u1",
+    }
+    assert store_event(db, event, parse_event(event))
     now = utcnow()
     with db.engine.begin() as connection:
         connection.execute(

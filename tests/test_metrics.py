@@ -14,6 +14,7 @@ from ordersync.db import Database
 from ordersync.emulator import CMS_BOARD_ID, Emulator
 from ordersync.metrics import metrics_text
 from ordersync.monday import MondayClient
+from ordersync.states import EventState
 
 
 @pytest.fixture
@@ -71,11 +72,12 @@ def test_metrics_follow_the_tables(history: History) -> None:
         connection.execute(
             errors.update().where(errors.c.error_code == "MISSING_KEY").values(resolved=True)
         )
-        connection.execute(events.update().values(applied_at=last))
+        connection.execute(events.update().values(state=EventState.QUARANTINED, error="why"))
     again = scrape(db, last)
     assert again["ordersync_rejections"][(("code", "MISSING_KEY"), ("state", "resolved"))] == 1
     assert (("code", "MISSING_KEY"), ("state", "open")) not in again["ordersync_rejections"]
     assert again["ordersync_webhook_events_pending"][()] == 0
+    assert again["ordersync_webhook_events_quarantined"][()] == 1
 
 
 def test_an_empty_database_scrapes(db: Database) -> None:

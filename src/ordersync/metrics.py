@@ -18,7 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from ordersync.db import Database, utcnow
-from ordersync.states import BatchStatus
+from ordersync.states import BatchStatus, EventState
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 ROW_ACTIONS = ("created", "adopted", "updated", "archived", "failed")
@@ -121,13 +121,20 @@ class OrderSyncCollector(Collector):
             yield fresh
 
             events = t.webhook_events
-            pending = connection.execute(
-                sa.select(sa.func.count()).where(events.c.applied_at.is_(None))
-            ).scalar_one()
+            by_state: dict[str, int] = dict(
+                connection.execute(
+                    sa.select(events.c.state, sa.func.count()).group_by(events.c.state)
+                ).all()
+            )
             yield GaugeMetricFamily(
                 "ordersync_webhook_events_pending",
                 "Webhook events stored but not applied yet.",
-                value=pending,
+                value=by_state.get(EventState.PENDING, 0),
+            )
+            yield GaugeMetricFamily(
+                "ordersync_webhook_events_quarantined",
+                "Webhook events set aside because they cannot be applied (reason in error).",
+                value=by_state.get(EventState.QUARANTINED, 0),
             )
 
 

@@ -13,7 +13,7 @@ from ordersync.db import Database
 from ordersync.pull_runs import PullRun, last_pull_runs
 from ordersync.pulled import Source
 from ordersync.rejections import count_by_code, rejected_rows
-from ordersync.states import FINISHED_BATCH_STATUSES
+from ordersync.states import FINISHED_BATCH_STATUSES, EventState
 
 CHART_DAYS = 14
 SERIES = ("created", "updated", "archived", "rejected")  # the chart's lines per day
@@ -55,6 +55,7 @@ class Freshness:
     last_webhook: datetime | None = None
     last_applied: datetime | None = None
     pending_events: int = 0
+    quarantined_events: int = 0
 
 
 @dataclass
@@ -192,10 +193,11 @@ def _freshness(db: Database, connection: sa.Connection) -> Freshness:
         sa.select(
             sa.func.max(events.c.received_at),
             sa.func.max(events.c.applied_at),
-            sa.func.sum(sa.case((events.c.applied_at.is_(None), 1), else_=0)),
+            sa.func.sum(sa.case((events.c.state == str(EventState.PENDING), 1), else_=0)),
+            sa.func.sum(sa.case((events.c.state == str(EventState.QUARANTINED), 1), else_=0)),
         )
     ).one()
-    return Freshness(last_pull, webhook[0], webhook[1], int(webhook[2] or 0))
+    return Freshness(last_pull, webhook[0], webhook[1], int(webhook[2] or 0), int(webhook[3] or 0))
 
 
 def stage_times(report: BatchReport) -> list[str]:
