@@ -444,7 +444,11 @@ def serve(port: int, host: str, board_id: int | None, mode: str | None, insecure
     Example:
       ORDERSYNC_WEBHOOK_PATH_SECRET=$(openssl rand -hex 24) ordersync serve --port 8080
     """
+    import os
+
     from ordersync.serve import Authentication, WebhookServer
+    from ordersync.ui import Dashboard, mount_dashboard
+    from ordersync.ui.app import is_loopback
 
     config = load_config()
     settings = load_settings()
@@ -460,6 +464,9 @@ def serve(port: int, host: str, board_id: int | None, mode: str | None, insecure
     with make_client(settings, config) as client:
         server = WebhookServer(db, config, client, board, auth)
         server.applier.boards()  # the subitems board, asked now (else when first needed)
+        ui_token = os.environ.get("ORDERSYNC_UI_TOKEN") or None
+        if ui_token or is_loopback(host):  # the dashboard at /ui and /metrics, as `ui` has them
+            server.app = mount_dashboard(server.app, Dashboard(db, config, token=ui_token))
         where = "/<secret path>" if auth.path_secret else ""
         console.print(
             f"receiving monday webhooks for board {board} on http://{host}:{port}{where}",

@@ -205,12 +205,19 @@ def _html(body: str) -> Response:
 def mount_dashboard(app: Any, dashboard: Dashboard, prefix: str = "/ui") -> Any:
     """``app`` (a WSGI app, e.g. ``serve``'s receiver) with the dashboard under ``prefix``.
 
-    Its pages, CSV export and ``/metrics`` answer at ``{prefix}/…``; every other path still
-    goes to ``app``. The token rules are the dashboard's own.
+    Its pages and CSV export answer at ``{prefix}/…``, and ``/metrics`` at the root too;
+    every other path still goes to ``app``. The token rules are the dashboard's own.
     """
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-    return DispatcherMiddleware(app, {prefix: dashboard})
+    dispatcher = DispatcherMiddleware(app, {prefix: dashboard})
+
+    def mounted(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/metrics":
+            return dashboard(environ, start_response)
+        return dispatcher(environ, start_response)
+
+    return mounted
 
 
 def serve_dashboard(dashboard: Dashboard, host: str, port: int) -> None:
