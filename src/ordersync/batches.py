@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from ordersync.db import Database
 from ordersync.db.tables import BATCH_STAGE_TIMESTAMPS
+from ordersync.errors import ConfigError
 from ordersync.states import FINISHED_BATCH_STATUSES, BatchStatus
 
 
@@ -125,3 +126,25 @@ def count_errors(db: Database, batch_id: str) -> tuple[int, int]:
                 else:
                     unresolved += n
     return resolved, unresolved
+
+
+def resolve_batch_id(db: Database, prefix: str) -> str:
+    """The one batch id that starts with ``prefix`` (the 8 characters ``status`` shows do).
+
+    Raises:
+        ConfigError: no batch, or more than one, starts with ``prefix``.
+    """
+    batches = db.tables.batches
+    with db.engine.connect() as connection:
+        ids = list(
+            connection.execute(
+                sa.select(batches.c.batch_id)
+                .where(batches.c.batch_id.startswith(prefix, autoescape=True))
+                .limit(2)
+            ).scalars()
+        )
+    if not ids:
+        raise ConfigError(f"no batch {prefix}")
+    if len(ids) > 1:
+        raise ConfigError(f"batch id {prefix!r} is ambiguous: give more characters")
+    return ids[0]

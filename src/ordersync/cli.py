@@ -15,6 +15,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -210,6 +211,7 @@ def sync(
         if pulled is not None:
             _print_pull(pulled)
         _print_outcome(outcome)
+        _print_first_rejections(db, config, outcome)
     sys.exit(outcome.exit_code)
 
 
@@ -279,6 +281,111 @@ def status(batch_id: str | None, limit: int, as_json: bool) -> None:
         console.print(_batches_table(reports))
 
 
+@cli.command("errors")
+@click.argument("batch_id", required=False)
+@click.option("--code", help="Only rows rejected with this error code.")
+@click.option("--open", "open_only", is_flag=True, help="Leave out rows a later run resolved.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N rows.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def errors_command(
+    batch_id: str | None, code: str | None, open_only: bool, limit: int | None, as_json: bool
+) -> None:
+    """List the rejected rows of a batch (default: the latest with any): key, code, message.
+
+    BATCH is a batch id or any unique prefix of one (the 8 characters `status` shows).
+
+    \b
+    Example:
+      ordersync errors 50637a98 --code UNKNOWN_LABEL
+    """
+    from ordersync.batches import latest_batch_with_errors, resolve_batch_id
+    from ordersync.rejections import rejected_rows
+
+    config = load_config()
+    db = _database(config)
+    batch = resolve_batch_id(db, batch_id) if batch_id else latest_batch_with_errors(db)
+    rows = (
+        rejected_rows(db, config, batch_id=batch, code=code, open_only=open_only, limit=limit)
+        if batch
+        else []
+    )
+    if as_json:
+        payload = {"batch_id": batch, "rows": [r.as_dict() for r in rows]}
+        click.echo(json.dumps(payload, default=str))
+        return
+    if batch is None:
+        console.print("no batch has rejected rows")
+        return
+    with_code = f" with code {code}" if code else ""
+    console.print(Text(f"batch {batch}: {len(rows)} rejected rows{with_code}"))
+    if rows:
+        console.print(_rejections_table([(r.shown_key, r.code, r.message) for r in rows]))
+
+
+@cli.command()
+@click.option("--since", default="7d", show_default=True, help="A span (7d, 24h, 2w) or a date.")
+@click.option("--customer", help="Only this customer (canonical name or any alias).")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["md", "html", "json"]),
+    default="md",
+    show_default=True,
+)
+@click.option(
+    "--fail-over",
+    type=click.FloatRange(min=0, max=100),
+    metavar="PCT",
+    help="Exit 1 when the share of rejected order lines passes PCT percent.",
+)
+def report(since: str, customer: str | None, output_format: str, fail_over: float | None) -> None:
+    """Per customer: lines synced by action, rejections by code, drift, runs and durations.
+
+    \b
+    Example:
+      ordersync report --since 7d --format html > week.html
+      ordersync report --since 24h --fail-over 5     # exit 1 above 5% rejected lines
+    """
+    from ordersync.db import utcnow
+    from ordersync.report import build_report, exceeds, parse_since, render_html, render_markdown
+
+    config = load_config()
+    db = _database(config)
+    now = utcnow()
+    result = build_report(db, config, parse_since(since, now), now, customer=customer)
+    if output_format == "json":
+        click.echo(json.dumps(result.as_dict(), default=str))
+    else:
+        click.echo(render_html(result) if output_format == "html" else render_markdown(result))
+    if exceeds(result, fail_over):
+        errors.print(
+            f"rejected lines {result.total.rejected_share:.1f}% passed --fail-over {fail_over}%"
+        )
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.option("--port", default=8050, show_default=True, help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+def ui(port: int, host: str) -> None:
+    """Serve the read-only dashboard (and /metrics); beyond loopback ORDERSYNC_UI_TOKEN is needed.
+
+    \b
+    Example:
+      ordersync ui --port 8050        # then open http://127.0.0.1:8050/
+    """
+    import os
+
+    from ordersync.ui import Dashboard, check_bind, serve_dashboard
+
+    token = os.environ.get("ORDERSYNC_UI_TOKEN") or None
+    check_bind(host, token)
+    config = load_config()
+    dashboard = Dashboard(_database(config), config, token=token)
+    console.print(f"ordersync dashboard on http://{host}:{port}/ (Ctrl+C to stop)")
+    serve_dashboard(dashboard, host, port)
+
+
 @cli.command()
 @click.option("--port", default=8765, show_default=True, help="Port on 127.0.0.1.")
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -334,7 +441,7 @@ def demo() -> None:
     """
     from ordersync.demo import run_demo
 
-    run_demo(console)
+    run_demo(console, workdir=Path.cwd())  # its database is kept there for `ordersync ui`
 
 
 @cli.command()
@@ -381,7 +488,11 @@ def serve(port: int, host: str, board_id: int | None, mode: str | None, insecure
     Example:
       ORDERSYNC_WEBHOOK_PATH_SECRET=$(openssl rand -hex 24) ordersync serve --port 8080
     """
+    import os
+
     from ordersync.serve import Authentication, WebhookServer
+    from ordersync.ui import Dashboard, mount_dashboard
+    from ordersync.ui.app import is_loopback
 
     config = load_config()
     settings = load_settings()
@@ -399,6 +510,9 @@ def serve(port: int, host: str, board_id: int | None, mode: str | None, insecure
     with make_client(settings, config) as client:
         server = WebhookServer(db, config, client, board, auth)
         server.applier.boards()  # the subitems board, asked now (else when first needed)
+        ui_token = os.environ.get("ORDERSYNC_UI_TOKEN") or None
+        if ui_token or is_loopback(host):  # the dashboard at /ui and /metrics, as `ui` has them
+            server.app = mount_dashboard(server.app, Dashboard(db, config, token=ui_token))
         where = "/<secret path>" if auth.path_secret else ""
         console.print(f"receiving monday webhooks for board {board} on http://{host}:{port}{where}")
         server.serve(host, port)
@@ -583,6 +697,42 @@ def _print_pull(report: PullReport) -> None:
         for row in missing[:50]:
             size = f" size {row.size_label}" if row.size_label else ""
             console.print(f"  {row.order_key}{size}: {row.state}")
+
+
+FIRST_REJECTIONS = 5  # rejected rows `sync` lists after its summary
+
+
+def _print_first_rejections(db: Database, config: SyncConfig, outcome: SyncOutcome) -> None:
+    """The first rejected rows (key, code, message): the plan's for a dry run, else ERR rows."""
+    batch = None
+    if outcome.dry_run:
+        rows = [
+            (key or "(no key)", code, message) for key, code, message in outcome.plan.rejections
+        ]
+        more = outcome.plan.rejected > FIRST_REJECTIONS
+    elif outcome.report is not None:
+        from ordersync.rejections import rejected_rows
+
+        batch = outcome.report.batch_id
+        rows = [(r.shown_key, r.code, r.message) for r in rejected_rows(db, config, batch_id=batch)]
+        more = len(rows) > FIRST_REJECTIONS
+    else:
+        return
+    if not rows:
+        return
+    console.print(_rejections_table(rows[:FIRST_REJECTIONS]))
+    if more or len(rows) > FIRST_REJECTIONS:
+        hint = f": all of them with `ordersync errors {batch[:8]}`" if batch else ""
+        console.print(f"  … the first {FIRST_REJECTIONS} only{hint}", highlight=False)
+
+
+def _rejections_table(rows: list[tuple[str, str, str]]) -> Table:
+    table = Table(title="rejected rows", title_justify="left")
+    for name in ("key", "code", "message"):
+        table.add_column(name, overflow="fold")
+    for key, code, message in rows:  # data, never markup
+        table.add_row(Text(key), Text(code), Text(message))
+    return table
 
 
 def _print_report(report: BatchReport) -> None:

@@ -132,6 +132,7 @@ class TablesConfig(_Model):
     pulled_values: str = "MON_PulledValues"
     value_changes: str = "MON_ValueChanges"
     webhook_events: str = "MON_WebhookEvents"
+    pull_runs: str = "MON_PullRuns"
 
 
 class DeliveryConfig(_Model):

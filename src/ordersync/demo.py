@@ -32,6 +32,7 @@ def run_demo(console: Console, workdir: Path | None = None) -> list[SyncOutcome]
     config = load_config()
     with tempfile.TemporaryDirectory(prefix="ordersync-demo-") as tmp:
         path = (workdir or Path(tmp)) / "ordersync-demo.db"
+        path.unlink(missing_ok=True)  # a kept database of an earlier demo: start afresh
         db = Database.connect(f"sqlite:///{path}", config.tables)
         console.rule(Text("ordersync demo", style="bold"))
         console.print(f"database: {path} (SQLite); monday: in-process emulator")
@@ -76,6 +77,10 @@ def run_demo(console: Console, workdir: Path | None = None) -> list[SyncOutcome]
             console.rule("rejected rows (ERR tables)")
             console.print(_errors_table(db))
         db.engine.dispose()
+        if workdir is not None:
+            console.print(
+                f"see it in the browser: ORDERSYNC_DATABASE_URL=sqlite:///{path} ordersync ui"
+            )
     return outcomes
 
 

@@ -83,6 +83,7 @@ class PlanResult:
     warnings: int = 0
     preview: list[LineChange] = field(default_factory=list)
     refused: str | None = None  # why nothing was staged (a mass archive), if it was refused
+    rejections: list[tuple[str | None, str, str]] = field(default_factory=list)  # key, code, msg
 
     @property
     def changes(self) -> int:
@@ -563,6 +564,8 @@ class _Planner:
             self._record_error(key, problem, line.payload)
 
     def _record_error(self, key: str | None, problem: RowRejected, payload: object) -> None:
+        if len(self.result.rejections) < PREVIEW_LINES:  # what a dry run shows of its ERR rows
+            self.result.rejections.append((key, problem.code, problem.message))
         self.connection.execute(
             self.tables.item_errors.insert().values(
                 batch_id=self.batch_id,

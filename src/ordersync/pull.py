@@ -36,6 +36,7 @@ from ordersync.monday import Item, MondayClient, documents
 from ordersync.monday.documents import ReadShape
 from ordersync.monday.errors import QUERY_TOO_COMPLEX
 from ordersync.monday.reads import parse_item
+from ordersync.pull_runs import record_pull_run
 from ordersync.pulled import (
     Drift,
     Recorded,
@@ -141,7 +142,7 @@ def pull_board(
             page recorded so far is committed, and the next pull goes on from there).
     """
     board_id = board_id or config.board_id(mode)
-    before = client.stats.requests
+    before, started = client.stats.requests, utcnow()
     board = BoardContext.load(client, config, board_id)
     with board_lock(
         db.engine, db.tables.locks, board_id, purpose="pull", wait=wait, clock=clock
@@ -149,6 +150,7 @@ def pull_board(
         puller = _Puller(db, config, client, board, lock, progress)
         report = puller.run()
     report.requests = client.stats.requests - before
+    record_pull_run(db, report, started)  # its report stays readable (the dashboard)
     return report
 
 

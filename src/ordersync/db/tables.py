@@ -55,6 +55,17 @@ BATCH_COUNTERS = (
     "retries",
 )
 
+PULL_COUNTERS = (
+    "items_read",
+    "subitems_read",
+    "values_changed",
+    "drifted",
+    "unknown_items",
+    "unknown_subitems",
+    "missing_items",
+    "missing_subitems",
+)
+
 BATCH_STAGE_TIMESTAMPS = (
     "created_at",
     "staged_at",
@@ -82,6 +93,7 @@ class Tables:
     pulled_values: sa.Table
     value_changes: sa.Table
     webhook_events: sa.Table
+    pull_runs: sa.Table
 
 
 def build_tables(names: TablesConfig | None = None) -> Tables:
@@ -273,6 +285,17 @@ def build_tables(names: TablesConfig | None = None) -> Tables:
         sa.Index(f"ix_{names.webhook_events}_pending", "applied_at"),
         sa.Index(f"ix_{names.webhook_events}_board_state", "board_id", "state"),
     )
+    pull_runs = sa.Table(
+        names.pull_runs,
+        md,
+        sa.Column("run_id", ID, primary_key=True),
+        sa.Column("board_id", sa.BigInteger, nullable=False),
+        sa.Column("started_at", sa.DateTime, nullable=False),
+        sa.Column("finished_at", sa.DateTime, nullable=False),
+        *(_counter(name) for name in PULL_COUNTERS),
+        sa.Column("report", LONG_TEXT, nullable=False),
+        sa.Index(f"ix_{names.pull_runs}_board", "board_id", "finished_at"),
+    )
     return Tables(
         md,
         batches,
@@ -288,6 +311,7 @@ def build_tables(names: TablesConfig | None = None) -> Tables:
         pulled_values,
         value_changes,
         webhook_events,
+        pull_runs,
     )
 
 

@@ -1,0 +1,145 @@
+"""``/metrics`` for Prometheus: a collector that reads ordersync's tables at scrape time.
+
+Nothing is counted in memory, so every process that serves the endpoint (``ui``, ``serve``)
+reports the same numbers, and a restart loses nothing. Counters are sums over the batch
+records (they only grow while batches are kept). monday's 429 answers and the complexity
+spent are counted by the client of each run but not recorded in the batch records, so they
+are not exported here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+import sqlalchemy as sa
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from ordersync.db import Database, utcnow
+from ordersync.states import BatchStatus, EventState
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+ROW_ACTIONS = ("created", "adopted", "updated", "archived", "failed")
+COMPLETED = (BatchStatus.BATCH_COMPLETED, BatchStatus.COMPLETED_WITH_ERRORS)
+
+
+class OrderSyncCollector(Collector):
+    """Batches, rows, rejections, requests, freshness and pending webhook events.
+
+    Args:
+        db: ordersync's database.
+        now: the clock (naive UTC), injected in tests.
+    """
+
+    def __init__(self, db: Database, now: Callable[[], datetime] = utcnow) -> None:
+        self.db, self.now = db, now
+
+    def collect(self) -> Iterator[Metric]:
+        t = self.db.tables
+        batches = t.batches
+        with self.db.engine.connect() as connection:
+            by_status = GaugeMetricFamily(
+                "ordersync_batches", "Batches by board and status.", labels=["board_id", "status"]
+            )
+            for board, status, n in connection.execute(
+                sa.select(batches.c.board_id, batches.c.status, sa.func.count()).group_by(
+                    batches.c.board_id, batches.c.status
+                )
+            ):
+                by_status.add_metric([str(board), status], n)
+            yield by_status
+
+            sums = connection.execute(
+                sa.select(
+                    *(
+                        sa.func.coalesce(sa.func.sum(batches.c[f"{kind}s_{action}"]), 0)
+                        for kind in ("item", "subitem")
+                        for action in ROW_ACTIONS
+                    ),
+                    sa.func.coalesce(sa.func.sum(batches.c.rows_rejected), 0),
+                    sa.func.coalesce(sa.func.sum(batches.c.requests), 0),
+                    sa.func.coalesce(sa.func.sum(batches.c.retries), 0),
+                )
+            ).one()
+            rows = CounterMetricFamily(
+                "ordersync_rows", "Rows delivered by kind and action.", labels=["kind", "action"]
+            )
+            index = 0
+            for kind in ("item", "subitem"):
+                for action in ROW_ACTIONS:
+                    rows.add_metric([kind, action], int(sums[index]))
+                    index += 1
+            yield rows
+            yield CounterMetricFamily(
+                "ordersync_rows_rejected_at_planning",
+                "Source rows rejected before anything was sent.",
+                value=int(sums[index]),
+            )
+            yield CounterMetricFamily(
+                "ordersync_requests", "Requests sent to monday.", value=int(sums[index + 1])
+            )
+            yield CounterMetricFamily(
+                "ordersync_retries",
+                "Requests that retried an earlier failed attempt.",
+                value=int(sums[index + 2]),
+            )
+
+            rejections = GaugeMetricFamily(
+                "ordersync_rejections",
+                "Rows in the ERR tables by error code, open or resolved.",
+                labels=["code", "state"],
+            )
+            counts: dict[tuple[str, str], int] = {}
+            for table in (t.item_errors, t.subitem_errors):
+                for code, resolved, n in connection.execute(
+                    sa.select(table.c.error_code, table.c.resolved, sa.func.count()).group_by(
+                        table.c.error_code, table.c.resolved
+                    )
+                ):
+                    key = (code, "resolved" if resolved else "open")
+                    counts[key] = counts.get(key, 0) + n
+            for (code, state), n in sorted(counts.items()):
+                rejections.add_metric([code, state], n)
+            yield rejections
+
+            now = self.now()
+            fresh = GaugeMetricFamily(
+                "ordersync_seconds_since_last_completed_sync",
+                "Seconds since the last batch that completed, per board and customer.",
+                labels=["board_id", "customer"],
+            )
+            for board, customer, last in connection.execute(
+                sa.select(
+                    batches.c.board_id, batches.c.customer, sa.func.max(batches.c.completed_at)
+                )
+                .where(batches.c.status.in_([str(s) for s in COMPLETED]))
+                .group_by(batches.c.board_id, batches.c.customer)
+            ):
+                fresh.add_metric([str(board), customer or ""], (now - last).total_seconds())
+            yield fresh
+
+            events = t.webhook_events
+            by_state: dict[str, int] = dict(
+                connection.execute(
+                    sa.select(events.c.state, sa.func.count()).group_by(events.c.state)
+                ).all()
+            )
+            yield GaugeMetricFamily(
+                "ordersync_webhook_events_pending",
+                "Webhook events stored but not applied yet.",
+                value=by_state.get(EventState.PENDING, 0),
+            )
+            yield GaugeMetricFamily(
+                "ordersync_webhook_events_quarantined",
+                "Webhook events set aside because they cannot be applied (reason in error).",
+                value=by_state.get(EventState.QUARANTINED, 0),
+            )
+
+
+def metrics_text(db: Database, now: Callable[[], datetime] = utcnow) -> bytes:
+    """The Prometheus text exposition of ``db``'s metrics, read now."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(OrderSyncCollector(db, now))
+    return generate_latest(registry)

@@ -1,0 +1,86 @@
+"""``/metrics``: the collector reads the tables at scrape time (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from dashboard_support import History, error_rows, make_history
+from ordersync.config import SyncConfig
+from ordersync.db import Database
+from ordersync.emulator import CMS_BOARD_ID, Emulator
+from ordersync.metrics import metrics_text
+from ordersync.monday import MondayClient
+from ordersync.states import EventState
+
+
+@pytest.fixture
+def history(db: Database, config: SyncConfig, client: MondayClient, emulator: Emulator) -> History:
+    return make_history(db, config, client, emulator)
+
+
+def scrape(db: Database, now: object) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    """metric sample name → {sorted labels: value}."""
+    samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    text = metrics_text(db, lambda: now).decode()  # type: ignore[arg-type,return-value]
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return samples
+
+
+def test_metrics_follow_the_tables(history: History) -> None:
+    db = history.db
+    greyson, rhone = history.greyson.report, history.rhone.report
+    assert greyson is not None and rhone is not None
+    last = max(greyson.completed_at, rhone.completed_at)
+    metrics = scrape(db, last + timedelta(seconds=90))
+    board = str(CMS_BOARD_ID)
+
+    assert metrics["ordersync_batches"] == {
+        (("board_id", board), ("status", "BATCH_COMPLETED")): 1,
+        (("board_id", board), ("status", "COMPLETED_WITH_ERRORS")): 1,
+    }
+    rows = metrics["ordersync_rows_total"]
+    assert rows[(("action", "created"), ("kind", "item"))] == (
+        greyson.items_created + rhone.items_created
+    )
+    assert rows[(("action", "created"), ("kind", "subitem"))] == (
+        greyson.subitems_created + rhone.subitems_created
+    )
+    assert metrics["ordersync_requests_total"][()] == greyson.requests + rhone.requests
+    assert metrics["ordersync_rows_rejected_at_planning_total"][()] == rhone.rows_rejected
+    codes = Counter(r.error_code for r in error_rows(db))
+    assert metrics["ordersync_rejections"] == {
+        (("code", code), ("state", "open")): n for code, n in codes.items()
+    }
+    fresh = metrics["ordersync_seconds_since_last_completed_sync"]
+    assert fresh[(("board_id", board), ("customer", "RHONE"))] == pytest.approx(
+        90 + (last - rhone.completed_at).total_seconds()
+    )
+    assert fresh[(("board_id", board), ("customer", "GREYSON"))] == pytest.approx(
+        90 + (last - greyson.completed_at).total_seconds()
+    )
+    assert metrics["ordersync_webhook_events_pending"][()] == 1
+
+    # read at scrape time: a resolved rejection and an applied event show on the next scrape
+    errors, events = db.tables.item_errors, db.tables.webhook_events
+    with db.engine.begin() as connection:
+        connection.execute(
+            errors.update().where(errors.c.error_code == "MISSING_KEY").values(resolved=True)
+        )
+        connection.execute(events.update().values(state=EventState.QUARANTINED, error="why"))
+    again = scrape(db, last)
+    assert again["ordersync_rejections"][(("code", "MISSING_KEY"), ("state", "resolved"))] == 1
+    assert (("code", "MISSING_KEY"), ("state", "open")) not in again["ordersync_rejections"]
+    assert again["ordersync_webhook_events_pending"][()] == 0
+    assert again["ordersync_webhook_events_quarantined"][()] == 1
+
+
+def test_an_empty_database_scrapes(db: Database) -> None:
+    metrics = scrape(db, None)
+    assert "ordersync_batches" not in metrics and metrics["ordersync_requests_total"][()] == 0
+    assert metrics["ordersync_webhook_events_pending"][()] == 0
