@@ -129,22 +129,26 @@ def count_errors(db: Database, batch_id: str) -> tuple[int, int]:
 
 
 def resolve_batch_id(db: Database, prefix: str) -> str:
-    """The one batch id that starts with ``prefix`` (the 8 characters ``status`` shows do).
+    """The batch whose id starts with ``prefix`` (``status``'s 8 characters, or any other
+    unique prefix; a whole id too).
 
     Raises:
-        ConfigError: no batch, or more than one, starts with ``prefix``.
+        ConfigError: no batch starts with it, or several do (their ids are named).
     """
     batches = db.tables.batches
+    prefix = prefix.strip().lower()
     with db.engine.connect() as connection:
-        ids = list(
+        found = list(
             connection.execute(
                 sa.select(batches.c.batch_id)
                 .where(batches.c.batch_id.startswith(prefix, autoescape=True))
-                .limit(2)
+                .order_by(batches.c.batch_id)
+                .limit(6)
             ).scalars()
         )
-    if not ids:
-        raise ConfigError(f"no batch {prefix}")
-    if len(ids) > 1:
-        raise ConfigError(f"batch id {prefix!r} is ambiguous: give more characters")
-    return ids[0]
+    if not found:
+        raise ConfigError(f"no batch {prefix} (`ordersync status` lists the recent ones)")
+    if len(found) > 1:
+        shown = ", ".join(found[:5]) + (", …" if len(found) > 5 else "")
+        raise ConfigError(f"batch id {prefix!r} is ambiguous: it starts {shown}; give more of it")
+    return str(found[0])

@@ -41,12 +41,24 @@ class BoardContext:
             ConfigError: the board is not on monday (or not visible to the token), has no
                 subitems column, or does not have the mapped columns.
         """
+        context = cls.read(client, config, board_id)
+        context.check_mapping()
+        return context
+
+    @classmethod
+    def read(cls, client: MondayClient, config: SyncConfig, board_id: int) -> BoardContext:
+        """The board and its subitems board, not yet checked against the mapping
+        (``ordersync check-board`` reports ``mapping_problems`` instead of stopping).
+
+        Raises:
+            ConfigError: the board is not on monday (or not visible to the token), or has no
+                subitems column.
+        """
         board = _get_board(client, board_id)
         if board.subitems_board_id is None:
             raise ConfigError(f"board {board_id} has no subitems column; add one on monday")
         subitems_board = _get_board(client, board.subitems_board_id)
         context = cls(board, subitems_board, config)
-        context.check_mapping()
         context.group_ids = {group.title: group.id for group in board.groups}
         return context
 
@@ -55,7 +67,18 @@ class BoardContext:
         return self.board.id
 
     def check_mapping(self) -> None:
-        """Every mapped column exists on its board with the configured type."""
+        """Every mapped column exists on its board with the configured type.
+
+        Raises:
+            ConfigError: naming every column that is missing or of another type.
+        """
+        problems = self.mapping_problems()
+        if problems:
+            raise ConfigError("the mapping does not match the board: " + "; ".join(problems))
+
+    def mapping_problems(self) -> list[str]:
+        """The mapped columns (pushed, monday-owned, size and quantity) missing on their board
+        or of another type than configured; one message each."""
         wanted = [(self.board, c.column_id, c.type) for c in self.config.items.columns]
         wanted += [(self.board, c.column_id, c.type) for c in self.config.items.monday_owned]
         sub = self.config.subitems
@@ -74,8 +97,7 @@ class BoardContext:
                     f"column {column_id} on board {board.id} is {column.type}, "
                     f"configured as {column_type}"
                 )
-        if problems:
-            raise ConfigError("the mapping does not match the board: " + "; ".join(problems))
+        return problems
 
     def item_label_problems(self, column_values: dict[str, object]) -> list[RowRejected]:
         """Labels missing on the board for columns where creating labels is not allowed, and
@@ -84,8 +106,8 @@ class BoardContext:
         for column in self.config.items.columns:
             if column.type not in LABEL_TYPES:
                 continue
-            label = _label_of(column_values.get(column.column_id))
-            if label is not None and not _label_usable(
+            label = label_of(column_values.get(column.column_id))
+            if label is not None and not label_usable(
                 self.board.columns[column.column_id], label, column.create_labels_if_missing
             ):
                 problems.append(_unknown_label(column.source, label, column.column_id, self.board))
@@ -94,7 +116,7 @@ class BoardContext:
     def size_label_problem(self, size: str) -> RowRejected | None:
         sub = self.config.subitems
         column = self.subitems_board.columns[sub.size_column_id]
-        if _label_usable(column, size, sub.size_labels_create_if_missing):
+        if label_usable(column, size, sub.size_labels_create_if_missing):
             return None
         return _unknown_label("Size", size, column.id, self.subitems_board)
 
@@ -145,7 +167,8 @@ def _get_board(client: MondayClient, board_id: int) -> Board:
         ) from None
 
 
-def _label_of(monday_value: object) -> str | None:
+def label_of(monday_value: object) -> str | None:
+    """The label a status or dropdown value (as sent to monday) names, if any."""
     if isinstance(monday_value, dict):
         if "label" in monday_value:
             return str(monday_value["label"])
@@ -154,7 +177,9 @@ def _label_of(monday_value: object) -> str | None:
     return None
 
 
-def _label_usable(column: Column, label: str, may_create: bool) -> bool:
+def label_usable(column: Column, label: str, may_create: bool) -> bool:
+    """Whether monday takes ``label`` in ``column``: active, or missing where it may be created
+    (a deactivated label never is a valid target)."""
     if label in column.deactivated_labels:
         return False
     return may_create or label in column.labels

@@ -15,47 +15,93 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-import sqlalchemy as sa
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
-
-from ordersync.batches import BatchReport, latest_batches, load_report
-from ordersync.config import SyncConfig, load_config, load_settings
-from ordersync.db import Database
-from ordersync.db.migrate import upgrade
-from ordersync.errors import (
-    AuthError,
-    ConfigError,
-    LockedError,
-    MondayError,
-    OrderSyncError,
-    SourceError,
-)
-from ordersync.plan import PREVIEW_LINES, LineChange, PlanResult
-from ordersync.source import Scope
-from ordersync.sync import SyncOutcome, make_client, run_retry, run_sync
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from ordersync.batches import BatchReport
+    from ordersync.check import BoardCheck
+    from ordersync.config import Settings, SyncConfig
+    from ordersync.db import Database
+    from ordersync.plan import LineChange, PlanResult
     from ordersync.pull import PullReport
+    from ordersync.sync import BookOutcome, SyncOutcome
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
 
-# No markup, no highlighting: what is printed is data, shown exactly as it is.
-console = Console(markup=False, highlight=False)
-errors = Console(stderr=True, markup=False, highlight=False)
+# Heavy modules (sqlalchemy, alembic, httpx, graphql, rich) are imported inside the commands,
+# so `ordersync --help`, `--version` and `status` start fast (bench/cli_startup.py).
+
+
+class _LazyConsole:
+    """A Rich console made on first use. No markup, no highlighting: what is printed is data,
+    shown exactly as it is. Not a terminal (a file, a pipe, a cron log): lines are not wrapped
+    at 80 columns, tables take the width they need."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+    def real(self) -> Console:
+        """The Rich console itself (made now if not yet), for Rich objects that want one."""
+        if self._console is None:
+            from rich.console import Console
+
+            console = Console(stderr=self._stderr, markup=False, highlight=False)
+            if not console.is_terminal:
+                console = Console(
+                    stderr=self._stderr,
+                    markup=False,
+                    highlight=False,
+                    width=UNWRAPPED_WIDTH,
+                    soft_wrap=True,
+                )
+            self._console = console
+        return self._console
+
+
+UNWRAPPED_WIDTH = 1000  # the width of a file or a pipe: nothing is wrapped or cut
+console: Any = _LazyConsole(stderr=False)
+errors: Any = _LazyConsole(stderr=True)
 
 STATUS_LIMIT = 1000  # most batches `status` lists
 
 
+def load_config() -> SyncConfig:
+    from ordersync.config import load_config as load
+
+    return load()
+
+
+def load_settings() -> Settings:
+    from ordersync.config import load_settings as load
+
+    return load()
+
+
+def _text(*parts: str | tuple[str, str]) -> Text:
+    """Styled text from pieces, ``(text, style)``: never markup inside a string."""
+    from rich.text import Text
+
+    return Text.assemble(*parts)
+
+
 def _database(config: SyncConfig, *, ordersync_tables: bool = True) -> Database:
     """The configured database; with ``ordersync_tables``, checked to hold ordersync's tables."""
+    import sqlalchemy as sa
+
+    from ordersync.config import load_settings
+    from ordersync.db import Database
+    from ordersync.errors import ConfigError
+
     db = Database.connect(load_settings().database_url, config.tables)
     if ordersync_tables and not sa.inspect(db.engine).has_table(config.tables.batches):
         raise ConfigError(
@@ -66,19 +112,34 @@ def _database(config: SyncConfig, *, ordersync_tables: bool = True) -> Database:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--verbose", "-v", is_flag=True, help="Log requests and stages to stderr.")
+@click.option(
+    "--verbose",
+    "-v",
+    count=True,
+    help="-v: ordersync's own log (stages, requests) on stderr; -vv: the HTTP log too.",
+)
 @click.version_option(package_name="ordersync")
-def cli(verbose: bool) -> None:
+def cli(verbose: int) -> None:
     """Keep monday.com boards true to an order database, exactly once.
 
     \b
     Example:
       ordersync init-db && ordersync demo-data && ordersync sync --customer GREYSON --po-number 4755
     """
+    configure_logging(verbose)
+
+
+HTTP_LOGGERS = ("httpx", "httpcore")
+
+
+def configure_logging(verbose: int) -> None:
+    """0: warnings only; 1: ordersync's own log at DEBUG; 2 and more: httpx/httpcore too."""
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("ordersync").setLevel(logging.DEBUG if verbose >= 1 else logging.NOTSET)
+    for name in HTTP_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
 
 
 @cli.command("init-db")
@@ -89,11 +150,13 @@ def init_db() -> None:
     Example:
       ORDERSYNC_DATABASE_URL=postgresql://postgres@127.0.0.1/orders ordersync init-db
     """
+    from ordersync.db.migrate import upgrade
+
     config = load_config()
     db = _database(config, ordersync_tables=False)
     revision = upgrade(db.engine, config.tables)
     console.print(
-        Text.assemble("ordersync tables at revision ", (revision, "bold"), f" in {db.engine.url!r}")
+        _text("ordersync tables at revision ", (revision, "bold"), f" in {db.engine.url!r}")
     )
 
 
@@ -141,8 +204,20 @@ WAIT_OPTION = click.option(
 )
 
 
+CUSTOMER_OPTION = click.option(
+    "--customer",
+    "customers",
+    multiple=True,
+    help="Canonical customer name or any alias (repeat for several).",
+)
+ALL_OPTION = click.option(
+    "--all", "all_customers", is_flag=True, help="Every customer with lines in the source."
+)
+
+
 @cli.command()
-@click.option("--customer", required=True, help="Canonical customer name or any alias.")
+@CUSTOMER_OPTION
+@ALL_OPTION
 @click.option("--po-number", help="Only this PO number.")
 @click.option("--season", help="Only this customer season.")
 @click.option("--mode", help="Board set from the configuration (default: test).")
@@ -159,7 +234,8 @@ WAIT_OPTION = click.option(
     help="Archive even more than [delivery] max_archive_share of the scope's items.",
 )
 def sync(
-    customer: str,
+    customers: tuple[str, ...],
+    all_customers: bool,
     po_number: str | None,
     season: str | None,
     mode: str | None,
@@ -170,31 +246,46 @@ def sync(
     wait: float,
     allow_mass_archive: bool,
 ) -> None:
-    """Plan and deliver the changes of one customer (and PO) to monday.
+    """Plan and deliver the changes of one customer (and PO), several, or all, to monday.
+
+    Several customers (repeated --customer, or --all): one batch each, under one lock for the
+    board; a customer that fails does not stop the others (a refused token, monday's daily
+    limit or monday out of reach stops the rest). The exit code is the worst of them.
 
     \b
     Example:
       ordersync sync --customer GREYSON --po-number 4755 --dry-run
+      ordersync sync --all --json                   # the whole order book, one summary
       ordersync sync --pull --customer GREYSON     # both directions, one scheduled command
       ordersync sync --customer GREYSON --wait 300  # a scheduled run waits for a busy board
     """
+    from ordersync.source import Scope
+    from ordersync.sync import make_client, run_book, run_sync
+
     if pull_first and dry_run:
         raise click.UsageError("--pull writes what it reads; it cannot be used with --dry-run")
+    if bool(customers) == all_customers:
+        raise click.UsageError("give --customer (one or more) or --all")
     config = load_config()
     settings = load_settings()
+    config.board_id(mode)  # an unknown mode, a missing board id or token: said first
+    settings.require_token()
     db = _database(config)
-    scope = Scope(customer=customer, po_number=po_number, season=season)
+    names = _customers(db, config, customers, all_customers)
+    scopes = [Scope(customer=name, po_number=po_number, season=season) for name in names]
+    single = len(customers) == 1 and not all_customers
     pulled = None
     with make_client(settings, config) as client, _progress(enabled=not as_json) as progress:
         if pull_first:
             from ordersync.pull import pull_board
 
             pulled = pull_board(db, config, client, mode=mode, wait=wait)
-        outcome = run_sync(
+        run = run_sync if single else run_book
+        outcome: Any = run(
             db,
             config,
             client,
-            scope,
+            scopes[0] if single else scopes,  # type: ignore[arg-type]
             mode=mode,
             dry_run=dry_run,
             limit=limit,
@@ -210,9 +301,63 @@ def sync(
     else:
         if pulled is not None:
             _print_pull(pulled)
-        _print_outcome(outcome)
-        _print_first_rejections(db, config, outcome)
+        if single:
+            _print_outcome(outcome)
+            _print_first_rejections(db, config, outcome)
+        else:
+            _print_book(outcome)
     sys.exit(outcome.exit_code)
+
+
+def _customers(
+    db: Database, config: SyncConfig, customers: tuple[str, ...], all_customers: bool
+) -> list[str]:
+    """The canonical names to sync or check: every customer of the source (``--all``), or
+    those given, each checked to be known (a typo is an error naming the closest names)."""
+    from ordersync.source import known_customers, reflect_source, source_customers
+
+    source = reflect_source(db.engine, config)
+    with db.engine.connect() as connection:
+        if all_customers:
+            return source_customers(connection, source, config)
+        return known_customers(connection, source, config, customers)
+
+
+@cli.command("check-board")
+@CUSTOMER_OPTION
+@ALL_OPTION
+@click.option("--mode", help="Board set from the configuration (default: test).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def check_board_command(
+    customers: tuple[str, ...], all_customers: bool, mode: str | None, as_json: bool
+) -> None:
+    """Check the board against the mapping and the data, before anything is sent.
+
+    Columns (items and subitems boards), labels the lines would send (status, dropdown,
+    sizes) and groups. Without --customer, every line of the source is checked (as --all).
+    Exit codes: 0 fine, 3 warnings, 1 problems, 2 configuration.
+
+    \b
+    Example:
+      ordersync check-board --customer GREYSON
+      ordersync check-board --all --mode production --json
+    """
+    from ordersync.check import check_board
+    from ordersync.sync import make_client
+
+    if customers and all_customers:
+        raise click.UsageError("give --customer (one or more) or --all, not both")
+    config = load_config()
+    settings = load_settings()
+    db = _database(config, ordersync_tables=False)
+    names = _customers(db, config, customers, all_customers=False) if customers else None
+    with make_client(settings, config) as client:
+        report = check_board(db, config, client, mode=mode, customers=names)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), default=str))
+    else:
+        _print_check(report)
+    sys.exit(report.exit_code)
 
 
 @cli.command()
@@ -227,6 +372,8 @@ def retry(batch_id: str | None, as_json: bool) -> None:
     Example:
       ordersync retry --batch 50637a98-c5c4-4339-9e97-3877c71557bf
     """
+    from ordersync.sync import make_client, run_retry
+
     config = load_config()
     settings = load_settings()
     db = _database(config)
@@ -244,7 +391,7 @@ def retry(batch_id: str | None, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("batch_id", required=False)
+@click.argument("batch_id", required=False, metavar="[BATCH]")
 @click.option(
     "--limit",
     default=10,
@@ -254,18 +401,19 @@ def retry(batch_id: str | None, as_json: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(batch_id: str | None, limit: int, as_json: bool) -> None:
-    """Show one batch, or the most recent batches.
+    """Show one batch (any unique prefix of its id), or the most recent batches.
 
     \b
     Example:
       ordersync status --json
     """
+    from ordersync.batches import latest_batches, load_report, resolve_batch_id
+
     config = load_config()
     db = _database(config)
     if batch_id:
-        report = load_report(db, batch_id)
-        if report is None:
-            raise ConfigError(f"no batch {batch_id}")
+        report = load_report(db, resolve_batch_id(db, batch_id))
+        assert report is not None
         reports = [report]
     else:
         reports = latest_batches(db, limit)
@@ -317,7 +465,7 @@ def errors_command(
         console.print("no batch has rejected rows")
         return
     with_code = f" with code {code}" if code else ""
-    console.print(Text(f"batch {batch}: {len(rows)} rejected rows{with_code}"))
+    console.print(f"batch {batch}: {len(rows)} rejected rows{with_code}")
     if rows:
         console.print(_rejections_table([(r.shown_key, r.code, r.message) for r in rows]))
 
@@ -439,9 +587,11 @@ def demo() -> None:
     Example:
       ordersync demo
     """
+    from pathlib import Path
+
     from ordersync.demo import run_demo
 
-    run_demo(console, workdir=Path.cwd())  # its database is kept there for `ordersync ui`
+    run_demo(console.real(), workdir=Path.cwd())  # its database is kept there for `ordersync ui`
 
 
 @cli.command()
@@ -457,6 +607,7 @@ def pull(board_id: int | None, mode: str | None, as_json: bool, wait: float) -> 
       ordersync pull --json --wait 120
     """
     from ordersync.pull import pull_board
+    from ordersync.sync import make_client
 
     config = load_config()
     settings = load_settings()
@@ -491,6 +642,7 @@ def serve(port: int, host: str, board_id: int | None, mode: str | None, insecure
     import os
 
     from ordersync.serve import Authentication, WebhookServer
+    from ordersync.sync import make_client
     from ordersync.ui import Dashboard, mount_dashboard
     from ordersync.ui.app import is_loopback
 
@@ -502,7 +654,7 @@ def serve(port: int, host: str, board_id: int | None, mode: str | None, insecure
     board = board_id or config.board_id(mode)
     if insecure:
         errors.print(
-            Text.assemble(
+            _text(
                 ("warning:", "yellow"),
                 " --insecure: unauthenticated requests are accepted (local testing only)",
             )
@@ -538,6 +690,7 @@ def webhooks_install(url: str, board_id: int | None, mode: str | None, as_json: 
       ordersync webhooks install --url https://sync.example.com/monday
     """
     from ordersync.serve import check_path_secret
+    from ordersync.sync import make_client
     from ordersync.webhooks import install_webhooks
 
     config = load_config()
@@ -547,7 +700,7 @@ def webhooks_install(url: str, board_id: int | None, mode: str | None, as_json: 
         check_path_secret(path_secret)
     elif settings.webhook_secret is None:
         errors.print(
-            Text.assemble(
+            _text(
                 ("warning:", "yellow"),
                 " ORDERSYNC_WEBHOOK_PATH_SECRET is not set: monday sends the webhooks a "
                 "personal token makes unsigned, and `serve` refuses them",
@@ -560,9 +713,9 @@ def webhooks_install(url: str, board_id: int | None, mode: str | None, as_json: 
         click.echo(json.dumps(report.as_dict(), default=str))
     else:
         for event, hook in report.installed.items():
-            console.print(Text.assemble(("installed", "green"), f" {event} (webhook {hook})"))
+            console.print(_text(("installed", "green"), f" {event} (webhook {hook})"))
         for event, reason in report.refused.items():
-            console.print(Text.assemble(("refused", "red"), f" {event}: {reason}"))
+            console.print(_text(("refused", "red"), f" {event}: {reason}"))
         for event, count in report.existing.items():
             console.print(f"note: {count} {event} webhook(s) were already on the board")
     sys.exit(report.exit_code)
@@ -574,13 +727,15 @@ def _progress(*, enabled: bool) -> Iterator[Any]:
     if not enabled or not console.is_terminal:
         yield None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (
         TextColumn("{task.description:>9}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as bar:
+    with Progress(*columns, console=console.real(), transient=True) as bar:
         tasks: dict[str, Any] = {}
 
         def update(phase: str, done: int, total: int) -> None:
@@ -592,14 +747,14 @@ def _progress(*, enabled: bool) -> Iterator[Any]:
 
 
 def _print_outcome(outcome: SyncOutcome) -> None:
+    from ordersync.plan import PREVIEW_LINES
+
     plan = outcome.plan
     for report in outcome.resumed:
         console.print(f"finished interrupted batch {report.batch_id}: {report.status}")
     if outcome.dry_run:
         console.print(
-            Text.assemble(
-                ("dry run", "bold"), f" for board {plan.board_id}: nothing was written or sent"
-            )
+            _text(("dry run", "bold"), f" for board {plan.board_id}: nothing was written or sent")
         )
         for change in plan.preview:
             _print_change(change)
@@ -607,10 +762,10 @@ def _print_outcome(outcome: SyncOutcome) -> None:
             console.print("  … (first lines only)")
         console.print(_plan_totals(plan))
         if plan.refused:
-            errors.print(f"[red]refused:[/] {escape(plan.refused)}")
+            errors.print(_text(("refused:", "red"), f" {plan.refused}"))
         return
     if plan.refused:
-        errors.print(f"[red]refused:[/] {escape(plan.refused)}")
+        errors.print(_text(("refused:", "red"), f" {plan.refused}"))
         return
     if outcome.report is None:
         console.print(
@@ -626,7 +781,7 @@ MARKS = {"CREATE": ("+", "green"), "UPDATE": ("~", "yellow"), "ARCHIVE": ("-", "
 
 def _print_change(change: LineChange) -> None:
     """One line of the dry-run diff: + create, ~ update (old → new), - archive."""
-    console.print(Text.assemble(MARKS[change.action], f" {change.order_key}  {change.item_name}"))
+    console.print(_text(MARKS[change.action], f" {change.order_key}  {change.item_name}"))
     for title, old, new in change.columns:
         console.print(f"    {title}: {_shown(old)} → {_shown(new)}")
     for action, size, old_qty, new_qty in change.sizes:
@@ -635,7 +790,7 @@ def _print_change(change: LineChange) -> None:
             "UPDATE": f"{old_qty} → {new_qty}",
             "ARCHIVE": f"(was {old_qty})",
         }[action]
-        console.print(Text.assemble("    ", MARKS[action], f" size {size} {quantities}"))
+        console.print(_text("    ", MARKS[action], f" size {size} {quantities}"))
 
 
 def _shown(value: object) -> str:
@@ -670,7 +825,7 @@ def _print_pull(report: PullReport) -> None:
     )
     if report.drifted:
         console.print(
-            Text.assemble(
+            _text(
                 (f"{report.drifted} database-owned columns changed by hand on monday", "yellow"),
                 " (the next sync puts them back):",
             )
@@ -693,7 +848,7 @@ def _print_pull(report: PullReport) -> None:
             f"{len(report.missing_items)} items and {len(report.missing_subitems)} "
             "subitems are gone from monday"
         )
-        console.print(Text.assemble((gone, "yellow"), f" ({action[report.policy]}):"))
+        console.print(_text((gone, "yellow"), f" ({action[report.policy]}):"))
         for row in missing[:50]:
             size = f" size {row.size_label}" if row.size_label else ""
             console.print(f"  {row.order_key}{size}: {row.state}")
@@ -727,7 +882,9 @@ def _print_first_rejections(db: Database, config: SyncConfig, outcome: SyncOutco
 
 
 def _rejections_table(rows: list[tuple[str, str, str]]) -> Table:
-    table = Table(title="rejected rows", title_justify="left")
+    from rich.text import Text
+
+    table = _table("rejected rows")
     for name in ("key", "code", "message"):
         table.add_column(name, overflow="fold")
     for key, code, message in rows:  # data, never markup
@@ -735,36 +892,37 @@ def _rejections_table(rows: list[tuple[str, str, str]]) -> Table:
     return table
 
 
+def _table(title: str | None = None) -> Table:
+    """A plain table that fits 80 columns: no box, short headers."""
+    from rich import box
+    from rich.table import Table
+
+    return Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+
+
 def _print_report(report: BatchReport) -> None:
-    table = Table(title=f"batch {report.batch_id}", show_header=True)
-    for name in (
-        "",
-        "create",
-        "created",
-        "adopted",
-        "update",
-        "updated",
-        "archive",
-        "archived",
-        "failed",
+    """One batch: per action, done/planned for items and subitems (stacked, any width)."""
+    table = _table(f"batch {report.batch_id}")
+    table.add_column("")
+    table.add_column("items", justify="right", no_wrap=True)
+    table.add_column("subitems", justify="right", no_wrap=True)
+    for action, done, planned in (
+        ("create", "{kind}s_created", "planned_{kind}s"),
+        ("update", "{kind}s_updated", "planned_{kind}_updates"),
+        ("archive", "{kind}s_archived", "planned_{kind}_archives"),
     ):
-        table.add_column(name, justify="right" if name else "left")
-    fields = (
-        "planned_{kind}s",
-        "{kind}s_created",
-        "{kind}s_adopted",
-        "planned_{kind}_updates",
-        "{kind}s_updated",
-        "planned_{kind}_archives",
-        "{kind}s_archived",
-        "{kind}s_failed",
-    )
-    for kind in ("item", "subitem"):
-        counts = [str(getattr(report, field.format(kind=kind))) for field in fields]
-        table.add_row(f"{kind}s", *counts)
+        table.add_row(
+            f"{action} (done/planned)" if action == "create" else action,
+            *(
+                f"{getattr(report, done.format(kind=k))}/{getattr(report, planned.format(kind=k))}"
+                for k in ("item", "subitem")
+            ),
+        )
+    table.add_row("adopted", str(report.items_adopted), str(report.subitems_adopted))
+    table.add_row("failed", str(report.items_failed), str(report.subitems_failed))
     console.print(table)
     console.print(
-        Text.assemble(
+        _text(
             "status ",
             (report.status, "bold"),
             f"; {report.rows_rejected} rows rejected at planning; "
@@ -787,21 +945,105 @@ def _done_of_planned(report: BatchReport, kind: str) -> str:
     return f"{done}/{planned}"
 
 
-def _batches_table(reports: list[BatchReport]) -> Table:
-    table = Table(title="recent batches")
-    for name in ("batch", "created", "scope", "status", "items", "subitems", "rejected"):
-        table.add_column(name)
+SHORT_STATUS = {  # distinct at a glance, short enough for 80 columns
+    "STAGED": "staged",
+    "ITEMS_COMPLETED": "items done",
+    "SUBITEMS_COMPLETED": "subitems done",
+    "BATCH_COMPLETED": "ok",
+    "COMPLETED_WITH_ERRORS": "errors",
+    "FAILED": "FAILED",
+}
+
+
+WIDE = 100  # below this many columns, the batch list is stacked: two lines per batch
+
+
+def _batches_table(reports: list[BatchReport], width: int | None = None) -> Table:
+    """Recent batches. The id column shows 8 characters: any unique prefix works in `status`.
+
+    On a narrow terminal each batch takes two lines (created under the id, the board under the
+    scope), so nothing is cut; a file or a pipe gets one unwrapped line per batch."""
+    width = console.width if width is None else width
+    stacked = width < WIDE
+    table = _table("recent batches")
+    names = ["batch", "created", "board", "scope", "status", "items", "subitems", "rej"]
+    if stacked:
+        names[:4] = ["batch/created", "scope/board"]
+    for name in names:
+        table.add_column(name, no_wrap=not name.startswith("scope"), overflow="fold")
     for r in reports:
-        table.add_row(
-            r.batch_id[:8],
-            f"{r.created_at:%Y-%m-%d %H:%M}",
-            f"{r.customer} {r.po_number or ''}".strip(),
-            r.status,
+        scope = f"{r.customer} {r.po_number or ''}".strip()
+        when = f"{r.created_at:%m-%d %H:%M}"
+        figures = (
+            SHORT_STATUS.get(r.status, r.status),
             _done_of_planned(r, "item"),
             _done_of_planned(r, "subitem"),
             str(r.rows_rejected + r.items_failed + r.subitems_failed),
         )
+        if stacked:
+            table.add_row(f"{r.batch_id[:8]}\n{when}", f"{scope}\n{r.board_id}", *figures)
+        else:
+            table.add_row(r.batch_id[:8], when, str(r.board_id), scope, *figures)
     return table
+
+
+def _print_book(book: BookOutcome) -> None:
+    """A whole-book sync: one row per customer, then what stopped it, if anything."""
+    for resumed in book.resumed:
+        console.print(f"finished interrupted batch {resumed.batch_id}: {resumed.status}")
+    title = f"{'dry run' if book.dry_run else 'sync'} of {len(book.customers)} customers"
+    table = _table(f"{title} to board {book.board_id}")
+    for name in ("customer", "status", "items", "subitems", "rej", "batch"):
+        table.add_column(name, no_wrap=name != "customer", overflow="fold")
+    for c in book.customers:
+        outcome = c.outcome
+        if outcome is None:
+            table.add_row(c.customer, c.status, "", "", "", "")
+            continue
+        plan, report = outcome.plan, outcome.report
+        if report is not None:
+            items, subitems = _done_of_planned(report, "item"), _done_of_planned(report, "subitem")
+            rejected = report.rows_rejected + report.items_failed + report.subitems_failed
+        else:
+            items = f"+{plan.items} ~{plan.item_updates} -{plan.item_archives}"
+            subitems = f"+{plan.subitems} ~{plan.subitem_updates} -{plan.subitem_archives}"
+            rejected = plan.rejected
+        batch = report.batch_id[:8] if report else ""
+        status = SHORT_STATUS.get(c.status, c.status.lower().replace("_", " "))
+        table.add_row(c.customer, status, items, subitems, str(rejected), batch)
+    console.print(table)
+    for c in book.customers:
+        if c.error:
+            console.print(f"{c.customer}: {c.error}")
+    if book.stopped_by:
+        console.print(
+            _text(
+                ("stopped:", "red"),
+                " the customers after it were not run (monday refuses "
+                "every further call, or the lock was lost)",
+            )
+        )
+
+
+LEVEL_STYLES = {"problem": ("problem", "red"), "warning": ("warning", "yellow")}
+
+
+def _print_check(report: BoardCheck) -> None:
+    """check-board's report: problems, warnings, then what would be created."""
+    scope = ", ".join(report.customers) if report.customers else "all customers"
+    console.print(
+        f"board {report.board_id} (subitems board {report.subitems_board_id}) against the "
+        f"mapping and {report.lines} lines of {scope}"
+    )
+    for finding in report.findings:
+        lines = f" ({finding.lines} lines)" if finding.lines is not None else ""
+        label, style = LEVEL_STYLES.get(finding.level, ("note", ""))
+        console.print(_text((f"{label}:", style), f" {finding.message}{lines}"))
+    problems, warnings = len(report.of("problem")), len(report.of("warning"))
+    if not problems and not warnings:
+        console.print(_text(("ok:", "green"), " the board takes everything these lines send"))
+    else:
+        console.print(f"{problems} problems, {warnings} warnings")
 
 
 # ------------------------------------------------------------------------------ entry point
@@ -825,44 +1067,74 @@ def _again(command: str | None) -> str:
 
 
 def _error(label: str, style: str, message: str) -> None:
-    errors.print(Text.assemble((label, style), " ", message))
+    errors.print(_text((label, style), " ", message))
 
 
 def main() -> None:
-    """Console entry point: library errors become messages and exit codes here, once."""
-    command = _command_name(sys.argv[1:])
+    """Console entry point: library errors become messages and exit codes here, once. With
+    ``--json``, an error is also one JSON object on stdout: ``{"error": ..., "code": N}``."""
+    args = sys.argv[1:]
+    command = _command_name(args)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as exit_:
         sys.exit(exit_.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(EXIT_USAGE)
     except click.exceptions.Abort:
         errors.print("aborted")
         sys.exit(EXIT_FAILED)
-    except (ConfigError, SourceError) as exc:
-        _error("error:", "red", str(exc))
-        sys.exit(EXIT_USAGE)
-    except LockedError as exc:
-        _error("busy:", "yellow", str(exc))
-        sys.exit(EXIT_FAILED)
-    except sa.exc.SQLAlchemyError as exc:
-        _error("database error:", "red", str(exc).splitlines()[0])
-        sys.exit(EXIT_FAILED)
-    except AuthError as exc:
-        _error("error:", "red", f"monday refused the API token ({exc}); check MONDAY_API_TOKEN")
-        sys.exit(EXIT_USAGE)
-    except MondayError as exc:
+    except Exception as exc:
+        failure = _failure(exc, command)
+        if failure is None:
+            raise
+        code, label, style, message, hint = failure
+        if "--json" in args:
+            click.echo(json.dumps({"error": message, "code": code, "kind": label.rstrip(":")}))
+        if isinstance(exc, click.ClickException):
+            exc.show()
+        else:
+            _error(label, style, message)
+            if hint:
+                errors.print(hint)
+        sys.exit(code)
+
+
+def _failure(exc: Exception, command: str | None) -> tuple[int, str, str, str, str] | None:
+    """(exit code, label, style, message, what to do) for an error main() reports; ``None``
+    for a bug (its traceback is shown)."""
+    from ordersync.errors import (
+        AuthError,
+        ConfigError,
+        LockedError,
+        MondayError,
+        OrderSyncError,
+        SourceError,
+    )
+
+    if isinstance(exc, click.ClickException):
+        return EXIT_USAGE, "usage:", "red", exc.format_message(), ""
+    if isinstance(exc, ConfigError | SourceError):
+        return EXIT_USAGE, "error:", "red", str(exc), ""
+    if isinstance(exc, LockedError):
+        return EXIT_FAILED, "busy:", "yellow", str(exc), ""
+    if "sqlalchemy" in sys.modules:
+        import sqlalchemy as sa
+
+        if isinstance(exc, sa.exc.SQLAlchemyError):
+            return EXIT_FAILED, "database error:", "red", str(exc).splitlines()[0], ""
+    if isinstance(exc, AuthError):
+        message = f"monday refused the API token ({exc}); check MONDAY_API_TOKEN"
+        return EXIT_USAGE, "error:", "red", message, ""
+    if isinstance(exc, MondayError):
         if exc.retryable:
             what = "monday could not be reached or did not answer in time"
             fix = "check the network and MONDAY_API_URL, then "
         else:
             what, fix = "monday refused a request", "once the cause is fixed, "
-        _error("failed:", "red", f"{what}: {exc}")
-        errors.print(fix + _again(command))
-        sys.exit(EXIT_FAILED)
-    except OrderSyncError as exc:
-        _error("failed:", "red", str(exc))
-        errors.print(_again(command))
-        sys.exit(EXIT_FAILED)
+        return EXIT_FAILED, "failed:", "red", f"{what}: {exc}", fix + _again(command)
+    if isinstance(exc, OrderSyncError):
+        return EXIT_FAILED, "failed:", "red", str(exc), _again(command)
+    return None
+
+
+if __name__ == "__main__":
+    main()

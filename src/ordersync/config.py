@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ordersync.errors import ConfigError
-from ordersync.monday.client import REQUEST_TIMEOUT, SERVER_TIMEOUT
+from ordersync.timeouts import REQUEST_TIMEOUT, SERVER_TIMEOUT
 
 ColumnType = Literal["text", "long_text", "numbers", "status", "dropdown", "date"]
 LABEL_TYPES = frozenset({"status", "dropdown"})

@@ -254,7 +254,7 @@ class LineBuilder:
                 problems.append(too_long)
         if problems or key is None:
             return LineProblems(key=key, problems=problems, payload=self.payload(row))
-        group = self._group_title(row, customer)
+        group = self.group_title(row, customer)
         return OrderLine(
             key=key,
             order_key=order_key(key),
@@ -280,7 +280,7 @@ class LineBuilder:
             "MISSING_KEY", f"key column(s) empty: {', '.join(missing)} (row: {hint})"
         )
 
-    def _group_title(self, row: Mapping[str, object], customer: str) -> str:
+    def group_title(self, row: Mapping[str, object], customer: str) -> str:
         """``<canonical customer> <first non-empty group column>``, e.g. ``GREYSON 2025 FALL``."""
         for column in self.group_columns:
             text = _fast_text(row.get(column))

@@ -536,7 +536,7 @@ class _Planner:
         self._subitem_rows.extend(
             [
                 {
-                    "stg_id": str(uuid.uuid4()),
+                    "stg_id": subitem_stg_id(parent, position),
                     "batch_id": self.batch_id,
                     "parent_stg_id": parent,
                     "action": action,
@@ -552,7 +552,7 @@ class _Planner:
                     "monday_subitem_id": subitem_id,
                     "created_at": self.now,
                 }
-                for action, size, qty, subitem_id in changes
+                for position, (action, size, qty, subitem_id) in enumerate(changes)
             ]
         )
 
@@ -693,3 +693,13 @@ class _SourceKeys:
                         )
                     )
         return found
+
+
+def subitem_stg_id(parent_stg_id: str, position: int) -> str:
+    """A staged subitem's id: its parent's id, then its place among the line's size changes.
+
+    Delivery sends pending rows in ``(order_key, stg_id)`` order, so these ids make a line's
+    subitems go to monday (and appear under their item) in the source's size-column order
+    (``XS, S, M, L, XL``), not in a random one. Unique: one staged item per parent id.
+    """
+    return f"{parent_stg_id[:24]}{position:012d}"

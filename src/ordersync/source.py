@@ -12,7 +12,8 @@ date'``), so there such columns are read as the text they hold: a bad value beco
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import difflib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,13 +140,79 @@ def scope_condition(
 ) -> sa.ColumnElement[bool]:
     """WHERE clause for a scope: the customer under every alias, PO and season exact."""
     src = config.source
-    customer = sa.func.upper(sa.func.trim(source.column(src.customer_column)))
+    customer = _customer(source, config)
     conditions: list[sa.ColumnElement[bool]] = [customer.in_(config.customer_names(scope.customer))]
     if scope.po_number is not None:
         conditions.append(sa.func.trim(source.column(src.po_column)) == scope.po_number.strip())
     if scope.season is not None:
         conditions.append(sa.func.trim(source.column(src.season_column)) == scope.season.strip())
     return sa.and_(*conditions)
+
+
+def _customer(source: SourceTable, config: SyncConfig) -> sa.ColumnElement[str]:
+    """The customer column as scopes compare it: trimmed, upper-cased."""
+    return sa.func.upper(sa.func.trim(source.column(config.source.customer_column)))
+
+
+def customers_condition(
+    source: SourceTable, config: SyncConfig, customers: Sequence[str] | None
+) -> sa.ColumnElement[bool]:
+    """WHERE clause for some customers (any spelling of each), or for every line (``None``)."""
+    if customers is None:
+        return sa.true()
+    names = sorted({name for customer in customers for name in config.customer_names(customer)})
+    return _customer(source, config).in_(names)
+
+
+def source_customers(
+    connection: sa.Connection, source: SourceTable, config: SyncConfig
+) -> list[str]:
+    """The canonical names of the customers that have lines in the source (one SELECT
+    DISTINCT), sorted: every spelling of a customer counts once, under its canonical name."""
+    spelled = connection.execute(sa.select(_customer(source, config)).distinct()).scalars()
+    return sorted({config.canonical_customer(name) for name in spelled if name})
+
+
+def known_customers(
+    connection: sa.Connection, source: SourceTable, config: SyncConfig, requested: Sequence[str]
+) -> list[str]:
+    """The canonical names of ``requested`` customers, each checked to be known: a spelling in
+    the source or in the configuration's customer table (canonical name or alias).
+
+    Raises:
+        ConfigError: a customer nobody knows, naming the closest known names (a typo such as
+            ``NORTHBEY`` must not be "nothing to do").
+    """
+    spelled = connection.execute(sa.select(_customer(source, config)).distinct()).scalars()
+    known = {name for name in spelled if name} | set(config.canonical_customers)
+    known |= {name.strip().upper() for name in config.canonical_customers.values()}
+    unknown = [c for c in requested if c.strip().upper() not in known]
+    if unknown:
+        customer = unknown[0].strip().upper()
+        close = difflib.get_close_matches(customer, sorted(known), n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ConfigError(
+            f"unknown customer {unknown[0]!r}: not in the source table nor in the "
+            f"configuration's [customers]{hint}"
+        )
+    return list(dict.fromkeys(config.canonical_customer(c) for c in requested))
+
+
+def distinct_counts(
+    connection: sa.Connection,
+    source: SourceTable,
+    columns: Sequence[str],
+    where: sa.ColumnElement[bool],
+) -> list[tuple[tuple[Any, ...], int]]:
+    """The distinct value combinations of ``columns`` among the lines ``where`` selects, with how
+    many lines carry each (``SELECT …, COUNT(*) … GROUP BY …``: set-based, bound parameters)."""
+    selected = [source.readable(name) for name in columns]
+    statement = (
+        sa.select(*selected, sa.func.count().label("lines"))
+        .where(where)
+        .group_by(*(source.column(name) for name in columns))
+    )
+    return [(tuple(row[:-1]), int(row[-1])) for row in connection.execute(statement)]
 
 
 def select_scope(source: SourceTable, config: SyncConfig, scope: Scope) -> sa.Select:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
+
+import sqlalchemy as sa
 
 from ordersync.batches import (
     BatchReport,
     count_errors,
     latest_batch_with_errors,
     load_report,
+    resolve_batch_id,
     unfinished_batches,
 )
 from ordersync.board import BoardContext
@@ -18,11 +24,20 @@ from ordersync.config import Settings, SyncConfig
 from ordersync.db import Database
 from ordersync.db.lock import board_lock
 from ordersync.deliver import Delivery, Progress
-from ordersync.errors import ConfigError
+from ordersync.errors import (
+    AuthError,
+    ConfigError,
+    LimitReachedError,
+    LockedError,
+    MondayUnreachableError,
+    OrderSyncError,
+)
 from ordersync.monday import MondayClient
-from ordersync.plan import PlanResult, plan_batch
+from ordersync.plan import LineChange, PlanResult, plan_batch
 from ordersync.source import Scope
 from ordersync.states import BatchStatus
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -94,7 +109,22 @@ class SyncOutcome:
             "requests": self.requests,
             "resumed_batches": [r.as_dict() for r in self.resumed],
             "batch": report.as_dict() if report else None,
+            **({"plan": [_change_dict(c) for c in self.plan.preview]} if self.dry_run else {}),
         }
+
+
+def _change_dict(change: LineChange) -> dict[str, Any]:
+    """One line of a dry run's plan, as JSON: what the preview prints."""
+    return {
+        "action": str(change.action),
+        "key": change.order_key,
+        "item_name": change.item_name,
+        "columns": [{"column": t, "old": old, "new": new} for t, old, new in change.columns],
+        "sizes": [
+            {"action": str(action), "size": size, "old": old, "new": new}
+            for action, size, old, new in change.sizes
+        ],
+    }
 
 
 def make_client(settings: Settings, config: SyncConfig, **kwargs: Any) -> MondayClient:
@@ -133,7 +163,126 @@ def run_sync(
     that would archive most of the scope's items is refused (``SyncOutcome.plan.refused``,
     exit code 1) unless ``allow_mass_archive``.
     """
+    book = run_book(
+        db,
+        config,
+        client,
+        [scope],
+        mode=mode,
+        dry_run=dry_run,
+        limit=limit,
+        allow_mass_archive=allow_mass_archive,
+        progress=progress,
+        wait=wait,
+        clock=clock,
+        keep_going=False,
+    )
+    outcome = book.customers[0].outcome
+    assert outcome is not None  # without keep_going, a failure raises
+    return outcome
+
+
+# A failure that stops a whole-book run: monday refuses every further call (the token, the
+# daily limit, monday out of reach), or the board's lock was lost.
+BOOK_STOPPERS: tuple[type[Exception], ...] = (
+    AuthError,
+    LimitReachedError,
+    MondayUnreachableError,
+    LockedError,
+)
+
+
+@dataclass
+class CustomerOutcome:
+    """One customer of a whole-book sync: its outcome, or why it failed or did not run."""
+
+    customer: str
+    outcome: SyncOutcome | None = None
+    error: str | None = None
+    ran: bool = True
+    stop: bool = False  # its failure stopped the customers after it
+
+    @property
+    def status(self) -> str:
+        if not self.ran:
+            return "NOT_RUN"
+        if self.outcome is None:
+            return "FAILED"
+        return self.outcome.status
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.outcome is None else self.outcome.exit_code
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "customer": self.customer,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "error": self.error,
+            **(self.outcome.as_dict() if self.outcome else {}),
+        }
+
+
+@dataclass
+class BookOutcome:
+    """What a sync of several customers (``sync --all``, repeated ``--customer``) did."""
+
+    board_id: int
+    customers: list[CustomerOutcome]
+    resumed: list[BatchReport] = field(default_factory=list)
+    stopped_by: str | None = None  # the monday-wide failure that stopped the rest
+    dry_run: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """The worst of the customers': 1 (failed) > 3 (rejected rows) > 0."""
+        codes = {c.exit_code for c in self.customers}
+        codes |= {1 for r in self.resumed if r.status not in COMPLETED}
+        for code in (1, 3):
+            if code in codes:
+                return code
+        return 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "board_id": self.board_id,
+            "dry_run": self.dry_run,
+            "exit_code": self.exit_code,
+            "stopped_by": self.stopped_by,
+            "resumed_batches": [r.as_dict() for r in self.resumed],
+            "customers": [c.as_dict() for c in self.customers],
+        }
+
+
+COMPLETED = (BatchStatus.BATCH_COMPLETED, BatchStatus.COMPLETED_WITH_ERRORS)
+
+
+def run_book(
+    db: Database,
+    config: SyncConfig,
+    client: MondayClient,
+    scopes: list[Scope],
+    *,
+    mode: str | None = None,
+    dry_run: bool = False,
+    limit: int | None = None,
+    allow_mass_archive: bool = False,
+    progress: Progress | None = None,
+    wait: float = 0.0,
+    clock: Clock | None = None,
+    keep_going: bool = True,
+) -> BookOutcome:
+    """Sync several scopes (customers) to one board: one batch each, under one lock.
+
+    The board's lock is taken once and held across every customer; unfinished batches of the
+    board are finished first. With ``keep_going``, a customer that fails is recorded and the
+    next one runs, except after a failure that stops every further call (``BOOK_STOPPERS``:
+    a refused token, the daily limit, monday out of reach, a lost lock): the customers left
+    are recorded as not run. Without it, the first failure is raised.
+    """
     board_id = config.board_id(mode)
+    book = BookOutcome(board_id, [], dry_run=dry_run)
     plan_options: dict[str, Any] = {
         "mode": mode,
         "limit": limit,
@@ -141,20 +290,58 @@ def run_sync(
     }
     if dry_run:  # the board is read (not locked) so the dry run makes every check a run makes
         board = BoardContext.load(client, config, board_id)
-        plan = plan_batch(db, config, scope, dry_run=True, board=board, **plan_options)
-        return SyncOutcome(plan=plan, dry_run=True)
-    before = client.stats.requests
+
+        def plan_scope(scope: Scope) -> SyncOutcome:
+            plan = plan_batch(db, config, scope, dry_run=True, board=board, **plan_options)
+            return SyncOutcome(plan=plan, dry_run=True)
+
+        book.customers = [_one_customer(s, keep_going, partial(plan_scope, s)) for s in scopes]
+        return book
+    mark = client.stats.requests  # the first customer's requests include the board's reads
     with board_lock(
         db.engine, db.tables.locks, board_id, purpose="sync", wait=wait, clock=clock
     ) as lock:
         board = BoardContext.load(client, config, board_id)
         delivery = Delivery(db, config, client, board, progress=progress, heartbeat=lock.refresh)
-        resumed = [delivery.deliver(batch_id) for batch_id in unfinished_batches(db, board_id)]
-        plan = plan_batch(db, config, scope, **plan_options)
-        report = delivery.deliver(plan.batch_id) if plan.batch_id else None
-    return SyncOutcome(
-        plan=plan, report=report, resumed=resumed, requests=client.stats.requests - before
-    )
+        book.resumed = [delivery.deliver(b) for b in unfinished_batches(db, board_id)]
+
+        def deliver_scope(scope: Scope) -> SyncOutcome:
+            nonlocal mark
+            try:
+                plan = plan_batch(db, config, scope, **plan_options)
+                report = delivery.deliver(plan.batch_id) if plan.batch_id else None
+                return SyncOutcome(plan=plan, report=report, requests=client.stats.requests - mark)
+            finally:
+                mark = client.stats.requests
+
+        for scope in scopes:
+            if book.stopped_by is not None:
+                book.customers.append(CustomerOutcome(scope.customer, ran=False))
+                continue
+            result = _one_customer(scope, keep_going, partial(deliver_scope, scope))
+            book.customers.append(result)
+            if result.stop:
+                book.stopped_by = result.error
+    first = book.customers[0].outcome if book.customers else None
+    if first is not None:
+        first.resumed = book.resumed
+    return book
+
+
+def _one_customer(
+    scope: Scope, keep_going: bool, work: Callable[[], SyncOutcome]
+) -> CustomerOutcome:
+    """Run one customer's sync; with ``keep_going`` its failure is recorded, not raised."""
+    if not keep_going:
+        return CustomerOutcome(scope.customer, work())
+    try:
+        return CustomerOutcome(scope.customer, work())
+    except BOOK_STOPPERS as error:
+        logger.warning("customer %s: %s; the customers left are not run", scope.customer, error)
+        return CustomerOutcome(scope.customer, error=str(error), stop=True)
+    except (OrderSyncError, sa.exc.SQLAlchemyError) as error:
+        logger.warning("customer %s failed: %s", scope.customer, error)
+        return CustomerOutcome(scope.customer, error=str(error).splitlines()[0])
 
 
 @dataclass
@@ -189,7 +376,7 @@ def run_retry(
     they are planned anew; those that now pass are delivered and their old rejections
     marked resolved, those still wrong are rejected again with today's reason.
     """
-    batch_id = batch_id or latest_batch_with_errors(db)
+    batch_id = resolve_batch_id(db, batch_id) if batch_id else latest_batch_with_errors(db)
     if batch_id is None:
         raise ConfigError("no batch with rejected rows to retry")
     report = load_report(db, batch_id)

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.dialects import mssql, postgresql, sqlite
 
 from ordersync.config import TablesConfig
 from ordersync.db import Database, build_tables
-from ordersync.db.migrate import VERSION_TABLE, current_revision, head_revision, upgrade
+from ordersync.db.migrate import (
+    VERSION_TABLE,
+    _alembic_config,
+    current_revision,
+    head_revision,
+    upgrade,
+)
 
 
 def test_upgrade_builds_the_described_schema(db_url: str) -> None:
@@ -70,4 +77,38 @@ def test_an_existing_database_upgrades_in_place(db_url: str) -> None:
     with db.engine.connect() as connection:
         row = connection.execute(sa.select(db.tables.batches)).one()
     assert row.batch_id == "b1" and row.planned_item_updates == 0
+    db.engine.dispose()
+
+
+def _prefixed(prefix: str) -> TablesConfig:
+    return TablesConfig(
+        **{key: f"{prefix}{name}" for key, name in TablesConfig().model_dump().items()}
+    )
+
+
+def test_custom_table_sets_have_their_own_version(db_url: str) -> None:
+    db = Database.connect(db_url)
+    upgrade(db.engine)  # the default set
+    for names in (_prefixed("B2_"), _prefixed("B3_")):
+        assert upgrade(db.engine, names) == head_revision()
+        assert current_revision(db.engine, names) == head_revision()
+        assert names.batches in sa.inspect(db.engine).get_table_names()
+        assert upgrade(db.engine, names) == head_revision()  # again: nothing to do
+    assert current_revision(db.engine) == head_revision()
+    db.engine.dispose()
+
+
+def test_a_custom_set_recorded_in_the_shared_version_table_is_upgraded_in_place(
+    db_url: str,
+) -> None:
+    """An older ordersync kept one version table for every set: a custom set created first
+    was recorded there. Its tables are adopted at that revision, not created again."""
+    db = Database.connect(db_url)
+    names = _prefixed("OLD_")
+    with db.engine.begin() as connection:  # what the older init-db left behind
+        config = _alembic_config(connection, names)
+        config.attributes["version_table"] = VERSION_TABLE
+        command.upgrade(config, "0002")
+    assert upgrade(db.engine, names) == head_revision()  # not "table already exists"
+    assert current_revision(db.engine, names) == head_revision()
     db.engine.dispose()

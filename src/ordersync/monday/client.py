@@ -50,6 +50,7 @@ from ordersync.monday.models import (
     RequestStats,
 )
 from ordersync.monday.pacing import Pacer
+from ordersync.timeouts import REQUEST_TIMEOUT, SERVER_TIMEOUT
 
 __all__ = ["MondayClient"]
 
@@ -60,11 +61,6 @@ _MIN_SECRET_LENGTH = 8
 _BACKOFF_BASE = 1.0
 _BACKOFF_CAP = 60.0
 
-SERVER_TIMEOUT = 60.0
-"""monday ends a call after 60 s (FACTS.md "Limits")."""
-REQUEST_TIMEOUT = 50.0
-"""The client's timeout: below the server's, so a retry never arrives while the first
-request may still run (the case that earns 409s)."""
 UNREACHABLE_WAITS = (0.5, 1.0)
 """Waits before each retry of a refused connection; then ``MondayUnreachableError``."""
 
