@@ -44,6 +44,7 @@ from ordersync.emulator.server import (
 from ordersync.emulator.stats import EmulatorStats
 from ordersync.emulator.store import Store
 from ordersync.emulator.webhooks import (
+    FLUSH_TIMEOUT,
     WebhookDelivery,
     WebhookDispatcher,
     WebhookPolicy,
@@ -299,7 +300,7 @@ class Emulator:
         if self.state_file is not None:
             self.save()
 
-    def flush_webhooks(self, timeout: float = 5.0) -> None:
+    def flush_webhooks(self, timeout: float = FLUSH_TIMEOUT) -> None:
         """Wait (real seconds, at most ``timeout``) until every webhook POST due now is done.
 
         Retries scheduled for later (on the emulator's clock) stay queued; advance a
