@@ -27,6 +27,14 @@ from ordersync.source import Scope
 from ordersync.sync import SyncOutcome, run_sync
 
 
+def _heading(console: Console, title: str) -> None:
+    """A rule across a terminal; a short plain heading in a file or pipe (never 1,000 wide)."""
+    if console.is_terminal:
+        console.rule(Text(title, style="bold"))
+    else:
+        console.print(Text(f"── {title} ──", style="bold"))
+
+
 def run_demo(console: Console, workdir: Path | None = None) -> list[SyncOutcome]:
     """Run the scripted demo, printing as it goes; returns the outcome of each sync."""
     config = load_config()
@@ -34,7 +42,7 @@ def run_demo(console: Console, workdir: Path | None = None) -> list[SyncOutcome]
         path = (workdir or Path(tmp)) / "ordersync-demo.db"
         path.unlink(missing_ok=True)  # a kept database of an earlier demo: start afresh
         db = Database.connect(f"sqlite:///{path}", config.tables)
-        console.rule(Text("ordersync demo", style="bold"))
+        _heading(console, "ordersync demo")
         console.print(f"database: {path} (SQLite); monday: in-process emulator")
         upgrade(db.engine, config.tables)
         table = create_source_table(db.engine, config.source.table, replace=True)  # demo rows only
@@ -53,7 +61,7 @@ def run_demo(console: Console, workdir: Path | None = None) -> list[SyncOutcome]
                 (f"sync RHONE PO {BAD_ROWS_PO} (bad rows)", Scope("RHONE", BAD_ROWS_PO)),
             ]
             for title, scope in steps:
-                console.rule(title)
+                _heading(console, title)
                 emulator.reset_stats()
                 outcome = run_sync(db, config, client, scope)
                 outcomes.append(outcome)
@@ -72,9 +80,9 @@ def run_demo(console: Console, workdir: Path | None = None) -> list[SyncOutcome]
                         f"items created {r.items_created}, subitems created {r.subitems_created}, "
                         f"rows rejected {r.rows_rejected + r.items_failed + r.subitems_failed}"
                     )
-            console.rule("the board, read back")
+            _heading(console, "the board, read back")
             console.print(_board_table(emulator))
-            console.rule("rejected rows (ERR tables)")
+            _heading(console, "rejected rows (ERR tables)")
             console.print(_errors_table(db))
         db.engine.dispose()
         if workdir is not None:
