@@ -45,6 +45,9 @@ SLOW: dict[str, tuple[str, ...] | None] = {
         "test_serve_does_not_start_without_authentication",
         "test_a_refused_cli_run_names_the_holder_and_can_wait",
     ),
+    "test_errors_command.py": ("test_messages_are_printed_as_they_are",),  # subprocess
+    "test_report.py": ("test_report_from_the_command_line",),  # subprocess
+    "ui/test_serve_dashboard.py": None,  # subprocess
 }
 """Where the ``slow`` marker goes. Tests using hypothesis's ``@given`` are marked too."""
 
