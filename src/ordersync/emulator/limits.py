@@ -114,12 +114,16 @@ class Undocumented:
             worked beside errors naming the others (``True``), or carries ``data: null`` and
             errors without a ``path``, so no alias's fate can be told.
         daily_limit_status: the HTTP status of ``DAILY_LIMIT_EXCEEDED`` (429 or 200).
+        archived_in_lookups: ``items_page_by_column_values`` and an item's ``subitems`` also
+            list archived items (their ``state`` says so), or only active ones. monday's pages
+            on both say nothing about archived items.
     """
 
     cache_error_answers: bool = False
     same_key_other_body: Literal["conflict", "replay", "execute"] = "conflict"
     alias_data_with_errors: bool = True
     daily_limit_status: int = 429
+    archived_in_lookups: bool = False
 
     def __post_init__(self) -> None:
         if self.same_key_other_body not in ("conflict", "replay", "execute"):
