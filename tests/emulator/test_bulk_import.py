@@ -841,3 +841,16 @@ def test_an_injected_failure_before_any_row_makes_no_report(bulk: Bulk) -> None:
 def test_the_fail_endpoint_checks_its_input(bulk: Bulk) -> None:
     assert bulk.http.post("/emulator/bulk/fail", json={"reason": "NOPE"}).status_code == 400
     assert bulk.http.post("/emulator/bulk/fail", json={"when": 1}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("version", "known"), [("2026-04", False), ("2026-07", True), (None, True)]
+)
+def test_the_bulk_fields_exist_from_api_2026_07(
+    bulk: Bulk, version: str | None, known: bool
+) -> None:
+    headers = {"API-Version": version} if version else {}
+    payload = {"query": STATUS, "variables": {"job": "1"}}
+    body = bulk.http.post("/v2", json=payload, headers=headers).json()
+    code = body["errors"][0]["extensions"]["code"]
+    assert code == ("ResourceNotFoundException" if known else "GRAPHQL_VALIDATION_FAILED")

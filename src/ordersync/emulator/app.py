@@ -148,6 +148,9 @@ class EmulatorApp:
             return self._throttled(throttle)
         if prepared.answer is not None:
             return prepared.answer
+        too_old = bulk.version_refusal(request.headers.get("API-Version"), prepared.root_fields)
+        if too_old is not None:
+            return too_old
         prepared.base_url = request.host_url
         key = request.headers.get("Idempotency-Key") if prepared.is_mutation else None
         if not key:

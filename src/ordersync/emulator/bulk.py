@@ -55,6 +55,8 @@ if TYPE_CHECKING:
     from ordersync.emulator.store import Store
 
 START_FIELDS = frozenset({"ingest_items", "backfill_items"})
+BULK_FIELDS = START_FIELDS | {"fetch_job_status"}
+FIRST_VERSION = "2026-07"
 UPLOAD_PATH = "/emulator/uploads/"
 REPORT_PATH = "/emulator/reports/"
 HOUR = 3600.0
@@ -799,6 +801,24 @@ def job_starts(operation: OperationDefinitionNode | None) -> int:
         for s in operation.selection_set.selections
         if isinstance(s, FieldNode) and s.name.value in START_FIELDS
     )
+
+
+def version_refusal(api_version: str | None, root_fields: frozenset[str]) -> HttpAnswer | None:
+    """monday's bulk import exists from API 2026-07: an older ``API-Version`` doesn't know its
+    fields (answered as a validation error naming the field; without the header the emulator
+    assumes a version that has them)."""
+    wanted = sorted(root_fields & BULK_FIELDS)
+    if not wanted or not api_version or api_version >= FIRST_VERSION:
+        return None
+    errors = [
+        {
+            "message": f"Cannot query field '{name}': it exists from API version {FIRST_VERSION}"
+            f" (this request asked for {api_version})",
+            "extensions": {"code": api_errors.VALIDATION_FAILED},
+        }
+        for name in wanted
+    ]
+    return HttpAnswer(200, {"errors": errors, "account_id": api_errors.ACCOUNT_ID})
 
 
 def s3_error(status: int, code: str, message: str) -> HttpAnswer:
