@@ -15,8 +15,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from graphql import parse, validate
 
+from ordersync import cli
 from ordersync.clock import ManualClock
 from ordersync.emulator import (
     CMS_BOARD_ID,
@@ -772,6 +774,16 @@ def test_parallel_jobs_run_together_or_wait_for_a_slot(make_bulk: Any, slots: in
         bulk.clock.advance(2)
     assert bulk.status(second)["status"] == "COMPLETED"
     assert bulk.names() == ["A1", "A2", *(["A3", "A4"] if slots else []), "B1", "B2"]
+
+
+def test_the_emulator_command_takes_not_admin(monkeypatch: pytest.MonkeyPatch) -> None:
+    served: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        "ordersync.emulator.serve_forever", lambda *args, **kwargs: served.append(kwargs)
+    )
+    assert CliRunner().invoke(cli.cli, ["emulator"]).exit_code == 0
+    assert CliRunner().invoke(cli.cli, ["emulator", "--not-admin"]).exit_code == 0
+    assert [s["account_admin"] for s in served] == [True, False]
 
 
 def test_the_switches_parse_from_the_command_line() -> None:

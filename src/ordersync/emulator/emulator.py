@@ -363,11 +363,13 @@ def serve_forever(
     quiet: bool = False,
     webhook_secret: str | None = None,
     undocumented: Undocumented | None = None,
+    account_admin: bool = True,
 ) -> None:
     """Run an emulator over HTTP until interrupted (``ordersync emulator``).
 
     ``latency`` adds real seconds to every request, for benchmarks; ``webhook_secret`` signs
-    webhooks (see ``Emulator``); ``limits`` and ``undocumented`` as ``Emulator``'s.
+    webhooks (see ``Emulator``); ``limits``, ``undocumented`` and ``account_admin`` as
+    ``Emulator``'s.
     """
     emulator = Emulator(
         state_file=state_file,
@@ -375,6 +377,7 @@ def serve_forever(
         token=token,
         webhook_secret=webhook_secret,
         undocumented=undocumented,
+        account_admin=account_admin,
     )
     server = make_http_server(emulator.wsgi_app, host, port, latency=latency, quiet=quiet)
     try:
