@@ -806,6 +806,18 @@ def test_a_lost_answer_of_ingest_items_leaves_a_pending_job(bulk: Bulk) -> None:
     assert bulk.status({"job_id": job.id})["status"] == "UPLOAD_PENDING"  # expired, never ends
 
 
+def test_a_retry_with_the_idempotency_key_gets_the_same_job(bulk: Bulk) -> None:
+    payload = {"query": INGEST, "variables": {"board": CMS_BOARD_ID, "group": GROUP}}
+    first = bulk.http.post("/v2", json=payload, headers={"Idempotency-Key": "job-1"})
+    again = bulk.http.post("/v2", json=payload, headers={"Idempotency-Key": "job-1"})
+    assert again.headers["Idempotency-Replayed"] == "true"
+    assert again.json()["data"] == first.json()["data"]
+    jobs = bulk.http.get("/emulator/bulk/jobs").json()
+    assert [(j["job_id"], j["status"]) for j in jobs] == [
+        (first.json()["data"]["ingest_items"]["job_id"], "UPLOAD_PENDING")
+    ]
+
+
 def test_a_refused_upload_stores_nothing_and_can_be_retried(bulk: Bulk) -> None:
     job = bulk.ingest()
     bulk.emu.inject(Fault("status", status=503, match="upload"))

@@ -279,6 +279,25 @@ class BulkImports:
             with self._lock:
                 self._items_used.append((self._clock.monotonic(), created))
 
+    def summary(self) -> list[dict[str, Any]]:
+        """Every job as ``{job_id, kind, board_id, group_id, status, rows, done,
+        failure_reason}``, in creation order (``GET /emulator/bulk/jobs``, for tests)."""
+        self.advance()
+        with self._lock:
+            return [
+                {
+                    "job_id": job.id,
+                    "kind": job.kind,
+                    "board_id": job.board_id,
+                    "group_id": job.group_id,
+                    "status": job.status,
+                    "rows": len(job.rows),
+                    "done": job.done,
+                    "failure_reason": job.failure_reason,
+                }
+                for job in sorted(self.jobs.values(), key=lambda j: int(j.id))
+            ]
+
     # -- status --------------------------------------------------------------------------
 
     def status(self, job_id: str, base_url: str) -> dict[str, Any]:
