@@ -294,7 +294,7 @@ def test_backfill_creates_items_without_webhook_events_and_ingest_with_them(bulk
 
 
 def test_names_and_values_survive_quoting(bulk: Bulk) -> None:
-    hard = ['He said "yes", then left', "two\nlines, one item", "emoji 😀🧵", "B'HOOD"]
+    hard = ['He said "yes", then left', "two\nlines, one item", " emoji 😀🧵 ", "B'HOOD"]
     rows = [[name, f"K-{n}", "", ""] for n, name in enumerate(hard)]
     rows.insert(1, ["", "", 'sub "quoted", with comma\nand newline 👕', "XS"])
     rows.append(["", "", "B'HOOD, Jr.", "XL"])
@@ -373,7 +373,7 @@ def test_row_rules_both_names_neither_orphans_and_failed_parents(bulk: Bulk) -> 
         ["", "", "Orphan", "1"],  # a subitem before any item: rejected
         ["Parent A", "EACH", "", ""],
         ["", "", "A1", "1"],
-        ["", "", "", ""],  # neither name: skipped
+        [" ", "", "  ", ""],  # neither name (blanks): skipped
         ["", "", "A2", "2"],  # still belongs to Parent A (nearest item row above)
         ["Both", "", "Both sub", ""],  # both names: rejected
         ["", "", "After both", "1"],  # its item row was not created

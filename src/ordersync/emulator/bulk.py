@@ -116,6 +116,16 @@ class Row:
     cells: dict[str, str]
     subitem_cells: dict[str, str]
 
+    @property
+    def names_item(self) -> bool:
+        """Whether ``name`` is filled (blanks don't count; the name is kept as written)."""
+        return bool(self.name.strip())
+
+    @property
+    def names_subitem(self) -> bool:
+        """Whether ``name.subitem`` is filled."""
+        return bool(self.subitem_name.strip())
+
 
 @dataclass
 class ImportJob:
@@ -459,12 +469,12 @@ class BulkImports:
         limit = self._store.items_per_board
         if limit is None:
             return
-        items = [r for r in job.rows if r.name and not r.subitem_name]
+        items = [r for r in job.rows if r.names_item and not r.names_subitem]
         if job.on_match is not None:
             column = board.columns[job.on_match["match_column_id"]]
             existing = self._match_index(board, column)
             items = [r for r in items if _match_value(r, column) not in existing]
-        subitems = [r for r in job.rows if r.subitem_name and not r.name]
+        subitems = [r for r in job.rows if r.names_subitem and not r.names_item]
         for target, adding in ((board, len(items)), (self._subitems_board(board), len(subitems))):
             if target is None or not adding:
                 continue
@@ -487,7 +497,7 @@ class BulkImports:
         while self._items_used and self._items_used[0][0] <= now - HOUR:
             self._items_used.popleft()
         used = sum(n for _, n in self._items_used)
-        wanted = sum(1 for r in job.rows if r.name or r.subitem_name)
+        wanted = sum(1 for r in job.rows if r.names_item or r.names_subitem)
         if used + wanted > budget:
             raise Rejection(
                 ACCOUNT_CAPACITY,
@@ -592,16 +602,16 @@ class BulkImports:
             self._store.silent = previous
 
     def _apply(self, job: ImportJob, row: Row) -> None:
-        name = row.name or row.subitem_name
-        if row.name and row.subitem_name:
+        name = row.name if row.names_item else row.subitem_name
+        if row.names_item and row.names_subitem:
             job.parent_id = None
             job.has_item = True
             self._outcome(
                 job, row, name, "invalid", "a row may fill name or name.subitem, not both"
             )
-        elif not row.name and not row.subitem_name:
+        elif not row.names_item and not row.names_subitem:
             self._outcome(job, row, "", "skipped", "neither name nor name.subitem is filled")
-        elif row.name:
+        elif row.names_item:
             job.has_item = True
             job.parent_id = None
             self._apply_item(job, row)
@@ -715,8 +725,8 @@ def parse_file(
         rows.append(
             Row(
                 number=number,
-                name=cells.get("name", "").strip(),
-                subitem_name=cells.get("name" + SUBITEM_SUFFIX, "").strip(),
+                name=cells.get("name", ""),
+                subitem_name=cells.get("name" + SUBITEM_SUFFIX, ""),
                 cells={
                     k: v for k, v in cells.items() if not k.endswith(SUBITEM_SUFFIX) and k != "name"
                 },
