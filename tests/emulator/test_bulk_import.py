@@ -503,6 +503,14 @@ def test_upsert_updates_matches_anywhere_on_the_board_and_creates_the_rest(bulk:
     assert [r["status"] for r in bulk.report(status)] == ["updated", "created"]
 
 
+def test_a_row_matches_an_item_made_earlier_in_the_same_file(bulk: Bulk) -> None:
+    text = make_csv(["name", KEY, PO], ["First", "K-1", "PO-1"], ["Second", "K-1", ""])
+    status = bulk.run(text, {"match_column_id": KEY, "behaviour": "UPSERT"})
+    assert counts(status)["created"] == 1 and counts(status)["updated"] == 1
+    [item] = bulk.by_key("K-1")
+    assert item["name"] == "Second" and cells(item)[PO] == "PO-1"
+
+
 def test_skip_leaves_matches_alone(bulk: Bulk) -> None:
     seed_item(bulk, "Kept", "K-1", **{PO: "PO-1"})
     text = make_csv(["name", KEY, PO], ["Ignored", "K-1", "PO-X"], ["New", "K-9", "PO-9"])

@@ -152,6 +152,8 @@ class ImportJob:
     has_item: bool = False
     parent_id: str | None = None
     fail_after: tuple[int, str] | None = None
+    match_index: dict[str, Item] | None = field(default=None, repr=False)
+    """The board's items by match value, built once per ``advance`` (``on_match``)."""
 
     @property
     def report_created(self) -> bool:
@@ -557,6 +559,7 @@ class BulkImports:
         stop = total if job.fail_after is None else min(job.fail_after[0], total)
         due = min(stop, self._rows_due(job, now))
         changed = False
+        job.match_index = None  # the board may have changed since the last poll
         with self._quiet(job.kind == "backfill"):
             while job.done < due and job.status == PROCESSING:
                 self._apply(job, job.rows[job.done])
@@ -642,6 +645,9 @@ class BulkImports:
         except MondayAPIError as error:
             self._row_error(job, row, row.name, error)
             return
+        if job.match_index is not None and job.on_match is not None:
+            match_column = board.columns[job.on_match["match_column_id"]]
+            job.match_index.setdefault(self._store.cell(item, match_column)[0], item)
         job.parent_id = item.id
         self._outcome(job, row, row.name, "created", "")
 
@@ -675,7 +681,9 @@ class BulkImports:
         wanted = _match_value(row, column)
         if not wanted:
             return None
-        return self._match_index(board, column).get(wanted)
+        if job.match_index is None:
+            job.match_index = self._match_index(board, column)
+        return job.match_index.get(wanted)
 
     def _match_index(self, board: Board, column: Column) -> dict[str, Item]:
         index: dict[str, Item] = {}
