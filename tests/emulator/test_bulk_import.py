@@ -279,6 +279,14 @@ def test_an_ingest_job_goes_through_every_state(make_bulk: Any) -> None:
     assert bulk.names(CMS_SUBITEMS_BOARD_ID) == ["Size M", "Size S"]
 
 
+def test_processing_can_be_instant(make_bulk: Any) -> None:
+    bulk: Bulk = make_bulk(limits=Limits(bulk_job_seconds=0.0, bulk_rows_per_second=None))
+    job = bulk.ingest()
+    bulk.put(job, make_csv(["name"], *[[f"N{n}"] for n in range(50)]))
+    status = bulk.status(job)  # no time has passed
+    assert status["status"] == "COMPLETED" and counts(status)["created"] == 50
+
+
 def test_backfill_creates_items_without_webhook_events_and_ingest_with_them(bulk: Bulk) -> None:
     text = make_csv(["name", KEY], ["B1", "K-B1"], ["B2", "K-B2"])
     job = bulk.backfill()
