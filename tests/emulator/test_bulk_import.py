@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 from graphql import parse, validate
 
+from emulator.conftest import EPOCH
 from ordersync import cli
 from ordersync.clock import ManualClock
 from ordersync.emulator import (
@@ -31,8 +32,6 @@ from ordersync.emulator import (
 )
 from ordersync.emulator.execution import load_schema
 from ordersync.emulator.limits import parse_undocumented
-
-from .conftest import EPOCH
 
 KEY = "text_mkr5wya6"  # AAG ORDER NUMBER (text)
 PO = "text_mkr5ej2x"  # PO NUMBER (text)

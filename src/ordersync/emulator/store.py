@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -47,6 +48,8 @@ class Store:
         self.lock = threading.RLock()
         self.boards: dict[str, Board] = {}
         self.items: dict[str, Item] = {}
+        self._held: Counter[str] = Counter()
+        """Items per board that are not deleted (the items limit counts them)."""
         self.webhooks: dict[str, Webhook] = {}
         self._now = now
         self._on_event = on_event or (lambda event: None)
@@ -220,6 +223,7 @@ class Store:
         )
         self._next_item_id += 1
         self.items[item.id] = item
+        self._held[board.id] += 1
         board.updated_at = now
         return item
 
@@ -232,7 +236,7 @@ class Store:
         limit = self.items_per_board
         if limit is None:
             return
-        held = sum(1 for i in self.board_items(board.id) if i.state is not ItemState.DELETED)
+        held = self._held[board.id]
         if held >= limit:
             raise api_errors.MondayAPIError(
                 api_errors.ITEMS_LIMIT,
@@ -301,6 +305,8 @@ class Store:
             now = self._now()
             for target in (item, *(self.items[i] for i in item.subitem_ids)):
                 if target.state is not ItemState.DELETED and target.state is not state:
+                    if state is ItemState.DELETED:
+                        self._held[target.board_id] -= 1
                     target.state = state
                     target.updated_at = now
                     self.boards[target.board_id].updated_at = now
@@ -441,6 +447,7 @@ class Store:
         )
         self._next_item_id += 1
         self.items[clone.id] = clone
+        self._held[board_id] += 1
         return clone
 
     def update_labels(
@@ -546,6 +553,9 @@ class Store:
                 i["id"]: Item(**{**i, "state": ItemState(i["state"])}) for i in data["items"]
             }
             self.webhooks = {w["id"]: Webhook(**w) for w in data["webhooks"]}
+            self._held = Counter(
+                i.board_id for i in self.items.values() if i.state is not ItemState.DELETED
+            )
             self._next_item_id = data["next_item_id"]
             self._next_webhook_id = data["next_webhook_id"]
             self._next_group_number = data["next_group_number"]
