@@ -123,6 +123,7 @@ class Emulator:
         self.store = Store(now=wall, on_event=self._emit, verify_url=self._verify_webhook_url)
         # monday's 10,000 items per board unless the limits say otherwise (None: no limit).
         self.store.items_per_board = self.limits.items_per_board
+        self.store.archived_in_lookups = self.undocumented.archived_in_lookups
         self._load_or_seed(seed)
         self.budget = ComplexityBudget(
             self.clock, self.limits.complexity_budget, self.limits.complexity_window

@@ -65,6 +65,8 @@ class Store:
         """While set, changes report no events (a backfill import runs no automations)."""
         """Items one board may hold (``Limits.items_per_board``, monday's 10,000); ``None``:
         no limit."""
+        self.archived_in_lookups = False
+        """Archived items are listed by lookups too (``Undocumented.archived_in_lookups``)."""
 
     @contextmanager
     def acting_as(self, user_id: int) -> Iterator[None]:
@@ -110,6 +112,14 @@ class Store:
 
     def subitems(self, item: Item) -> list[Item]:
         return [self.items[i] for i in item.subitem_ids if self.items[i].is_active]
+
+    def in_lookups(self, item: Item) -> bool:
+        """Whether a lookup (by column values, an item's ``subitems``) lists ``item``."""
+        return item.is_active or (self.archived_in_lookups and item.state is ItemState.ARCHIVED)
+
+    def listed_subitems(self, item: Item) -> list[Item]:
+        """An item's ``subitems`` as a query reads them (``in_lookups``)."""
+        return [self.items[i] for i in item.subitem_ids if self.in_lookups(self.items[i])]
 
     # -- boards and groups -----------------------------------------------------------------
 
