@@ -590,6 +590,19 @@ def test_the_upload_url_takes_one_put_of_text_csv(bulk: Bulk) -> None:
     assert bulk.names() == ["N"]
 
 
+def test_the_presigned_urls_refuse_an_authorization_header(bulk: Bulk) -> None:
+    """S3 allows one auth mechanism: a client that sends monday's token there is refused
+    (and would have leaked the token to the storage host)."""
+    job = bulk.ingest()
+    leaked = bulk.put(job, make_csv(["name"], ["A"]), Authorization="monday-token")
+    assert leaked.status_code == 400 and "<Code>InvalidArgument</Code>" in leaked.text
+    assert bulk.status(job)["status"] == "UPLOAD_PENDING"
+    assert bulk.put(job, make_csv(["name"], ["A"])).status_code == 200
+    status = bulk.wait(job)
+    report = bulk.http.get(status["report_url"], headers={"Authorization": "monday-token"})
+    assert report.status_code == 400
+
+
 def test_the_upload_url_expires_after_ten_minutes(bulk: Bulk) -> None:
     job = bulk.ingest()
     bulk.clock.advance(600.5)

@@ -280,6 +280,15 @@ class EmulatorApp:
         upload: ``status`` refuses it, ``lost_response``/``timeout`` store it, lose the answer."""
         self._advance_imports()
         args = dict(request.args)
+        if "Authorization" in request.headers:
+            # S3 takes one auth mechanism: the URL's signature, or the header; never both.
+            return bulk.s3_error(
+                400,
+                "InvalidArgument",
+                "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
+                "Signature query string parameter or the Authorization header should be "
+                "specified",
+            )
         if path.startswith(bulk.REPORT_PATH):
             return self._emu.bulk.report(path.removeprefix(bulk.REPORT_PATH), request.method, args)
         fault = self._emu.faults.take_named("upload")
