@@ -6,8 +6,8 @@ by ``monday.budget`` from the complexity monday reported (at most ``[delivery]
 items_per_request`` / ``subitems_per_request``, 50). It also sends ``--creates`` bare
 ``create_item`` aliases through ``MondayClient.mutate``, sized the same way, and in fixed
 chunks of 50 (the behaviour before issue 12). Client and emulator share one ``ManualClock``:
-waiting for the budget to reset costs no real time, so an hour and a half of monday time runs
-in about a minute. Prints, per run, the simulated time, the share of the complexity budget
+waiting for the budget to reset costs no real time, so an hour and a half of monday time takes
+about a minute of CPU. Prints, per run, the simulated time, the share of the complexity budget
 used, the 429s the emulator sent (by kind), requests, retries, time spent pacing, and the
 real wall and CPU seconds (the emulator runs in the same process: its CPU is included).
 Prints figures; asserts nothing.

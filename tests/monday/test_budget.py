@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from ordersync import rows
+from ordersync.monday import Mutation, documents
 from ordersync.monday.budget import MAX_QUERY_COMPLEXITY, UNMEASURED_ALIAS_COST, chunk_size
 from ordersync.monday.models import Complexity
 from ordersync.monday.pacing import Pacer
@@ -106,3 +108,30 @@ def test_without_a_policy_the_most_seen_left_stands_for_the_budget() -> None:
 def test_a_spent_window_is_not_filled(left: int) -> None:
     pacer = told(left, query=100_110, aliases=10)
     assert chunk_size(pacer, "create_item", 50, now=1) == 19
+
+
+@pytest.mark.parametrize(
+    ("kind", "mutation"),
+    [
+        (rows.ItemCreates, documents.create_item("a", board_id=1, item_name="n", column_values={})),
+        (
+            rows.ItemUpdates,
+            documents.change_multiple_column_values("a", board_id=1, item_id=2, column_values={}),
+        ),
+        (rows.ItemMoves, documents.move_item_to_group("a", item_id=2, group_id="g")),
+        (rows.ItemArchives, documents.archive_item("a", item_id=2)),
+        (
+            rows.SubitemCreates,
+            documents.create_subitem("a", parent_item_id=2, item_name="S", column_values={}),
+        ),
+        (
+            rows.SubitemUpdates,
+            documents.change_multiple_column_values("a", board_id=1, item_id=3, column_values={}),
+        ),
+        (rows.SubitemArchives, documents.archive_item("a", item_id=3)),
+    ],
+)
+def test_each_kind_of_row_is_sized_by_the_price_of_the_mutation_it_sends(
+    kind: type[rows.RowKind], mutation: Mutation
+) -> None:
+    assert kind.field == mutation.field
