@@ -38,7 +38,7 @@ from ordersync.errors import (
     MondayUnreachableError,
     RetryableMondayError,
 )
-from ordersync.monday import documents, reads
+from ordersync.monday import budget, documents, reads
 from ordersync.monday import errors as monday_errors
 from ordersync.monday.models import (
     AliasResult,
@@ -254,6 +254,13 @@ class MondayClient:
             if result.error is not None:
                 self._scrub_error(result.error)
         return results
+
+    def chunk_size(self, field: str, cap: int, *, reads_before: Sequence[str] = ()) -> int:
+        """How many aliases of mutation ``field`` (at most ``cap``) the next request should
+        carry to fit monday's complexity budget as last seen (``budget.chunk_size``)."""
+        return budget.chunk_size(
+            self._pacer, field, cap, now=self._clock.monotonic(), reads_before=reads_before
+        )
 
     def _send(
         self,
