@@ -58,14 +58,21 @@ def main() -> None:
         print(f"{platform.node()} · {platform.processor() or platform.machine()} · "
               f"{os.cpu_count()} CPUs · load {os.getloadavg()[0]:.2f} · "
               f"Python {platform.python_version()}")  # fmt: skip
+        commit = subprocess.run(
+            ["git", "-C", str(Path(__file__).parent), "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+        print(f"commit {commit or '?'} · {options.runs} runs each · "
+              f"command: {sys.executable} bench/cli_startup.py --runs {options.runs}")  # fmt: skip
         print(f"heavy modules imported by `import ordersync.cli`: {loaded or 'none'}")
-        print(f"{'command':<12} {'median wall s':>14} {'min wall s':>11} {'median CPU s':>13}")
+        print(f"{'command':<12} {'median wall s':>14} {'min wall s':>11} {'median CPU s':>13} "
+              f"{'min CPU s':>10}")  # fmt: skip
         for args in COMMANDS:
             runs = [_timed(args, env) for _ in range(options.runs)]
             walls, cpus = [w for w, _ in runs], [c for _, c in runs]
             print(
                 f"{' '.join(args):<12} {statistics.median(walls):>14.3f} {min(walls):>11.3f} "
-                f"{statistics.median(cpus):>13.3f}"
+                f"{statistics.median(cpus):>13.3f} {min(cpus):>10.3f}"
             )
 
 

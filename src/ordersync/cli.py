@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ordersync import __version__
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
@@ -118,7 +120,7 @@ def _database(config: SyncConfig, *, ordersync_tables: bool = True) -> Database:
     count=True,
     help="-v: ordersync's own log (stages, requests) on stderr; -vv: the HTTP log too.",
 )
-@click.version_option(package_name="ordersync")
+@click.version_option(version=__version__)  # not the package metadata: ~0.05 s to read
 def cli(verbose: int) -> None:
     """Keep monday.com boards true to an order database, exactly once.
 
@@ -926,7 +928,8 @@ def _print_report(report: BatchReport) -> None:
             "status ",
             (report.status, "bold"),
             f"; {report.rows_rejected} rows rejected at planning; "
-            f"{report.requests} requests, {report.retries} retries",
+            f"{report.requests} requests, {report.retries} retries, "
+            f"{report.throttled} answered 429, {report.complexity_spent:,} complexity points",
         )
     )
     if report.error:

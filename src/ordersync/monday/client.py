@@ -389,6 +389,7 @@ class MondayClient:
         except (KeyError, TypeError, ValueError):
             return
         self.stats.last_complexity = complexity
+        self.stats.complexity_spent += complexity.query
         self._pacer.observe(complexity, kinds, self._clock.monotonic())
 
     def _log(
