@@ -308,6 +308,9 @@ def sync(
             _print_first_rejections(db, config, outcome)
         else:
             _print_book(outcome)
+            for customer in outcome.customers:
+                if customer.outcome is not None:
+                    _print_first_rejections(db, config, customer.outcome, customer.customer)
     sys.exit(outcome.exit_code)
 
 
@@ -859,8 +862,11 @@ def _print_pull(report: PullReport) -> None:
 FIRST_REJECTIONS = 5  # rejected rows `sync` lists after its summary
 
 
-def _print_first_rejections(db: Database, config: SyncConfig, outcome: SyncOutcome) -> None:
-    """The first rejected rows (key, code, message): the plan's for a dry run, else ERR rows."""
+def _print_first_rejections(
+    db: Database, config: SyncConfig, outcome: SyncOutcome, customer: str | None = None
+) -> None:
+    """The first rejected rows (key, code, message): the plan's for a dry run, else ERR rows.
+    In a whole-book sync each customer's come after the summary, under its name."""
     batch = None
     if outcome.dry_run:
         rows = [
@@ -877,16 +883,17 @@ def _print_first_rejections(db: Database, config: SyncConfig, outcome: SyncOutco
         return
     if not rows:
         return
-    console.print(_rejections_table(rows[:FIRST_REJECTIONS]))
+    title = f"{customer}: rejected rows" if customer else "rejected rows"
+    console.print(_rejections_table(rows[:FIRST_REJECTIONS], title))
     if more or len(rows) > FIRST_REJECTIONS:
         hint = f": all of them with `ordersync errors {batch[:8]}`" if batch else ""
         console.print(f"  … the first {FIRST_REJECTIONS} only{hint}", highlight=False)
 
 
-def _rejections_table(rows: list[tuple[str, str, str]]) -> Table:
+def _rejections_table(rows: list[tuple[str, str, str]], title: str = "rejected rows") -> Table:
     from rich.text import Text
 
-    table = _table("rejected rows")
+    table = _table(title)
     for name in ("key", "code", "message"):
         table.add_column(name, overflow="fold")
     for key, code, message in rows:  # data, never markup
