@@ -18,11 +18,10 @@ from prometheus_client.registry import Collector
 
 from ordersync.batches import REQUEST_COUNTERS
 from ordersync.db import Database, utcnow
-from ordersync.states import BatchStatus, EventState
+from ordersync.states import COMPLETED_BATCH_STATUSES, EventState
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 ROW_ACTIONS = ("created", "adopted", "updated", "archived", "failed")
-COMPLETED = (BatchStatus.BATCH_COMPLETED, BatchStatus.COMPLETED_WITH_ERRORS)
 REQUEST_HELP = {  # each of batches.REQUEST_COUNTERS, exported as ordersync_<name>_total
     "requests": "Requests sent to monday by delivery, retries included.",
     "retries": "Requests that retried an earlier failed attempt.",
@@ -115,7 +114,7 @@ class OrderSyncCollector(Collector):
                 sa.select(
                     batches.c.board_id, batches.c.customer, sa.func.max(batches.c.completed_at)
                 )
-                .where(batches.c.status.in_([str(s) for s in COMPLETED]))
+                .where(batches.c.status.in_(sorted(str(s) for s in COMPLETED_BATCH_STATUSES)))
                 .group_by(batches.c.board_id, batches.c.customer)
             ):
                 fresh.add_metric([str(board), customer or ""], (now - last).total_seconds())
