@@ -158,6 +158,8 @@ def test_tables_fit_80_columns_on_a_terminal() -> None:
         "rows_rejected": 12,
         "requests": 13,
         "retries": 0,
+        "throttled": 2,
+        "complexity_spent": 1_234_567,
         "error": None,
     }
     from datetime import datetime
@@ -181,6 +183,7 @@ def test_tables_fit_80_columns_on_a_terminal() -> None:
     assert all(len(line) <= 80 for line in text.splitlines())
     assert "errors" in text and "create (done/planned)" in text and "archive" in text
     assert "10000/100000" in text and str(CMS_BOARD_ID) in text
+    assert "2 answered 429" in text and "1,234,567 complexity points" in text
 
 
 def test_check_board_from_the_command_line(

@@ -1,4 +1,5 @@
-"""Every state a batch, a staged row or a journal entry can be in (one place for the words)."""
+"""Every state a batch, a staged row or a journal entry can be in, and what a sync did when no
+batch tells it (one place for the words)."""
 
 from __future__ import annotations
 
