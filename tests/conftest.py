@@ -52,6 +52,10 @@ SLOW: dict[str, tuple[str, ...] | None] = {
         "test_a_budget_smaller_than_a_chunk_of_50_is_filled_without_a_429",
         "test_a_resend_after_a_crash_carries_its_journal_entry_not_a_new_chunking",
     ),
+    "test_cli_book.py": (
+        "test_a_book_sync_lists_each_customers_first_rejected_rows",
+    ),  # subprocess
+    "test_cli_startup.py": None,  # subprocess
 }
 """Where the ``slow`` marker goes. Tests using hypothesis's ``@given`` are marked too."""
 

@@ -50,7 +50,7 @@ from ordersync.monday.models import (
     RequestStats,
 )
 from ordersync.monday.pacing import Pacer
-from ordersync.timeouts import REQUEST_TIMEOUT, SERVER_TIMEOUT
+from ordersync.timeouts import API_VERSION, REQUEST_TIMEOUT, SERVER_TIMEOUT, USER_AGENT
 
 __all__ = ["MondayClient"]
 
@@ -101,12 +101,12 @@ class MondayClient:
         url: str,
         token: str | None,
         *,
-        api_version: str = "2026-10",
+        api_version: str = API_VERSION,
         transport: httpx.BaseTransport | None = None,
         clock: Clock | None = None,
         timeout: float = REQUEST_TIMEOUT,
         max_retries: int = 8,
-        user_agent: str = "ordersync/0.1",
+        user_agent: str = USER_AGENT,
         max_retry_wait: float = 300.0,
         rng: random.Random | None = None,
     ) -> None:
@@ -396,6 +396,7 @@ class MondayClient:
         except (KeyError, TypeError, ValueError):
             return
         self.stats.last_complexity = complexity
+        self.stats.complexity_spent += complexity.query
         self._pacer.observe(complexity, kinds, self._clock.monotonic())
 
     def _log(
