@@ -250,39 +250,51 @@ def phase_setup(db: Database, lines: int) -> dict[str, Any]:
 
 
 class PhaseClock:
-    """Cheap per-phase clocks around ``plan_batch``'s steps (patched in, this process only)."""
+    """Cheap per-phase clocks around ``plan_batch``'s steps (patched in, this process only):
+    wall seconds (``perf_counter``) and this process's CPU seconds (``process_time``) each.
+
+    Nested steps are counted once, in the outermost: the builds that ``_SourceKeys`` does
+    inside ``stage rows`` or ``archives`` count there, not under ``build lines`` too.
+    """
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self._depth = 0
 
-    def add(self, name: str, seconds: float) -> None:
+    def add(self, name: str, seconds: float, cpu: float) -> None:
         self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+        self.cpu[name] = self.cpu.get(name, 0.0) + cpu
+
+    def _timed(self, name: str, step: Callable[[], Any]) -> Any:
+        if self._depth:
+            return step()
+        self._depth += 1
+        started, cpu = time.perf_counter(), time.process_time()
+        try:
+            return step()
+        finally:
+            self._depth -= 1
+            self.add(name, time.perf_counter() - started, time.process_time() - cpu)
 
     def wrap(self, owner: Any, attribute: str, name: str) -> None:
         original = getattr(owner, attribute)
 
         def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                self.add(name, time.perf_counter() - started)
+            return self._timed(name, lambda: original(*args, **kwargs))
 
         setattr(owner, attribute, timed)
 
     def wrap_generator(self, owner: Any, attribute: str, name: str) -> None:
         original = getattr(owner, attribute)
+        done = object()
 
         def timed(*args: Any, **kwargs: Any) -> Iterator[Any]:
             iterator = original(*args, **kwargs)
             while True:
-                started = time.perf_counter()
-                try:
-                    item = next(iterator)
-                except StopIteration:
-                    self.add(name, time.perf_counter() - started)
+                item = self._timed(name, lambda: next(iterator, done))
+                if item is done:
                     return
-                self.add(name, time.perf_counter() - started)
                 yield item
 
         setattr(owner, attribute, timed)
@@ -291,6 +303,8 @@ class PhaseClock:
         planner = plan_module._Planner
         self.wrap_generator(plan_module, "iter_chunks", "read source")
         self.wrap(LineBuilder, "build", "build lines")
+        self.wrap(planner, "_mirror_digests", "mirror digests")
+        self.wrap(planner, "record_digests", "record digests")
         self.wrap(planner, "scan", "scan insert")
         self.wrap(planner, "reject_duplicates", "duplicates")
         self.wrap_generator(planner, "_changed_pages", "join/diff query")
@@ -339,13 +353,14 @@ def phase_plan(db: Database, mode: str) -> dict[str, Any]:
     elif mode == "profile":
         profile.disable()
         out = io.StringIO()
-        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(10)
+        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(15)
         figures["profile"] = out.getvalue()
         out = io.StringIO()
-        pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(10)
+        pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(15)
         figures["profile_tottime"] = out.getvalue()
     else:
         figures["phases"] = clock.seconds
+        figures["phases_cpu"] = clock.cpu
     figures["batch_id"] = result.batch_id
     figures["counts"] = {
         "items": result.items,
@@ -376,6 +391,7 @@ def phase_deliver(db: Database, batch_id: str) -> dict[str, Any]:
         stg.c.group_title,
         stg.c.column_values,
         stg.c.row_hash,
+        stg.c.raw_digest,
         stg.c.customer,
         stg.c.po_number,
         stg.c.season,
@@ -391,6 +407,7 @@ def phase_deliver(db: Database, batch_id: str) -> dict[str, Any]:
         "group_title",
         "column_values",
         "row_hash",
+        "raw_digest",
         "customer",
         "po_number",
         "season",
@@ -590,12 +607,13 @@ def measure(backend: str, url: str, args: argparse.Namespace, profile: bool) -> 
     print(row(backend, "insert source", setup["lines"], setup["insert_s"], *[""] * 6, note))
     texts = []
     batch = None
-    for sync in ("first", "re-sync"):
-        if sync == "re-sync":
+    for sync in ("first", "no-change", "re-sync"):
+        if sync == "no-change":
             assert batch is not None
             done = subphase(url, "deliver", lines, batch)
             note = f"({done['items']:,} items, {done['subitems']:,} subitems promoted)"
             print(row(backend, "deliver (SQL)", lines, done["seconds"], *[""] * 6, note))
+        if sync == "re-sync":
             changed = subphase(url, "change", lines)
             note = f"({changed['prices']:,} prices, {changed['quantities']:,} size quantities)"
             print(row(backend, "change 1 %", lines, changed["seconds"], *[""] * 6, note))
@@ -619,16 +637,21 @@ def measure(backend: str, url: str, args: argparse.Namespace, profile: bool) -> 
             ),
             flush=True,
         )
-        phases = ", ".join(f"{k} {v:.1f}" for k, v in timed["phases"].items())
+        cpu = timed["phases_cpu"]
+        phases = ", ".join(f"{k} {v:.1f}/{cpu[k]:.1f}" for k, v in timed["phases"].items())
         other = timed["wall_s"] - sum(timed["phases"].values())
-        print(f"{'':<26}phases (s): {phases}, other {other:.1f}", flush=True)
-        if profile and sync == "first":
+        other_cpu = timed["cpu_s"] - sum(cpu.values())
+        print(
+            f"{'':<26}phases (wall/CPU s): {phases}, other {other:.1f}/{other_cpu:.1f}",
+            flush=True,
+        )
+        if profile:
             profiled = subphase(url, "profile", lines)
             texts.append(
-                f"# cProfile, {backend} first-sync plan (a dry run: the same work, rolled back; "
+                f"# cProfile, {backend} {sync} plan (a dry run: the same work, rolled back; "
                 f"{profiled['wall_s']:.1f} s under the profiler)\n"
-                f"## top 10 by cumulative time\n{_trim(profiled['profile'])}\n"
-                f"## top 10 by own time\n{_trim(profiled['profile_tottime'])}"
+                f"## top 15 by cumulative time\n{_trim(profiled['profile'])}\n"
+                f"## top 15 by own time\n{_trim(profiled['profile_tottime'])}"
             )
     return texts
 
