@@ -46,6 +46,7 @@ import sqlalchemy as sa
 from ordersync import plan as plan_module
 from ordersync.config import load_builtin_config
 from ordersync.db import Database, utcnow
+from ordersync.db.engine import insert_rows
 from ordersync.db.migrate import upgrade
 from ordersync.demo_data import create_source_table, size_columns
 from ordersync.lines import LineBuilder
@@ -222,7 +223,8 @@ def _purchase_order(rng: random.Random, number: int) -> dict[str, Any]:
 
 
 def phase_setup(db: Database, lines: int) -> dict[str, Any]:
-    """Create ordersync's tables and the source table; insert ``lines`` rows (executemany)."""
+    """Create ordersync's tables and the source table; insert ``lines`` rows (``insert_rows``:
+    COPY on PostgreSQL)."""
     upgrade(db.engine)
     table = create_source_table(db.engine, replace=True)
     started = time.perf_counter()
@@ -231,10 +233,10 @@ def phase_setup(db: Database, lines: int) -> dict[str, Any]:
         for row in order_rows(lines):
             rows.append(row)
             if len(rows) == INSERT_CHUNK:
-                connection.execute(table.insert(), rows)
+                insert_rows(connection, table, rows)
                 rows = []
         if rows:
-            connection.execute(table.insert(), rows)
+            insert_rows(connection, table, rows)
     inserted = time.perf_counter() - started
     with db.engine.begin() as connection:
         if db.engine.dialect.name == "postgresql":
