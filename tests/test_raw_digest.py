@@ -87,9 +87,7 @@ def test_a_synced_source_builds_no_line(
     assert builds == []
 
 
-def test_a_size_quantity_is_found(
-    synced: Database, config: SyncConfig, builds: list[str]
-) -> None:
+def test_a_size_quantity_is_found(synced: Database, config: SyncConfig, builds: list[str]) -> None:
     key = keys(synced)[3]
     size, qty = first_size(synced, config, key)
     edit(synced, key, **{size: qty + 6})
@@ -98,9 +96,7 @@ def test_a_size_quantity_is_found(
     assert changed_keys(result) == {key} and builds == [key]
 
 
-def test_a_mapped_column_is_found(
-    synced: Database, config: SyncConfig, builds: list[str]
-) -> None:
+def test_a_mapped_column_is_found(synced: Database, config: SyncConfig, builds: list[str]) -> None:
     key = keys(synced)[5]
     edit(synced, key, **{"CUSTOMER PRICE": "77.25"})
     result = dry_plan(synced, config)

@@ -154,8 +154,10 @@ def plan_batch(
         connection.execute(db.tables.scan.delete().where(db.tables.scan.c.batch_id == batch_id))
         if dry_run and board is not None:
             result.rejected += board.staged_label_problems(connection, db.tables, batch_id)
-        if dry_run or result.empty or result.refused:
+        if dry_run or result.refused:
             connection.rollback()
+        elif result.empty:  # no batch: only the digests are kept (warnings go with the plan)
+            planner.forget_errors()
         else:
             _insert_batch(db, connection, config, scope, mode, batch_id, board_id, result)
             result.batch_id = batch_id
@@ -196,25 +198,28 @@ class _Planner:
     ) -> None:
         """Build the lines of a chunk of source rows, except those their raw digest proves
         unchanged (the mirror's hash goes into the scan for them), and scan them."""
-        held = self._mirror_digests({digests.order_key(row) for row in chunk} - {None})
+        keys = [digests.order_key(row) for row in chunk]
+        held = self._mirror_digests({key for key in keys if key is not None})
         lines: list[tuple[OrderLine | LineProblems, str | None]] = []
         unbuilt: list[dict[str, str | None]] = []
-        for row in chunk:
+        for key, row in zip(keys, chunk, strict=True):
             values = digests.values(row)
-            key = digests.order_key(row)
-            mirror = held.get(key) if key is not None else None
-            if mirror is not None and digests.digest(values, mirror[0]) == mirror[1]:
-                unbuilt.append(self._scan_row(key, mirror[0], UNBUILT, mirror[1]))  # type: ignore[arg-type]
-                continue
+            if key is not None and key in held:
+                row_hash, digest = held[key]
+                if digests.digest(values, row_hash) == digest:
+                    unbuilt.append(self._scan_row(key, row_hash, UNBUILT, digest))
+                    continue
             line = builder.build(row)
-            built = isinstance(line, OrderLine) and not line.warnings
-            lines.append((line, digests.digest(values, line.row_hash) if built else None))  # type: ignore[union-attr]
+            built: str | None = None
+            if isinstance(line, OrderLine) and not line.warnings:  # warned lines: every plan
+                built = digests.digest(values, line.row_hash)
+            lines.append((line, built))
         self.scan(lines, unbuilt)
 
-    def _mirror_digests(self, keys: set[str | None]) -> dict[str, tuple[str, str]]:
+    def _mirror_digests(self, keys: set[str]) -> dict[str, tuple[str, str]]:
         """order key → (row hash, raw digest) of the active mirror items of this scope."""
         mirror = self.tables.items
-        wanted = sorted(str(key) for key in keys)
+        wanted = sorted(keys)
         conditions = [
             mirror.c.board_id == self.board_id,
             mirror.c.state == MirrorState.ACTIVE,
@@ -660,6 +665,11 @@ class _Planner:
         )
 
     # ------------------------------------------------------------------------ errors
+    def forget_errors(self) -> None:
+        """Remove what this plan recorded in the ERR table (a plan that stages no batch)."""
+        errors = self.tables.item_errors
+        self.connection.execute(errors.delete().where(errors.c.batch_id == self.batch_id))
+
     def _reject(self, line: LineProblems) -> None:
         self.result.rejected += 1
         key = None if line.key is None else order_key(line.key)

@@ -62,9 +62,7 @@ def test_sql_server_writes_parameter_arrays() -> None:
     """pyodbc's fast_executemany is set where the engine is made; the rows go as one
     executemany of an INSERT that compiles for SQL Server."""
     assert engine_options(sa.make_url("mssql+pyodbc://u@dsn"))["fast_executemany"] is True
-    assert "fast_executemany" not in engine_options(
-        sa.make_url("postgresql+psycopg://u@h/db")
-    )
+    assert "fast_executemany" not in engine_options(sa.make_url("postgresql+psycopg://u@h/db"))
     sent: list[tuple[Any, ...]] = []
 
     def executor(statement: sa.ClauseElement, *multiparams: Any, **params: Any) -> None:
