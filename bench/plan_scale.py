@@ -1,21 +1,25 @@
-"""Benchmark: planning at scale (issue 5): 100,000 order lines, 161 size columns.
+"""Benchmark: planning at scale (issues 5, 12): 100,000 order lines, 161 size columns.
 
 Fills ``ORDERS_UNIFIED`` (all 268 columns) with N realistic GREYSON order lines, then measures
 ``plan_batch`` (real staging into the STG tables) for a first sync, simulates the delivery
 (the staged batch promoted into the mirror tables with SQL, fake monday ids, batch
-BATCH_COMPLETED), changes 1 % of the lines (a price on 0.5 %, a size quantity on another 0.5 %)
-and measures the re-sync plan. On SQLite (a temp file) and PostgreSQL (a throwaway schema).
+BATCH_COMPLETED), measures a plan with nothing changed, changes 1 % of the lines (a price on
+0.5 %, a size quantity on another 0.5 %) and measures that re-sync plan. On SQLite (a temp
+file) and PostgreSQL (a throwaway schema).
 
 Every measurement runs in a fresh subprocess (this script re-invoked with ``--phase``), so
-``ru_maxrss`` is that phase's own peak. The timed runs carry no tracer (only cheap per-phase
-clocks); tracemalloc and cProfile run on a separate dry run of the same plan (the same work,
-rolled back at the end). Prints figures; asserts nothing.
+``ru_maxrss`` is that phase's own peak. Every plan is given in wall seconds and in CPU seconds
+of the planning process (and of the PostgreSQL server process serving it), per stage too: on
+a shared machine wall time measures the load, CPU time the code. The timed runs carry no
+tracer (only cheap per-stage clocks); tracemalloc and cProfile run on a separate dry run of
+the same plan (the same work, rolled back at the end). Prints figures; asserts nothing.
 
-At 100,000 lines a full run takes about 30 min on the 2-core machine, most of it the
-tracemalloc dry runs (about 4x slower than the plan); ``--no-tracemalloc --no-profile`` takes
-about 6 min.
+At 100,000 lines ``--no-tracemalloc --no-profile`` takes about 6 min on a quiet 2-core
+machine (18 min at a load average of 10); the tracemalloc dry runs are about 4x slower than
+the plan.
 
     .venv/bin/python bench/plan_scale.py [--lines 100000] [--skip-sqlite] [--skip-postgres] \
+        [--no-tracemalloc] [--no-profile] \
         [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 """
 
@@ -30,6 +34,7 @@ import platform
 import pstats
 import random
 import resource
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -700,10 +705,10 @@ def main() -> None:
         f"Python {platform.python_version()}  SQLAlchemy {sa.__version__}"
     )
     print(f"# ordersync from {Path(plan_module.__file__).parent}  load {os.getloadavg()[0]:.1f}")
-    print(
-        "# reproduce: .venv/bin/python bench/plan_scale.py "
-        f"--lines {args.lines} --pg-url {args.pg_url}"
+    flags = sys.argv[1:] + (
+        [] if any(a.startswith("--pg-url") for a in sys.argv) else ["--pg-url", args.pg_url]
     )
+    print(f"# reproduce: .venv/bin/python bench/plan_scale.py {shlex.join(flags)}")
     print(
         ROW.format(
             "backend",
