@@ -1,21 +1,25 @@
-"""Benchmark: planning at scale (issue 5): 100,000 order lines, 161 size columns.
+"""Benchmark: planning at scale (issues 5, 12): 100,000 order lines, 161 size columns.
 
 Fills ``ORDERS_UNIFIED`` (all 268 columns) with N realistic GREYSON order lines, then measures
 ``plan_batch`` (real staging into the STG tables) for a first sync, simulates the delivery
 (the staged batch promoted into the mirror tables with SQL, fake monday ids, batch
-BATCH_COMPLETED), changes 1 % of the lines (a price on 0.5 %, a size quantity on another 0.5 %)
-and measures the re-sync plan. On SQLite (a temp file) and PostgreSQL (a throwaway schema).
+BATCH_COMPLETED), measures a plan with nothing changed, changes 1 % of the lines (a price on
+0.5 %, a size quantity on another 0.5 %) and measures that re-sync plan. On SQLite (a temp
+file) and PostgreSQL (a throwaway schema).
 
 Every measurement runs in a fresh subprocess (this script re-invoked with ``--phase``), so
-``ru_maxrss`` is that phase's own peak. The timed runs carry no tracer (only cheap per-phase
-clocks); tracemalloc and cProfile run on a separate dry run of the same plan (the same work,
-rolled back at the end). Prints figures; asserts nothing.
+``ru_maxrss`` is that phase's own peak. Every plan is given in wall seconds and in CPU seconds
+of the planning process (and of the PostgreSQL server process serving it), per stage too: on
+a shared machine wall time measures the load, CPU time the code. The timed runs carry no
+tracer (only cheap per-stage clocks); tracemalloc and cProfile run on a separate dry run of
+the same plan (the same work, rolled back at the end). Prints figures; asserts nothing.
 
-At 100,000 lines a full run takes about 30 min on the 2-core machine, most of it the
-tracemalloc dry runs (about 4x slower than the plan); ``--no-tracemalloc --no-profile`` takes
-about 6 min.
+At 100,000 lines ``--no-tracemalloc --no-profile`` takes about 6 min on a quiet 2-core
+machine (18 min at a load average of 10); the tracemalloc dry runs are about 4x slower than
+the plan.
 
     .venv/bin/python bench/plan_scale.py [--lines 100000] [--skip-sqlite] [--skip-postgres] \
+        [--no-tracemalloc] [--no-profile] \
         [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 """
 
@@ -30,6 +34,7 @@ import platform
 import pstats
 import random
 import resource
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -46,6 +51,7 @@ import sqlalchemy as sa
 from ordersync import plan as plan_module
 from ordersync.config import load_builtin_config
 from ordersync.db import Database, utcnow
+from ordersync.db.engine import insert_rows
 from ordersync.db.migrate import upgrade
 from ordersync.demo_data import create_source_table, size_columns
 from ordersync.lines import LineBuilder
@@ -222,7 +228,8 @@ def _purchase_order(rng: random.Random, number: int) -> dict[str, Any]:
 
 
 def phase_setup(db: Database, lines: int) -> dict[str, Any]:
-    """Create ordersync's tables and the source table; insert ``lines`` rows (executemany)."""
+    """Create ordersync's tables and the source table; insert ``lines`` rows (``insert_rows``:
+    COPY on PostgreSQL)."""
     upgrade(db.engine)
     table = create_source_table(db.engine, replace=True)
     started = time.perf_counter()
@@ -231,10 +238,10 @@ def phase_setup(db: Database, lines: int) -> dict[str, Any]:
         for row in order_rows(lines):
             rows.append(row)
             if len(rows) == INSERT_CHUNK:
-                connection.execute(table.insert(), rows)
+                insert_rows(connection, table, rows)
                 rows = []
         if rows:
-            connection.execute(table.insert(), rows)
+            insert_rows(connection, table, rows)
     inserted = time.perf_counter() - started
     with db.engine.begin() as connection:
         if db.engine.dialect.name == "postgresql":
@@ -250,39 +257,51 @@ def phase_setup(db: Database, lines: int) -> dict[str, Any]:
 
 
 class PhaseClock:
-    """Cheap per-phase clocks around ``plan_batch``'s steps (patched in, this process only)."""
+    """Cheap per-phase clocks around ``plan_batch``'s steps (patched in, this process only):
+    wall seconds (``perf_counter``) and this process's CPU seconds (``process_time``) each.
+
+    Nested steps are counted once, in the outermost: the builds that ``_SourceKeys`` does
+    inside ``stage rows`` or ``archives`` count there, not under ``build lines`` too.
+    """
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self._depth = 0
 
-    def add(self, name: str, seconds: float) -> None:
+    def add(self, name: str, seconds: float, cpu: float) -> None:
         self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+        self.cpu[name] = self.cpu.get(name, 0.0) + cpu
+
+    def _timed(self, name: str, step: Callable[[], Any]) -> Any:
+        if self._depth:
+            return step()
+        self._depth += 1
+        started, cpu = time.perf_counter(), time.process_time()
+        try:
+            return step()
+        finally:
+            self._depth -= 1
+            self.add(name, time.perf_counter() - started, time.process_time() - cpu)
 
     def wrap(self, owner: Any, attribute: str, name: str) -> None:
         original = getattr(owner, attribute)
 
         def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                self.add(name, time.perf_counter() - started)
+            return self._timed(name, lambda: original(*args, **kwargs))
 
         setattr(owner, attribute, timed)
 
     def wrap_generator(self, owner: Any, attribute: str, name: str) -> None:
         original = getattr(owner, attribute)
+        done = object()
 
         def timed(*args: Any, **kwargs: Any) -> Iterator[Any]:
             iterator = original(*args, **kwargs)
             while True:
-                started = time.perf_counter()
-                try:
-                    item = next(iterator)
-                except StopIteration:
-                    self.add(name, time.perf_counter() - started)
+                item = self._timed(name, lambda: next(iterator, done))
+                if item is done:
                     return
-                self.add(name, time.perf_counter() - started)
                 yield item
 
         setattr(owner, attribute, timed)
@@ -291,6 +310,8 @@ class PhaseClock:
         planner = plan_module._Planner
         self.wrap_generator(plan_module, "iter_chunks", "read source")
         self.wrap(LineBuilder, "build", "build lines")
+        self.wrap(planner, "_mirror_digests", "mirror digests")
+        self.wrap(planner, "record_digests", "record digests")
         self.wrap(planner, "scan", "scan insert")
         self.wrap(planner, "reject_duplicates", "duplicates")
         self.wrap_generator(planner, "_changed_pages", "join/diff query")
@@ -339,13 +360,14 @@ def phase_plan(db: Database, mode: str) -> dict[str, Any]:
     elif mode == "profile":
         profile.disable()
         out = io.StringIO()
-        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(10)
+        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(15)
         figures["profile"] = out.getvalue()
         out = io.StringIO()
-        pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(10)
+        pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(15)
         figures["profile_tottime"] = out.getvalue()
     else:
         figures["phases"] = clock.seconds
+        figures["phases_cpu"] = clock.cpu
     figures["batch_id"] = result.batch_id
     figures["counts"] = {
         "items": result.items,
@@ -376,6 +398,7 @@ def phase_deliver(db: Database, batch_id: str) -> dict[str, Any]:
         stg.c.group_title,
         stg.c.column_values,
         stg.c.row_hash,
+        stg.c.raw_digest,
         stg.c.customer,
         stg.c.po_number,
         stg.c.season,
@@ -391,6 +414,7 @@ def phase_deliver(db: Database, batch_id: str) -> dict[str, Any]:
         "group_title",
         "column_values",
         "row_hash",
+        "raw_digest",
         "customer",
         "po_number",
         "season",
@@ -590,12 +614,13 @@ def measure(backend: str, url: str, args: argparse.Namespace, profile: bool) -> 
     print(row(backend, "insert source", setup["lines"], setup["insert_s"], *[""] * 6, note))
     texts = []
     batch = None
-    for sync in ("first", "re-sync"):
-        if sync == "re-sync":
+    for sync in ("first", "no-change", "re-sync"):
+        if sync == "no-change":
             assert batch is not None
             done = subphase(url, "deliver", lines, batch)
             note = f"({done['items']:,} items, {done['subitems']:,} subitems promoted)"
             print(row(backend, "deliver (SQL)", lines, done["seconds"], *[""] * 6, note))
+        if sync == "re-sync":
             changed = subphase(url, "change", lines)
             note = f"({changed['prices']:,} prices, {changed['quantities']:,} size quantities)"
             print(row(backend, "change 1 %", lines, changed["seconds"], *[""] * 6, note))
@@ -619,16 +644,21 @@ def measure(backend: str, url: str, args: argparse.Namespace, profile: bool) -> 
             ),
             flush=True,
         )
-        phases = ", ".join(f"{k} {v:.1f}" for k, v in timed["phases"].items())
+        cpu = timed["phases_cpu"]
+        phases = ", ".join(f"{k} {v:.1f}/{cpu[k]:.1f}" for k, v in timed["phases"].items())
         other = timed["wall_s"] - sum(timed["phases"].values())
-        print(f"{'':<26}phases (s): {phases}, other {other:.1f}", flush=True)
-        if profile and sync == "first":
+        other_cpu = timed["cpu_s"] - sum(cpu.values())
+        print(
+            f"{'':<26}phases (wall/CPU s): {phases}, other {other:.1f}/{other_cpu:.1f}",
+            flush=True,
+        )
+        if profile:
             profiled = subphase(url, "profile", lines)
             texts.append(
-                f"# cProfile, {backend} first-sync plan (a dry run: the same work, rolled back; "
+                f"# cProfile, {backend} {sync} plan (a dry run: the same work, rolled back; "
                 f"{profiled['wall_s']:.1f} s under the profiler)\n"
-                f"## top 10 by cumulative time\n{_trim(profiled['profile'])}\n"
-                f"## top 10 by own time\n{_trim(profiled['profile_tottime'])}"
+                f"## top 15 by cumulative time\n{_trim(profiled['profile'])}\n"
+                f"## top 15 by own time\n{_trim(profiled['profile_tottime'])}"
             )
     return texts
 
@@ -675,10 +705,10 @@ def main() -> None:
         f"Python {platform.python_version()}  SQLAlchemy {sa.__version__}"
     )
     print(f"# ordersync from {Path(plan_module.__file__).parent}  load {os.getloadavg()[0]:.1f}")
-    print(
-        "# reproduce: .venv/bin/python bench/plan_scale.py "
-        f"--lines {args.lines} --pg-url {args.pg_url}"
+    flags = sys.argv[1:] + (
+        [] if any(a.startswith("--pg-url") for a in sys.argv) else ["--pg-url", args.pg_url]
     )
+    print(f"# reproduce: .venv/bin/python bench/plan_scale.py {shlex.join(flags)}")
     print(
         ROW.format(
             "backend",

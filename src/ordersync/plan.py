@@ -5,7 +5,10 @@ Change detection lives here and only here, set-based:
 1. The scoped source is streamed in chunks; each row becomes an order line (``lines``) whose
    row hash covers everything the board shows of it. Lines go into the scan table (key, hash,
    line); bad rows go to the ERR table with every reason found (their keys are still marked
-   present, so a bad row never looks deleted).
+   present, so a bad row never looks deleted). A row whose raw digest (``raw_digest``) says
+   it built the line the mirror holds is not built again: it goes into the scan table with the
+   mirror's hash, so the steps below find it unchanged. The digests of what was built are kept
+   in the mirror (``record_digests``; creates take theirs on delivery).
 2. Keys found twice in scope are rejected, both rows (one GROUP BY).
 3. The scan is joined with the mirror: no mirror row (or an archived one) → CREATE the item and
    a subitem per size; a different hash → UPDATE only the changed columns and, per size,
@@ -37,17 +40,20 @@ import sqlalchemy as sa
 from ordersync.board import BoardContext
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
+from ordersync.db.engine import insert_rows
 from ordersync.errors import RowRejected
 from ordersync.lines import LineBuilder, LineProblems, OrderLine, subitem_hash
 from ordersync.lookup import first_key_part
 from ordersync.monday.column_values import to_monday
 from ordersync.normalize import clean_text, order_key
+from ordersync.raw_digest import RawDigests
 from ordersync.source import Scope, SourceTable, iter_chunks, reflect_source, select_scope
 from ordersync.states import Action, BatchStatus, MirrorState, RowStatus, Stage
 
 PREVIEW_LINES = 25
 PAGE = 500  # rows per keyset page of the scan ⋈ mirror join (a bound parameter each)
 REJECTED = "REJECTED"  # scan row_hash of a key present in the source but not stageable
+UNBUILT = "{}"  # scan line of a row skipped by its raw digest (unchanged: never staged)
 MASS_ARCHIVE_FLOOR = 5  # archiving up to this many items of a scope is never refused
 KEY_CHUNK = 500  # keys per IN (...) when looking keys up in the source (SQL Server: < 2100)
 
@@ -132,21 +138,26 @@ def plan_batch(
     batch_id = str(uuid.uuid4())
     with db.engine.begin() as connection:
         builder = LineBuilder(config, source.size_columns)
+        digests = RawDigests(config, source.size_columns)
         planner = _Planner(db, config, connection, batch_id, board_id, scope, result, limit)
         planner.elsewhere = _SourceKeys(connection, config, source, builder)
         statement = select_scope(source, config, scope)
         for chunk in iter_chunks(connection, statement, config.source.chunk_size):
-            planner.scan([builder.build(row) for row in chunk])
+            planner.scan_rows(chunk, builder, digests)
         planner.reject_duplicates()
         planner.stage_changes()
         planner.stage_archives()
         if not allow_mass_archive:
             planner.refuse_mass_archive()
+        if not dry_run:
+            planner.record_digests()
         connection.execute(db.tables.scan.delete().where(db.tables.scan.c.batch_id == batch_id))
         if dry_run and board is not None:
             result.rejected += board.staged_label_problems(connection, db.tables, batch_id)
-        if dry_run or result.empty or result.refused:
+        if dry_run or result.refused:
             connection.rollback()
+        elif result.empty:  # no batch: only the digests are kept (warnings go with the plan)
+            planner.forget_errors()
         else:
             _insert_batch(db, connection, config, scope, mode, batch_id, board_id, result)
             result.batch_id = batch_id
@@ -182,25 +193,103 @@ class _Planner:
         self._subitem_rows: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------------ scanning
-    def scan(self, lines: list[OrderLine | LineProblems]) -> None:
-        """Write a chunk of lines to the scan table; record bad rows."""
-        rows = []
-        for line in lines:
+    def scan_rows(
+        self, chunk: list[dict[str, object]], builder: LineBuilder, digests: RawDigests
+    ) -> None:
+        """Build the lines of a chunk of source rows, except those their raw digest proves
+        unchanged (the mirror's hash goes into the scan for them), and scan them."""
+        keys = [digests.order_key(row) for row in chunk]
+        held = self._mirror_digests({key for key in keys if key is not None})
+        lines: list[tuple[OrderLine | LineProblems, str | None]] = []
+        unbuilt: list[dict[str, str | None]] = []
+        for key, row in zip(keys, chunk, strict=True):
+            values = digests.values(row)
+            if key is not None and key in held:
+                row_hash, digest = held[key]
+                if digests.digest(values, row_hash) == digest:
+                    unbuilt.append(self._scan_row(key, row_hash, UNBUILT, digest))
+                    continue
+            line = builder.build(row)
+            built: str | None = None
+            if isinstance(line, OrderLine) and not line.warnings:  # warned lines: every plan
+                built = digests.digest(values, line.row_hash)
+            lines.append((line, built))
+        self.scan(lines, unbuilt)
+
+    def _mirror_digests(self, keys: set[str]) -> dict[str, tuple[str, str]]:
+        """order key → (row hash, raw digest) of the active mirror items of this scope."""
+        mirror = self.tables.items
+        wanted = sorted(keys)
+        conditions = [
+            mirror.c.board_id == self.board_id,
+            mirror.c.state == MirrorState.ACTIVE,
+            mirror.c.row_hash.is_not(None),
+            mirror.c.raw_digest.is_not(None),
+            *self._in_scope(mirror),
+        ]
+        held: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(wanted), KEY_CHUNK):
+            rows = self.connection.execute(
+                sa.select(mirror.c.order_key, mirror.c.row_hash, mirror.c.raw_digest).where(
+                    mirror.c.order_key.in_(wanted[start : start + KEY_CHUNK]), *conditions
+                )
+            )
+            held.update((key, (row_hash, digest)) for key, row_hash, digest in rows)
+        return held
+
+    def scan(
+        self,
+        lines: list[tuple[OrderLine | LineProblems, str | None]],
+        unbuilt: list[dict[str, str | None]] | None = None,
+    ) -> None:
+        """Write a chunk of lines (each with its raw digest) and of rows skipped unbuilt to
+        the scan table; record bad rows."""
+        rows = list(unbuilt or ())
+        for line, digest in lines:
             if isinstance(line, LineProblems):
                 self._reject(line)
                 if line.key is not None:  # present in the source: never "deleted"
-                    rows.append(self._scan_row(order_key(line.key), REJECTED, "{}"))
+                    rows.append(self._scan_row(order_key(line.key), REJECTED, "{}", None))
                 continue
             if line.cancelled and self.archive_cancelled:
                 continue  # treated as gone from the source: archived if on the board
             for warning in line.warnings:
                 self._record_error(line.order_key, warning, {"skipped_column": warning.column})
                 self.result.warnings += 1
-            rows.append(self._scan_row(line.order_key, line.row_hash, line.to_json()))
+            rows.append(self._scan_row(line.order_key, line.row_hash, line.to_json(), digest))
         self._insert(self.tables.scan, rows)
 
-    def _scan_row(self, key: str, row_hash: str, line: str) -> dict[str, str]:
-        return {"batch_id": self.batch_id, "order_key": key, "row_hash": row_hash, "line": line}
+    def _scan_row(
+        self, key: str, row_hash: str, line: str, digest: str | None
+    ) -> dict[str, str | None]:
+        return {
+            "batch_id": self.batch_id,
+            "order_key": key,
+            "row_hash": row_hash,
+            "line": line,
+            "raw_digest": digest,
+        }
+
+    def record_digests(self) -> None:
+        """Keep the raw digests of the lines built in the mirror items that hold their keys
+        (one UPDATE; a digest binds its row to the hash it built, so one kept for a change
+        not delivered yet is valid only once the mirror holds that hash)."""
+        scan, mirror = self.tables.scan, self.tables.items
+        scanned = sa.and_(
+            scan.c.batch_id == self.batch_id,
+            scan.c.order_key == mirror.c.order_key,
+            scan.c.row_hash != REJECTED,
+        )
+        newer = sa.exists().where(
+            scanned,
+            scan.c.raw_digest.is_not(None),
+            sa.or_(mirror.c.raw_digest.is_(None), mirror.c.raw_digest != scan.c.raw_digest),
+        )
+        self.connection.execute(
+            mirror.update()
+            .where(mirror.c.board_id == self.board_id, newer)
+            .values(raw_digest=sa.select(scan.c.raw_digest).where(scanned).scalar_subquery())
+        )
 
     def reject_duplicates(self) -> None:
         """Two rows with one key in scope: both are rejected, never merged."""
@@ -247,7 +336,7 @@ class _Planner:
                     self._reject_duplicate_key(row, line)
                     continue
                 if row.monday_item_id is None or row.state != MirrorState.ACTIVE:
-                    self._stage_create(row.order_key, row.row_hash, line)
+                    self._stage_create(row.order_key, row.row_hash, line, row.raw_digest)
                 else:
                     self._stage_update(row, line, old_sizes.get(row.order_key, {}))
                 staged_lines += 1
@@ -286,8 +375,8 @@ class _Planner:
         self._item_rows, self._subitem_rows = [], []
 
     def _insert(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-        if rows:  # one executemany per table and page: staging 100k lines is 400 statements
-            self.connection.execute(table.insert(), rows)
+        # one COPY or executemany per table and page: staging 100k lines is 400 statements
+        insert_rows(self.connection, table, rows)
 
     def _changed_pages(self) -> Iterator[list[sa.Row]]:
         scan, mirror = self.tables.scan, self.tables.items
@@ -318,6 +407,7 @@ class _Planner:
                         scan.c.order_key,
                         scan.c.row_hash,
                         scan.c.line,
+                        scan.c.raw_digest,
                         mirror.c.monday_item_id,
                         mirror.c.state,
                         mirror.c.item_name.label("old_name"),
@@ -349,6 +439,17 @@ class _Planner:
                 conditions.append(sa.or_(column.is_(None), column != wanted.strip()))
         return conditions
 
+    def _in_scope(self, mirror: sa.Table) -> list[sa.ColumnElement[bool]]:
+        """Mirror rows whose scope is this run's: none of ``_outside_scope`` holds."""
+        conditions = [mirror.c.customer == self.customer]
+        for column, wanted in (
+            (mirror.c.po_number, self.scope.po_number),
+            (mirror.c.season, self.scope.season),
+        ):
+            if wanted is not None:
+                conditions.append(column == wanted.strip())
+        return conditions
+
     def _mirror_sizes(self, keys: list[str]) -> dict[str, dict[str, tuple[int | None, int]]]:
         """order key → size → (quantity, subitem id) of the active subitems on the board."""
         if not keys:
@@ -372,8 +473,13 @@ class _Planner:
         return sizes
 
     # ------------------------------------------------------------------------ staging
-    def _stage_create(self, key: str, row_hash: str, line: dict[str, Any]) -> None:
-        stg_id = self._stage_item(Action.CREATE, key, row_hash, line, line["monday_values"], None)
+    def _stage_create(
+        self, key: str, row_hash: str, line: dict[str, Any], raw_digest: str | None = None
+    ) -> None:
+        """A new (or re-appearing) line; its raw digest goes into the mirror with it."""
+        stg_id = self._stage_item(
+            Action.CREATE, key, row_hash, line, line["monday_values"], None, raw_digest
+        )
         sizes = line["sizes"]
         self._stage_subitems(
             stg_id, key, [(Action.CREATE, size, qty, None) for size, qty in sizes.items()]
@@ -504,6 +610,7 @@ class _Planner:
         line: dict[str, Any],
         column_values: dict[str, Any],
         item_id: int | None,
+        raw_digest: str | None = None,
     ) -> str:
         stg_id = str(uuid.uuid4())
         self._item_rows.append(
@@ -521,6 +628,7 @@ class _Planner:
                 "season": line["season"],
                 "status": RowStatus.PENDING,
                 "monday_item_id": item_id,
+                "raw_digest": raw_digest,
                 "created_at": self.now,
             }
         )
@@ -557,6 +665,11 @@ class _Planner:
         )
 
     # ------------------------------------------------------------------------ errors
+    def forget_errors(self) -> None:
+        """Remove what this plan recorded in the ERR table (a plan that stages no batch)."""
+        errors = self.tables.item_errors
+        self.connection.execute(errors.delete().where(errors.c.batch_id == self.batch_id))
+
     def _reject(self, line: LineProblems) -> None:
         self.result.rejected += 1
         key = None if line.key is None else order_key(line.key)

@@ -321,6 +321,7 @@ class ItemCreates(_ItemKind):
                 "group_title": row.group_title,
                 "column_values": row.column_values,
                 "row_hash": row.row_hash,
+                "raw_digest": row.raw_digest,  # the source row that built row_hash
                 "customer": row.customer,
                 "po_number": row.po_number,
                 "season": row.season,

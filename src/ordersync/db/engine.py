@@ -12,6 +12,14 @@ from ordersync.errors import ConfigError
 
 # The capability table: what differs per dialect, and nothing else.
 MAX_BOUND_PARAMETERS = {"sqlite": 999, "postgresql": 30_000, "mssql": 2_000}
+# Writing many rows at once (``insert_rows``): PostgreSQL through psycopg takes them by COPY;
+# SQL Server through pyodbc by executemany with ``fast_executemany`` (parameter arrays, one
+# round trip per call); the rest by plain executemany.
+COPY_DRIVERS = {("postgresql", "psycopg")}
+ENGINE_OPTIONS: dict[tuple[str, str], dict[str, Any]] = {
+    ("sqlite", "pysqlite"): {"connect_args": {"timeout": 30}},  # SQLite waits on locks
+    ("mssql", "pyodbc"): {"fast_executemany": True},
+}
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -26,11 +34,8 @@ def make_engine(url: str) -> sa.Engine:
         raise ConfigError(f"ORDERSYNC_DATABASE_URL is not a database URL: {exc}") from None
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    kwargs: dict[str, Any] = {}
-    if parsed.get_backend_name() == "sqlite":
-        kwargs["connect_args"] = {"timeout": 30}
     try:
-        engine = sa.create_engine(parsed, **kwargs)
+        engine = sa.create_engine(parsed, **engine_options(parsed))
     except sa.exc.NoSuchModuleError:
         raise ConfigError(
             f"ORDERSYNC_DATABASE_URL names an unknown database kind: {parsed.drivername}"
@@ -50,6 +55,38 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def engine_options(url: sa.URL) -> dict[str, Any]:
+    """``create_engine`` options for a URL's dialect and driver (``ENGINE_OPTIONS``)."""
+    dialect = url.get_dialect()
+    return dict(ENGINE_OPTIONS.get((dialect.name, dialect.driver), {}))
+
+
+def insert_rows(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows with the same keys: COPY where the driver has it, else executemany.
+
+    The values are sent as data either way (COPY's rows, or bound parameters); only the
+    table's and columns' names, quoted as identifiers, are part of the statement.
+    """
+    if not rows:
+        return
+    dialect = connection.dialect
+    if (dialect.name, dialect.driver) not in COPY_DRIVERS:
+        connection.execute(table.insert(), rows)
+        return
+    from psycopg import sql
+
+    columns = list(rows[0])
+    name = sql.Identifier(*filter(None, (table.schema, table.name)))
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        name, sql.SQL(", ").join(sql.Identifier(column) for column in columns)
+    )
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[column] for column in columns])
 
 
 def max_parameters(connection: sa.Connection) -> int:

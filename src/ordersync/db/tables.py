@@ -142,6 +142,7 @@ def build_tables(names: TablesConfig | None = None) -> Tables:
         sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
         sa.Column("error", LONG_TEXT),
         *_timestamps(),
+        sa.Column("raw_digest", HASH),  # raw_digest.py: the mirror takes it with the row hash
         sa.Index(f"ix_{names.staged_items}_batch_status", "batch_id", "status"),
     )
     staged_subitems = sa.Table(
@@ -185,6 +186,7 @@ def build_tables(names: TablesConfig | None = None) -> Tables:
         sa.Column("synced_at", sa.DateTime, nullable=False),
         sa.Column("monday_values", LONG_TEXT),
         sa.Column("pulled_at", sa.DateTime),
+        sa.Column("raw_digest", HASH),  # raw_digest.py: the source row that built row_hash
         sa.Index(f"ix_{names.items}_scope", "board_id", "customer", "po_number"),
         sa.Index(f"ix_{names.items}_item_id", "monday_item_id"),
     )
@@ -241,6 +243,7 @@ def build_tables(names: TablesConfig | None = None) -> Tables:
         sa.Column("order_key", KEY, nullable=False),
         sa.Column("row_hash", HASH, nullable=False),
         sa.Column("line", LONG_TEXT, nullable=False),
+        sa.Column("raw_digest", HASH),
         sa.Index(f"ix_{names.scan}_batch_key", "batch_id", "order_key"),
     )
     pulled_values = sa.Table(

@@ -12,7 +12,7 @@ from alembic import context, op
 from ordersync.config import TablesConfig
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
