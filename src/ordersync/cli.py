@@ -1104,6 +1104,7 @@ def _failure(exc: Exception, command: str | None) -> tuple[int, str, str, str, s
     from ordersync.errors import (
         AuthError,
         ConfigError,
+        DatabaseUnavailableError,
         LockedError,
         MondayError,
         OrderSyncError,
@@ -1116,10 +1117,17 @@ def _failure(exc: Exception, command: str | None) -> tuple[int, str, str, str, s
         return EXIT_USAGE, "error:", "red", str(exc), ""
     if isinstance(exc, LockedError):
         return EXIT_FAILED, "busy:", "yellow", str(exc), ""
+    if isinstance(exc, DatabaseUnavailableError):
+        return EXIT_FAILED, "database error:", "red", str(exc), _again(command)
     if "sqlalchemy" in sys.modules:
         import sqlalchemy as sa
 
+        from ordersync.db.retry import first_line, is_transient
+
         if isinstance(exc, sa.exc.SQLAlchemyError):
+            if is_transient(exc):  # where no retry wraps it: the work is resumable all the same
+                message = f"the database connection failed ({first_line(exc)})"
+                return EXIT_FAILED, "database error:", "red", message, _again(command)
             return EXIT_FAILED, "database error:", "red", str(exc).splitlines()[0], ""
     if isinstance(exc, AuthError):
         message = f"monday refused the API token ({exc}); check MONDAY_API_TOKEN"

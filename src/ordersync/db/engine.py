@@ -15,7 +15,8 @@ MAX_BOUND_PARAMETERS = {"sqlite": 999, "postgresql": 30_000, "mssql": 2_000}
 
 
 def make_engine(url: str) -> sa.Engine:
-    """An engine for ``url``; ``postgresql://`` means psycopg 3, SQLite waits on locks.
+    """An engine for ``url``; ``postgresql://`` means psycopg 3, SQLite waits on locks, and
+    connections the server dropped are reconnected (``pool_pre_ping``).
 
     Raises:
         ConfigError: the URL cannot be parsed or its driver is not installed.
@@ -26,7 +27,9 @@ def make_engine(url: str) -> sa.Engine:
         raise ConfigError(f"ORDERSYNC_DATABASE_URL is not a database URL: {exc}") from None
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    kwargs: dict[str, Any] = {}
+    # A pooled connection is tested before use: one the server dropped (a restart,
+    # pg_terminate_backend, a failover) is replaced instead of failing the next statement.
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": 30}
     try:
