@@ -154,8 +154,8 @@ def retry_transient(
     """Run ``work``, again after a transient failure of ``engine``'s database, with backoff.
 
     ``work`` must be repeatable whole: its own transaction, or work that resumes from what
-    is committed. A transient failure invalidates the engine's pooled connections so the
-    next attempt connects afresh (a restarted server).
+    is committed. The next attempt connects afresh where the connection died: SQLAlchemy
+    invalidates the pool on a disconnect, and ``pool_pre_ping`` tests what is left.
 
     Args:
         work: the unit of work.
@@ -188,7 +188,6 @@ def retry_transient(
                 attempts,
                 delay,
             )
-            engine.dispose(close=False)  # drop pooled connections to a server that went away
             clock.sleep(delay)
             delay = min(delay * 2, BACKOFF_MAX)
     raise AssertionError("unreachable")  # pragma: no cover
