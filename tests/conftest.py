@@ -48,6 +48,7 @@ SLOW: dict[str, tuple[str, ...] | None] = {
     "test_errors_command.py": ("test_messages_are_printed_as_they_are",),  # subprocess
     "test_report.py": ("test_report_from_the_command_line",),  # subprocess
     "ui/test_serve_dashboard.py": None,  # subprocess
+    "test_db_faults.py": None,  # real PostgreSQL, terminated backends, a private cluster
 }
 """Where the ``slow`` marker goes. Tests using hypothesis's ``@given`` are marked too."""
 

@@ -14,7 +14,6 @@ nothing left to finish.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import socket
