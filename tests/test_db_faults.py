@@ -27,9 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 import sqlalchemy as sa
 
+import ordersync.serve as serve_module
+import ordersync.sync as sync_module
 from board_support import CUT_QTY, FCST_QTY, GREYSON
 from crashes import touches
 from ordersync.clock import ManualClock
@@ -531,3 +534,83 @@ def test_a_database_that_dies_after_the_answer_leaves_it_to_the_journal(
     assert outcome.exit_code == 0 and len(outcome.resumed) == 1
     assert outcome.resumed[0].items_adopted == len(applied)
     assert_finished(db, config, forgetful, clock)
+
+
+# ------------------------------------------------------------------------------ lost commits
+def test_a_plan_whose_commit_answer_was_lost_is_delivered_not_planned_twice(
+    db: Database,
+    config: SyncConfig,
+    forgetful: Emulator,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The plan committed, but the connection died before COMMIT's answer came back: the
+    repeat first delivers the batch that did land, then plans nothing new."""
+    original, lost = sync_module.plan_batch, []
+
+    def plan_batch(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        if not lost:
+            lost.append(result.batch_id)
+            gone = psycopg.errors.AdminShutdown("terminating connection")
+            raise sa.exc.OperationalError("COMMIT", {}, gone, connection_invalidated=True)
+        return result
+
+    monkeypatch.setattr(sync_module, "plan_batch", plan_batch)
+    outcome = sync(db, config, forgetful, clock)
+
+    assert outcome.exit_code == 0 and outcome.plan.changes == 0
+    assert [r.batch_id for r in outcome.resumed] == lost
+    assert [m for m in retried(caplog) if "planning GREYSON" in m]
+    with db.engine.connect() as connection:
+        assert (
+            connection.execute(
+                sa.select(sa.func.count()).select_from(db.tables.batches)
+            ).scalar_one()
+            == 1
+        )
+    assert_finished(db, config, forgetful, clock)
+
+
+# ------------------------------------------------------------------------------ receiving
+def test_a_webhook_event_is_stored_once_through_a_dead_connection(
+    killable: tuple[Database, Killer], config: SyncConfig, client: MondayClient
+) -> None:
+    db, killer = killable
+    server = WebhookServer(db, config, client, CMS_BOARD_ID, Authentication(insecure=True))
+    event = {"type": "update_column_value", "boardId": CMS_BOARD_ID, "pulseId": 1, "columnId": "x"}
+    table = db.tables.webhook_events
+    with on_statement(db.engine, touches(table.name, sa.sql.dml.Insert), lambda _: killer.kill()):
+        first = post(server, {"event": event})
+    again = post(server, {"event": event})
+
+    assert killer.kills == 1
+    assert (first.status_code, first.json()) == (200, {"ok": True})
+    assert again.json() == {"ok": True, "duplicate": True}
+    assert server.applier.pending_count() == 1
+
+
+def test_a_webhook_event_the_database_cannot_store_is_answered_503(
+    killable: tuple[Database, Killer],
+    config: SyncConfig,
+    client: MondayClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db, _ = killable
+
+    def store_event(*args: Any) -> bool:
+        gone = psycopg.errors.CannotConnectNow("the database system is starting up")
+        raise sa.exc.OperationalError("INSERT", {}, gone)
+
+    monkeypatch.setattr(serve_module, "store_event", store_event)
+    server = WebhookServer(db, config, client, CMS_BOARD_ID, Authentication(insecure=True))
+    event = {"type": "update_column_value", "boardId": CMS_BOARD_ID, "pulseId": 1, "columnId": "x"}
+    answer = post(server, {"event": event})
+    assert answer.status_code == 503
+    assert answer.json() == {"error": "the database is unavailable; send the event again"}
+
+
+def post(server: WebhookServer, body: dict[str, Any]) -> httpx.Response:
+    with httpx.Client(transport=httpx.WSGITransport(app=server.app)) as http:
+        return http.post(RECEIVER, json=body)

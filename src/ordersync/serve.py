@@ -18,7 +18,8 @@ ids that are ids (400, see ``webhook_events``). monday's challenge (``{"challeng
 echoed. An event of another board than the items board and its subitems board is answered
 200 and not stored. An event is stored (PENDING) in its own committed transaction, and only
 then answered 200; one monday sends again (same ``triggerUuid``, or the same payload) is
-stored once.
+stored once. A database that cannot store it (after a few quick retries) is answered 503, and
+monday sends the event again (once a minute for 30 minutes).
 
 Applying comes after the answer, in the server loop (``WebhookServer``): this board's pending
 events (another receiver's board is never touched), oldest first, ``[serve] events_per_apply``
@@ -66,7 +67,7 @@ from werkzeug.wrappers import Request, Response
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.db.lock import DEFAULT_POLL_SECONDS, board_lock
-from ordersync.db.retry import retry_transient
+from ordersync.db.retry import is_transient, retry_transient
 from ordersync.errors import (
     AuthError,
     ConfigError,
@@ -251,7 +252,13 @@ class WebhookReceiver:
         assert isinstance(event, dict)
         if not self._ours(parsed):
             return _json({"ok": True, "ignored": "not an event of this receiver's boards"})
-        if not store_event(self.db, event, parsed):
+        store = partial(store_event, self.db, event, parsed)  # a duplicate is refused: repeatable
+        try:
+            stored = retry_transient(store, self.db.engine, "storing a webhook event", attempts=3)
+        except DatabaseUnavailableError as error:
+            logger.warning("%s; answered 503: monday sends the event again", error)
+            return _json({"error": "the database is unavailable; send the event again"}, 503)
+        if not stored:
             return _json({"ok": True, "duplicate": True})
         response = _json({"ok": True})
         response.call_on_close(self.on_stored)
@@ -644,8 +651,11 @@ class WebhookServer:
                         len(report.drifts),
                         report.quarantined,
                     )
-            except Exception:  # the loop must outlive any failure; the events stay pending
-                logger.exception("applying webhook events failed; they stay pending")
+            except Exception as error:  # the loop must outlive any failure; events stay pending
+                if isinstance(error, DatabaseUnavailableError) or is_transient(error):
+                    logger.warning("the database failed (%s); events stay pending", error)
+                else:
+                    logger.exception("applying webhook events failed; they stay pending")
             with self._idle:
                 self._idle.notify_all()
             if yielded:  # a run waits for the board: new events must not wake us before it polls
