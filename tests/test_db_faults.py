@@ -18,6 +18,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -614,3 +615,38 @@ def test_a_webhook_event_the_database_cannot_store_is_answered_503(
 def post(server: WebhookServer, body: dict[str, Any]) -> httpx.Response:
     with httpx.Client(transport=httpx.WSGITransport(app=server.app)) as http:
         return http.post(RECEIVER, json=body)
+
+
+def test_the_command_line_says_what_happened_without_a_traceback_or_the_token(
+    cluster: Cluster, on_cluster: Database
+) -> None:
+    """``sync`` against a database server that is down: exit 1, what happened, what to do."""
+    cluster.stop()
+    env = {
+        **os.environ,
+        "ORDERSYNC_DATABASE_URL": str(on_cluster.engine.url),
+        "MONDAY_API_TOKEN": "sekrit-token-42",
+    }
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from ordersync.cli import main; main()",
+                "sync",
+                "--customer",
+                "GREYSON",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        cluster.start()
+    output = done.stdout + done.stderr
+    assert done.returncode == 1
+    assert "database error: the database connection failed" in output
+    assert "run the same `ordersync sync` again: it first finishes any batch" in output
+    assert "Traceback" not in output and "sekrit-token-42" not in output
