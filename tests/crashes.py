@@ -15,10 +15,13 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import httpx
 import sqlalchemy as sa
 
+from ordersync.clock import ManualClock
+from ordersync.db import Database
 from ordersync.emulator import Emulator, Fault
 
 MUTATION_FIELDS = (
@@ -102,3 +105,19 @@ def touches(
         return isinstance(statement, kind) and getattr(table, "name", None) == table_name
 
     return matches
+
+
+def down_for(db: Database, clock: ManualClock, minutes: int) -> None:
+    """The run stays down ``minutes``: journal entries that old, monday's clock as far on (past
+    30 minutes, monday's idempotency cache has forgotten the keys)."""
+    journal = db.tables.journal
+    with db.engine.begin() as connection:  # row by row: SQLite keeps datetimes as text
+        for request_id, sent_at in connection.execute(
+            sa.select(journal.c.request_id, journal.c.sent_at)
+        ).all():
+            connection.execute(
+                journal.update()
+                .where(journal.c.request_id == request_id)
+                .values(sent_at=sent_at - timedelta(minutes=minutes))
+            )
+    clock.advance(minutes * 60)

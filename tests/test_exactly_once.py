@@ -15,14 +15,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crashes import Crash, CrashingTransport, crash_on_statement, touches
+from crashes import Crash, CrashingTransport, crash_on_statement, down_for, touches
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
 from ordersync.db import Database
@@ -62,27 +61,12 @@ def sync_until_complete(
         except (Crash, RetryableMondayError):
             deaths += 1
             if age_after_crash:
-                age_journal(db, emulator, clock)
+                down_for(db, clock, 60)
             continue
         finally:
             client.close()
         return outcome, deaths
     raise AssertionError(f"sync did not complete in {max_runs} runs")
-
-
-def age_journal(db: Database, emulator: Emulator, clock: ManualClock) -> None:
-    """Make open requests older than monday's idempotency cache (resolution by lookup)."""
-    journal = db.tables.journal
-    with db.engine.begin() as connection:
-        for request_id, sent_at in connection.execute(
-            sa.select(journal.c.request_id, journal.c.sent_at)
-        ).all():
-            connection.execute(
-                journal.update()
-                .where(journal.c.request_id == request_id)
-                .values(sent_at=sent_at - timedelta(hours=1))
-            )
-    clock.advance(31 * 60)
 
 
 def expected_board(db: Database, config: SyncConfig) -> tuple[set[str], dict[tuple[str, str], str]]:

@@ -8,12 +8,10 @@ after the cache expired would apply the mutations a second time.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 import sqlalchemy as sa
 
-from crashes import Crash, CrashingTransport
+from crashes import Crash, CrashingTransport, down_for
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
 from ordersync.db import Database
@@ -31,21 +29,6 @@ def _client(transport: object, clock: ManualClock) -> MondayClient:
     return MondayClient("http://emulator.test/v2", "t0ken", transport=transport, clock=clock)  # type: ignore[arg-type]
 
 
-def _down_for(db: Database, clock: ManualClock, minutes: int) -> None:
-    """The run stays down ``minutes``: journal entries that old, monday's clock as far on."""
-    journal = db.tables.journal
-    with db.engine.begin() as connection:
-        for request_id, sent_at in connection.execute(
-            sa.select(journal.c.request_id, journal.c.sent_at)
-        ).all():
-            connection.execute(
-                journal.update()
-                .where(journal.c.request_id == request_id)
-                .values(sent_at=sent_at - timedelta(minutes=minutes))
-            )
-    clock.advance(minutes * 60)
-
-
 def _resync_after(
     db: Database,
     config: SyncConfig,
@@ -59,7 +42,7 @@ def _resync_after(
     crashing = CrashingTransport(emulator, {("create_item", 1): crash})
     with _client(crashing, clock) as client, pytest.raises(Crash):
         run_sync(db, config, client, GREYSON)
-    _down_for(db, clock, minutes)
+    down_for(db, clock, minutes)
 
     with _client(emulator.transport(), clock) as client:
         outcome = run_sync(db, config, client, GREYSON)

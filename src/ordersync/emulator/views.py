@@ -46,6 +46,10 @@ class RequestContext:
     cursors: CursorRegistry
     charge: Charge | None = None
     applied: Counter[str] = field(default_factory=Counter)
+    bulk: Any = None
+    """The account's import jobs (``bulk.BulkImports``)."""
+    base_url: str = ""
+    """Scheme and host the request came to (the bulk import's URLs point there)."""
 
 
 def context_of(info: GraphQLResolveInfo) -> RequestContext:
@@ -178,7 +182,7 @@ class ItemView:
 
     @property
     def subitems(self) -> list[ItemView]:
-        return [ItemView(self._ctx, s) for s in self._ctx.store.subitems(self._item)]
+        return [ItemView(self._ctx, s) for s in self._ctx.store.listed_subitems(self._item)]
 
     def column_values(
         self,
