@@ -56,6 +56,7 @@ SLOW: dict[str, tuple[str, ...] | None] = {
         "test_a_book_sync_lists_each_customers_first_rejected_rows",
     ),  # subprocess
     "test_cli_startup.py": None,  # subprocess
+    "test_db_faults.py": None,  # real PostgreSQL, terminated backends, a private cluster
 }
 """Where the ``slow`` marker goes. Tests using hypothesis's ``@given`` are marked too."""
 

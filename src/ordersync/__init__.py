@@ -23,6 +23,7 @@ import typing as _typing
 from ordersync.errors import (
     AuthError,
     ConfigError,
+    DatabaseUnavailableError,
     LimitReachedError,
     LockedError,
     MondayError,
@@ -67,6 +68,7 @@ __all__ = [
     "AuthError",
     "ConfigError",
     "Database",
+    "DatabaseUnavailableError",
     "LimitReachedError",
     "LockedError",
     "MondayClient",

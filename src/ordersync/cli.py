@@ -1126,6 +1126,7 @@ def _failure(exc: Exception, command: str | None) -> tuple[ExitCode, str, str, s
     from ordersync.errors import (
         AuthError,
         ConfigError,
+        DatabaseUnavailableError,
         LockedError,
         MondayError,
         OrderSyncError,
@@ -1138,10 +1139,17 @@ def _failure(exc: Exception, command: str | None) -> tuple[ExitCode, str, str, s
         return ExitCode.USAGE, "error:", "red", str(exc), ""
     if isinstance(exc, LockedError):
         return ExitCode.FAILED, "busy:", "yellow", str(exc), ""
+    if isinstance(exc, DatabaseUnavailableError):
+        return ExitCode.FAILED, "database error:", "red", str(exc), _again(command)
     if "sqlalchemy" in sys.modules:
         import sqlalchemy as sa
 
+        from ordersync.db.retry import first_line, is_transient
+
         if isinstance(exc, sa.exc.SQLAlchemyError):
+            if is_transient(exc):  # where no retry wraps it: the work is resumable all the same
+                message = f"the database connection failed ({first_line(exc)})"
+                return ExitCode.FAILED, "database error:", "red", message, _again(command)
             return ExitCode.FAILED, "database error:", "red", str(exc).splitlines()[0], ""
     if isinstance(exc, AuthError):
         message = f"monday refused the API token ({exc}); check MONDAY_API_TOKEN"

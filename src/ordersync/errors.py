@@ -6,6 +6,8 @@
     ├── ConfigError               bad configuration or arguments (exit code 2)
     ├── SourceError               the source table cannot be read as configured
     ├── LockedError               another run holds the board's delivery lock
+    ├── DatabaseUnavailableError  the database kept failing transiently: the run stops,
+    │                             resumable (``ordersync.db.retry``)
     ├── MondayError(code, request_id, http_status)
     │   ├── RetryableMondayError(retry_after)   429s, 423, 5xx, timeouts, lost connections
     │   │   ├── LimitReachedError(resets_at)     daily call limit, 10,000 items per board:
@@ -60,6 +62,24 @@ class SourceError(OrderSyncError):
 
 class LockedError(OrderSyncError):
     """Another ordersync run is delivering to the same board."""
+
+
+class DatabaseUnavailableError(OrderSyncError):
+    """The database failed transiently (connection lost, server restarting, deadlocks) more
+    times than a run retries: the run stops; what was committed stays, the batch is resumable.
+
+    Attributes:
+        what: the work that failed (``"delivering batch …"``).
+        reason: the driver's message, first line.
+        attempts: how many times the work was tried.
+    """
+
+    def __init__(self, what: str, reason: str, attempts: int) -> None:
+        super().__init__(
+            f"the database failed while {what}, {attempts} times in a row ({reason}); "
+            "what was committed is kept"
+        )
+        self.what, self.reason, self.attempts = what, reason, attempts
 
 
 class MondayError(OrderSyncError):

@@ -11,7 +11,8 @@ page is recorded in its own transaction by
 snapshot and ``pulled_at``, every change in ``value_changes``, hand edits of database-owned
 columns as drift. A cursor that expires mid-pull (monday keeps one 60 minutes) restarts the
 paging at the first page: the rows recorded so far are the checkpoint (their ``pulled_at`` is
-after the pull began), so they are skipped, not written twice. After the pass, mirror rows the
+after the pull began), so they are skipped, not written twice; a page whose record the
+database fails transiently is recorded again (``db.retry``). After the pass, mirror rows the
 board no longer holds are looked up (archived or deleted) and handled by
 ``[pull] missing_item_policy``. The pull holds the board's lock, so it never interleaves with a
 sync's delivery or the webhook receiver.
@@ -21,7 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -30,6 +32,7 @@ from ordersync.clock import Clock
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.db.lock import BoardLock, board_lock
+from ordersync.db.retry import retry_transient
 from ordersync.errors import PermanentMondayError
 from ordersync.missing import MissingRow, handle_missing
 from ordersync.monday import Item, MondayClient, documents
@@ -52,6 +55,7 @@ MAX_RESTARTS = 5  # cursor restarts in one pass before the pull gives up
 REPORT_SAMPLES = 50  # drifts, unknown and missing rows listed in a report (all are counted)
 
 PullProgress = Callable[[str, int], None]  # (phase, rows read so far), after every page
+T = TypeVar("T")
 
 
 class _TooComplex(Exception):
@@ -150,7 +154,8 @@ def pull_board(
         puller = _Puller(db, config, client, board, lock, progress)
         report = puller.run()
     report.requests = client.stats.requests - before
-    record_pull_run(db, report, started)  # its report stays readable (the dashboard)
+    record = partial(record_pull_run, db, report, started)  # readable on the dashboard
+    retry_transient(record, db.engine, "recording the pull", clock=clock)
     return report
 
 
@@ -199,13 +204,21 @@ class _Puller:
         for items in self._pages(board_id, phase, nested):
             rows = [*items, *(sub for item in items for sub in item.subitems)]
             self.lock.refresh()  # raises if another run took the board over: write nothing
-            with self.db.engine.begin() as connection:
-                recorded = self.recorder.record(connection, rows, utcnow())
+            recorded = self._retried(partial(self._record, rows), f"recording a page of {phase}")
             self.report.pages += 1
             self.report.add(recorded)
             self._note_unknown(recorded)
             read = self.report.subitems_read if phase == "subitems" else self.report.items_read
             self.progress(phase, read)
+
+    def _record(self, rows: list[Item]) -> Recorded:
+        """One page in its own transaction: repeated whole after a transient failure (a
+        commit that landed unseen is the checkpoint: its rows are skipped)."""
+        with self.db.engine.begin() as connection:
+            return self.recorder.record(connection, rows, utcnow())
+
+    def _retried(self, work: Callable[[], T], what: str) -> T:
+        return retry_transient(work, self.db.engine, what, clock=self.lock.clock)
 
     def _pages(self, board_id: int, phase: str, nested: bool) -> Iterator[list[Item]]:
         """Pages of a board; an expired cursor restarts from the first page (checkpoint:
@@ -299,18 +312,22 @@ class _Puller:
         found_subitems = [_with_state(row, states) for row in subitems]
         policy = self.config.pull.missing_item_policy
         self.lock.refresh()
-        with self.db.engine.begin() as connection:
-            for rows, is_subitem in ((found_items, False), (found_subitems, True)):
-                handle_missing(
-                    connection,
-                    self.db,
-                    self.board_id,
-                    rows,
-                    subitems=is_subitem,
-                    policy=policy,
-                    source=Source.PULL,
-                    now=utcnow(),
-                )
+
+        def record() -> None:
+            with self.db.engine.begin() as connection:
+                for rows, is_subitem in ((found_items, False), (found_subitems, True)):
+                    handle_missing(
+                        connection,
+                        self.db,
+                        self.board_id,
+                        rows,
+                        subitems=is_subitem,
+                        policy=policy,
+                        source=Source.PULL,
+                        now=utcnow(),
+                    )
+
+        self._retried(record, "recording missing items")
         self.report.missing_items = found_items
         self.report.missing_subitems = found_subitems
 

@@ -18,7 +18,8 @@ ids that are ids (400, see ``webhook_events``). monday's challenge (``{"challeng
 echoed. An event of another board than the items board and its subitems board is answered
 200 and not stored. An event is stored (PENDING) in its own committed transaction, and only
 then answered 200; one monday sends again (same ``triggerUuid``, or the same payload) is
-stored once.
+stored once. A database that cannot store it (after a few quick retries) is answered 503, and
+monday sends the event again (once a minute for 30 minutes).
 
 Applying comes after the answer, in the server loop (``WebhookServer``): this board's pending
 events (another receiver's board is never touched), oldest first, ``[serve] events_per_apply``
@@ -31,7 +32,8 @@ database-owned column changed by hand is drift); items archived or deleted there
 payload, so an event applied twice, late or out of order changes nothing, and a forged one
 could at most cause a read. An event that can never be applied (unparseable, or an id monday
 refuses for good) is QUARANTINED with the reason in ``error``; the others go on. Events stay
-pending while another run holds the board, while monday cannot be reached, and across
+pending while another run holds the board, while monday cannot be reached, while the
+database fails (a batch's recording is retried whole first: ``db.retry``), and across
 restarts; the loop retries them every ``[serve] retry_seconds`` and at start.
 
 Payload shapes (FACTS.md "Webhooks"): ``update_column_value``/``create_pulse`` are
@@ -52,6 +54,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -64,7 +67,15 @@ from werkzeug.wrappers import Request, Response
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.db.lock import DEFAULT_POLL_SECONDS, board_lock
-from ordersync.errors import AuthError, ConfigError, LockedError, MondayError, PermanentMondayError
+from ordersync.db.retry import is_transient, retry_transient
+from ordersync.errors import (
+    AuthError,
+    ConfigError,
+    DatabaseUnavailableError,
+    LockedError,
+    MondayError,
+    PermanentMondayError,
+)
 from ordersync.missing import MissingRow, archived_subitems_of, handle_missing, restore_rows
 from ordersync.monday import Item, MondayClient
 from ordersync.pulled import (
@@ -241,7 +252,13 @@ class WebhookReceiver:
         assert isinstance(event, dict)
         if not self._ours(parsed):
             return _json({"ok": True, "ignored": "not an event of this receiver's boards"})
-        if not store_event(self.db, event, parsed):
+        store = partial(store_event, self.db, event, parsed)  # a duplicate is refused: repeatable
+        try:
+            stored = retry_transient(store, self.db.engine, "storing a webhook event", attempts=3)
+        except DatabaseUnavailableError as error:
+            logger.warning("%s; answered 503: monday sends the event again", error)
+            return _json({"error": "the database is unavailable; send the event again"}, 503)
+        if not stored:
             return _json({"ok": True, "duplicate": True})
         response = _json({"ok": True})
         response.call_on_close(self.on_stored)
@@ -302,6 +319,14 @@ class ApplyReport:
     missing: list[MissingRow] = field(default_factory=list)
     restored: list[MissingRow] = field(default_factory=list)
     quarantined: int = 0
+
+    def add(self, other: ApplyReport) -> None:
+        """Count in what one recording transaction did."""
+        self.values_changed += other.values_changed
+        self.unknown += other.unknown
+        self.drifts.extend(other.drifts)
+        self.missing.extend(other.missing)
+        self.restored.extend(other.restored)
 
 
 class EventApplier:
@@ -407,14 +432,14 @@ class EventApplier:
             ) as lock:
                 found, bad = self._fetch(events)
                 good = [e for e in events if e.key not in bad]
-                with self.db.engine.begin() as connection:
-                    for key, reason in bad.items():
-                        quarantine(connection, self.db, [key], reason)
-                    self._record(connection, good, found, report)
-                    self._close(connection, good)
+                record = partial(self._record_all, bad, good, found)
+                report.add(retry_transient(record, self.db.engine, "applying webhook events"))
                 waiter = lock.has_waiter()
         except LockedError as error:
             logger.info("%s; %d events wait", error, len(events))
+            return "deferred"
+        except DatabaseUnavailableError as error:
+            logger.warning("%s; %d events wait", error, len(events))
             return "deferred"
         except MondayError as error:
             logger.warning("monday could not be read (%s); %d events wait", error, len(events))
@@ -423,6 +448,18 @@ class EventApplier:
         report.events += len(events) - len(bad)
         report.quarantined += len(bad)
         return "yielded" if waiter else "applied"
+
+    def _record_all(self, bad: dict[str, str], good: list[Event], found: list[Item]) -> ApplyReport:
+        """One transaction: the refused events quarantined, the others recorded and closed
+        (repeated whole after a transient database failure, so it counts into its own report).
+        """
+        report = ApplyReport()
+        with self.db.engine.begin() as connection:
+            for key, reason in bad.items():
+                quarantine(connection, self.db, [key], reason)
+            self._record(connection, good, found, report)
+            self._close(connection, good)
+        return report
 
     def _fetch(self, events: list[Event]) -> tuple[list[Item], dict[str, str]]:
         """The items the events name, as monday holds them now; and the events monday
@@ -614,8 +651,11 @@ class WebhookServer:
                         len(report.drifts),
                         report.quarantined,
                     )
-            except Exception:  # the loop must outlive any failure; the events stay pending
-                logger.exception("applying webhook events failed; they stay pending")
+            except Exception as error:  # the loop must outlive any failure; events stay pending
+                if isinstance(error, DatabaseUnavailableError) or is_transient(error):
+                    logger.warning("the database failed (%s); events stay pending", error)
+                else:
+                    logger.exception("applying webhook events failed; they stay pending")
             with self._idle:
                 self._idle.notify_all()
             if yielded:  # a run waits for the board: new events must not wake us before it polls

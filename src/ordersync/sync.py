@@ -23,10 +23,12 @@ from ordersync.clock import Clock
 from ordersync.config import Settings, SyncConfig
 from ordersync.db import Database
 from ordersync.db.lock import board_lock
+from ordersync.db.retry import retry_transient
 from ordersync.deliver import Delivery, Progress
 from ordersync.errors import (
     AuthError,
     ConfigError,
+    DatabaseUnavailableError,
     ExitCode,
     LimitReachedError,
     LockedError,
@@ -184,12 +186,13 @@ def run_sync(
 
 
 # A failure that stops a whole-book run: monday refuses every further call (the token, the
-# daily limit, monday out of reach), or the board's lock was lost.
+# daily limit, monday out of reach), the board's lock was lost, or the database is gone.
 BOOK_STOPPERS: tuple[type[Exception], ...] = (
     AuthError,
     LimitReachedError,
     MondayUnreachableError,
     LockedError,
+    DatabaseUnavailableError,
 )
 
 
@@ -298,13 +301,31 @@ def run_book(
     ) as lock:
         board = BoardContext.load(client, config, board_id)
         delivery = Delivery(db, config, client, board, progress=progress, heartbeat=lock.refresh)
-        book.resumed = [delivery.deliver(b) for b in unfinished_batches(db, board_id)]
+
+        def deliver(batch_id: str) -> BatchReport:
+            # A delivery resumes from its journal, so a lost connection repeats it whole.
+            work = partial(delivery.deliver, batch_id)
+            return retry_transient(work, db.engine, f"delivering batch {batch_id}", clock=clock)
+
+        def finish_unfinished() -> None:
+            # Before a plan is repeated too: its commit may have landed though its answer was lost.
+            unfinished = partial(unfinished_batches, db, board_id)
+            batches = retry_transient(unfinished, db.engine, "reading batches", clock=clock)
+            book.resumed += [deliver(b) for b in batches]
+
+        finish_unfinished()
 
         def deliver_scope(scope: Scope) -> SyncOutcome:
             nonlocal mark
             try:
-                plan = plan_batch(db, config, scope, **plan_options)
-                report = delivery.deliver(plan.batch_id) if plan.batch_id else None
+                plan = retry_transient(
+                    partial(plan_batch, db, config, scope, **plan_options),
+                    db.engine,
+                    f"planning {scope.customer}",
+                    clock=clock,
+                    before_retry=finish_unfinished,
+                )
+                report = deliver(plan.batch_id) if plan.batch_id else None
                 return SyncOutcome(plan=plan, report=report, requests=client.stats.requests - mark)
             finally:
                 mark = client.stats.requests

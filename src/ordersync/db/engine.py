@@ -23,7 +23,8 @@ ENGINE_OPTIONS: dict[tuple[str, str], dict[str, Any]] = {
 
 
 def make_engine(url: str) -> sa.Engine:
-    """An engine for ``url``; ``postgresql://`` means psycopg 3, SQLite waits on locks.
+    """An engine for ``url``; ``postgresql://`` means psycopg 3, SQLite waits on locks, and
+    connections the server dropped are reconnected (``pool_pre_ping``).
 
     Raises:
         ConfigError: the URL cannot be parsed or its driver is not installed.
@@ -58,9 +59,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def engine_options(url: sa.URL) -> dict[str, Any]:
-    """``create_engine`` options for a URL's dialect and driver (``ENGINE_OPTIONS``)."""
+    """``create_engine`` options for a URL's dialect and driver (``ENGINE_OPTIONS``).
+
+    Every pooled connection is tested before use: one the server dropped (a restart,
+    ``pg_terminate_backend``, a failover) is replaced instead of failing the next statement.
+    """
     dialect = url.get_dialect()
-    return dict(ENGINE_OPTIONS.get((dialect.name, dialect.driver), {}))
+    return {"pool_pre_ping": True, **ENGINE_OPTIONS.get((dialect.name, dialect.driver), {})}
 
 
 def insert_rows(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:

@@ -4,7 +4,9 @@ A row per board in the locks table, inserted by the holder (the primary key make
 insert fail on every dialect), refreshed before every request, and taken over only when its
 holder is gone: its process no longer runs (holder on this host), or it has not refreshed
 for the whole time to live (holder on another host). A holder that finds its lock taken
-stops before sending anything more.
+stops before sending anything more. Every read and write of the row is retried through a
+transient database failure (``db.retry``): a lock row left behind by a live process would keep
+every other run out for the whole time to live.
 
 A PID alone does not name a process for long: a container restarted under the same hostname
 hands the dead holder's PID to someone else. So the row also keeps the holder's process
@@ -24,17 +26,18 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import sqlalchemy as sa
 
 from ordersync.clock import Clock, SystemClock
 from ordersync.db.engine import utcnow
+from ordersync.db.retry import retry_transient
 from ordersync.errors import LockedError
 
 # Longer than the longest stall of one request (retries included), so only a dead holder expires.
@@ -43,6 +46,7 @@ DEFAULT_POLL_SECONDS = 2.0
 """How often a waiting run tries again (below ``[serve] retry_seconds``, so it gets in first)."""
 
 Purpose = Literal["sync", "pull", "serve"]
+T = TypeVar("T")
 
 
 def lock_owner() -> str:
@@ -173,7 +177,7 @@ def board_lock(
     Raises:
         BoardBusy: another live run holds it (after ``wait`` seconds).
     """
-    lock = BoardLock(engine, locks, board_id, lock_owner(), ttl, purpose)
+    lock = BoardLock(engine, locks, board_id, lock_owner(), ttl, purpose, clock=clock)
     lock.acquire(wait=wait, clock=clock, poll=poll)
     try:
         yield lock
@@ -192,9 +196,12 @@ class BoardLock:
         owner: str,
         ttl: timedelta,
         purpose: Purpose = "sync",
+        *,
+        clock: Clock | None = None,
     ) -> None:
         self.engine, self.locks, self.board_id = engine, locks, board_id
         self.owner, self.ttl, self.purpose = owner, ttl, purpose
+        self.clock = clock  # sleeps between attempts after a transient database failure
         pid = local_pid(owner)
         self.process = process_identity(pid) if pid is not None else None
 
@@ -209,7 +216,7 @@ class BoardLock:
         clock = clock or SystemClock()
         started = clock.monotonic()
         while True:
-            holder = self.try_acquire()
+            holder = self._retried(self.try_acquire, "taking the board's lock")
             if holder is None:
                 return
             remaining = wait - (clock.monotonic() - started)
@@ -224,6 +231,8 @@ class BoardLock:
             if self._try_insert():
                 return None
             holder = self._holder()
+            if holder is not None and holder.owner == self.owner:
+                return None  # our insert committed though its answer was lost
             if holder is None and attempt == 0:
                 continue  # released between our insert and our look: try again
             if (
@@ -242,12 +251,16 @@ class BoardLock:
         Raises:
             LockedError: the lock was taken over (this run was presumed dead): stop now.
         """
-        with self.engine.begin() as connection:
-            updated = connection.execute(
-                self.locks.update()
-                .where(self.locks.c.board_id == self.board_id, self.locks.c.owner == self.owner)
-                .values(expires_at=utcnow() + self.ttl)
-            ).rowcount
+
+        def push() -> int:
+            with self.engine.begin() as connection:
+                return connection.execute(
+                    self.locks.update()
+                    .where(self.locks.c.board_id == self.board_id, self.locks.c.owner == self.owner)
+                    .values(expires_at=utcnow() + self.ttl)
+                ).rowcount
+
+        updated = self._retried(push, "refreshing the board's lock")
         if updated != 1:
             raise LockedError(
                 f"the lock on board {self.board_id} was taken over by another run; "
@@ -256,16 +269,22 @@ class BoardLock:
 
     def has_waiter(self) -> bool:
         """Whether another run is waiting for this lock (it marked our row)."""
-        with self.engine.connect() as connection:
-            waiting = connection.execute(
-                sa.select(self.locks.c.waiting).where(
-                    self.locks.c.board_id == self.board_id, self.locks.c.owner == self.owner
-                )
-            ).scalar()
-        return waiting is not None
+
+        def read() -> object:
+            with self.engine.connect() as connection:
+                return connection.execute(
+                    sa.select(self.locks.c.waiting).where(
+                        self.locks.c.board_id == self.board_id, self.locks.c.owner == self.owner
+                    )
+                ).scalar()
+
+        return self._retried(read, "reading the board's lock") is not None
 
     def release(self) -> None:
-        self._remove(self.owner)
+        self._retried(lambda: self._remove(self.owner), "releasing the board's lock")
+
+    def _retried(self, work: Callable[[], T], what: str) -> T:
+        return retry_transient(work, self.engine, what, clock=self.clock)
 
     def _try_insert(self) -> bool:
         now = utcnow()
