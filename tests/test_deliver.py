@@ -356,3 +356,17 @@ def test_the_batch_record_counts_requests(
 
     assert report.items_created == LINES
     assert report.requests == client.stats.requests - before >= len(recorder.sent)
+
+
+def test_a_batch_whose_subitems_monday_refused_completes_with_errors(
+    db: Database, config: SyncConfig, emulator: Emulator, clock: ManualClock
+) -> None:
+    batch = _batch(db, config)
+    _fail_nth(emulator, "create_subitem", 1, MondayAPIError("ColumnValueException", "bad qty"))
+    delivery, client = _delivery(db, config, Recorder(emulator, db), clock)
+
+    with client:
+        report = delivery.deliver(batch)
+
+    assert (report.items_failed, report.subitems_failed) == (0, 1)
+    assert report.status == BatchStatus.COMPLETED_WITH_ERRORS
