@@ -239,7 +239,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "deliver.py",
         'elif result.outcome == "unknown":\n                    unknown.append(row)',
         'elif result.outcome == "unknown":\n                    pass',
-        (ONCE,),
+        (DELIVER, ONCE),
         "an alias the answer does not account for is resent, not adopted (duplicates)",
     ),
     # --- journal / lookup -----------------------------------------------------------------------

@@ -62,6 +62,7 @@ class Recorder(httpx.BaseTransport):
     emulator: Emulator
     db: Database
     lose: Callable[[Sent], str | None] = lambda sent: None  # None, "before" or "after"
+    drop: Callable[[Sent], set[str]] = lambda sent: set()  # aliases left out of the answer
     sent: list[Sent] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -79,7 +80,13 @@ class Recorder(httpx.BaseTransport):
         response = self.inner.handle_request(request)
         if lost == "after":
             raise httpx.ReadTimeout("lost", request=request)
-        return response
+        dropped = self.drop(sent)
+        if not dropped:
+            return response
+        body = json.loads(response.read())
+        body["data"] = {k: v for k, v in body["data"].items() if k not in dropped}
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        return httpx.Response(response.status_code, headers=headers, json=body)
 
     def _observe(self, operation: str, key: str) -> Sent:
         journal = self.db.tables.journal
@@ -271,6 +278,49 @@ def test_an_open_entry_is_resent_only_while_monday_may_cache_its_key(
     assert statuses == {RowStatus.DONE if resent else RowStatus.PENDING}
     assert _journal(db, entry.request_id)["state"] == JournalState.DONE
     assert open_entries(db, CMS_BOARD_ID) == []
+
+
+@pytest.mark.parametrize(
+    ("operation", "alias", "table", "board_id"),
+    [
+        ("CreateItems", "i2", "staged_items", CMS_BOARD_ID),
+        ("CreateSubitems", "s2", "staged_subitems", CMS_SUBITEMS_BOARD_ID),
+    ],
+)
+def test_an_alias_the_answer_does_not_mention_is_looked_up_not_resent(
+    db: Database,
+    config: SyncConfig,
+    emulator: Emulator,
+    clock: ManualClock,
+    operation: str,
+    alias: str,
+    table: str,
+    board_id: int,
+) -> None:
+    """A subitem under a parent created in this batch is not looked up before its create:
+    only the lookup after the answer keeps it from being created twice."""
+    batch = _batch(db, config)
+    first: list[str] = []
+
+    def drop_one(sent: Sent) -> set[str]:
+        if sent.operation == operation and not first:
+            first.append(sent.aliases[alias])
+            return {alias}
+        return set()
+
+    recorder = Recorder(emulator, db, drop=drop_one)
+    delivery, client = _delivery(db, config, recorder, clock)
+
+    with client:
+        report = delivery.deliver(batch)
+
+    assert [s.operation for s in recorder.sent].count(operation) == 1
+    staged = _staged(db, getattr(db.tables, table), batch)
+    assert len(_active(emulator, board_id)) == len(staged)  # adopted, not created twice
+    statuses = {row["stg_id"]: row["status"] for row in staged}
+    assert statuses.pop(first[0]) == RowStatus.ADOPTED
+    assert set(statuses.values()) == {RowStatus.DONE}
+    assert report.status == BatchStatus.BATCH_COMPLETED
 
 
 # ------------------------------------------------------------------------------ alias errors
