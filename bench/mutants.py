@@ -267,6 +267,39 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/test_lookup.py", ONCE, SYNC),
         "an archived subitem is adopted: the size stays invisible on the board",
     ),
+    # --- board / source -------------------------------------------------------------------------
+    Mutant(
+        "board-deactivated-label-usable",
+        "board.py",
+        "    if label in column.deactivated_labels:\n        return False\n",
+        "",
+        ("tests/test_board.py", "tests/test_deactivated_labels.py"),
+        "a deactivated label is sent where labels may be created (monday refuses the row)",
+    ),
+    Mutant(
+        "board-subitem-columns-unchecked",
+        "board.py",
+        '            (self.subitems_board, sub.qty_column_id, "numbers"),\n',
+        "",
+        ("tests/test_board.py", "tests/test_check_board.py"),
+        "a subitems board without the quantity column is found only when every subitem fails",
+    ),
+    Mutant(
+        "source-scope-one-spelling",
+        "source.py",
+        "customer.in_(config.customer_names(scope.customer))",
+        "customer.in_([scope.customer.strip().upper()])",
+        ("tests/test_source.py", "tests/test_plan.py"),
+        "a customer's lines spelled another way (GREYSON CLOTHIERS) are archived or never sent",
+    ),
+    Mutant(
+        "source-sizes-any-type",
+        "source.py",
+        "sizes = tuple(name for name in names[start:end] if _is_integer(table.c[name].type))",
+        "sizes = tuple(name for name in names[start:end])",
+        ("tests/test_source.py", "tests/test_lines.py"),
+        "a text column between the size markers (INFOR COLOUR CODE) is read as a size",
+    ),
     # --- pulled / missing -----------------------------------------------------------------------
     Mutant(
         "pulled-item-drift-keeps-hash",
