@@ -305,9 +305,21 @@ def test_a_subitem_update_promotes_its_quantity_and_an_archive_its_state(
                 )
             )
     updates, archives = SubitemUpdates(*parts), SubitemArchives(*parts)
+    [update], [archive] = updates.pending(batch), archives.pending(batch)
+    change = updates.mutation("q1", update)
+    assert change.field == "change_multiple_column_values"
+    assert _arguments(change)["board_id"] == str(board.subitems_board.id)  # not the items board
+    assert _arguments(change)["item_id"] == "9001"
+    assert (
+        archives.mutation("x1", archive).field,
+        _arguments(archives.mutation("x1", archive)),
+    ) == (
+        "archive_item",
+        {"item_id": "9002"},
+    )
     with db.engine.begin() as connection:
-        updates.record(connection, updates.pending(batch)[0], 9001, RowStatus.DONE)
-        archives.record(connection, archives.pending(batch)[0], 9002, RowStatus.DONE)
+        updates.record(connection, update, 9001, RowStatus.DONE)
+        archives.record(connection, archive, 9002, RowStatus.DONE)
 
     subitems = db.tables.subitems
     updated = _one(db, subitems, subitems.c.monday_subitem_id == 9001)
@@ -335,6 +347,23 @@ def test_an_archived_item_is_archived_in_the_mirror_with_its_subitems(
     assert _one(db, items, items.c.order_key == row.order_key)["state"] == MirrorState.ARCHIVED
     states = {s["state"] for s in _all(db, subitems, subitems.c.order_key == row.order_key)}
     assert states == {MirrorState.ARCHIVED}
+
+
+def test_a_moved_item_takes_its_new_group_in_the_mirror(
+    db: Database, config: SyncConfig, client: MondayClient, board: BoardContext, batch: str
+) -> None:
+    [row, *_] = _promote_creates(db, config, client, board, batch)
+    title, group_id = next((t, g) for t, g in board.group_ids.items() if t != row.group_title)
+    _stage_item(db, batch, Action.MOVE, row.order_key, monday_item_id=1001, group_title=title)
+    moves = ItemMoves(*_parts(db, config, client, board))
+
+    with db.engine.begin() as connection:
+        moves.record(connection, moves.pending(batch)[0], 1001, RowStatus.DONE)
+
+    items = db.tables.items
+    mirror = _one(db, items, items.c.order_key == row.order_key)
+    assert (mirror["group_title"], mirror["group_id"]) == (title, group_id)
+    assert mirror["monday_item_id"] == 1001 and mirror["state"] == MirrorState.ACTIVE
 
 
 # ------------------------------------------------------------------------------ refusals
