@@ -1,16 +1,19 @@
-"""Benchmark: pacing a backlog of creates under a small complexity budget (issue 4).
+"""Benchmark: a backlog of creates under a complexity budget, chunks sized to fit it (issues 4, 12).
 
 Syncs a backlog of order lines (``--creates`` lines, each one item and ``--sizes`` subitems)
-with ``run_sync`` against the in-process emulator, and also sends ``--creates`` bare
-``create_item`` aliases through ``MondayClient.mutate``. Client and emulator share one
-``ManualClock``: waiting for the budget to reset costs no real time, so an hour and a half of
-monday time runs in under a minute. Prints, per run, the simulated time, the share of the
-complexity budget used, the 429s the emulator sent (by kind), requests, retries, time spent
-pacing and the real wall time. Prints figures; asserts nothing.
+with ``run_sync`` against the in-process emulator with DEFAULT settings: every chunk is sized
+by ``monday.budget`` from the complexity monday reported (at most ``[delivery]
+items_per_request`` / ``subitems_per_request``, 50). It also sends ``--creates`` bare
+``create_item`` aliases through ``MondayClient.mutate``, sized the same way, and in fixed
+chunks of 50 (the behaviour before issue 12). Client and emulator share one ``ManualClock``:
+waiting for the budget to reset costs no real time, so an hour and a half of monday time takes
+about a minute of CPU. Prints, per run, the simulated time, the share of the complexity budget
+used, the 429s the emulator sent (by kind), requests, retries, time spent pacing, and the
+real wall and CPU seconds (the emulator runs in the same process: its CPU is included).
+Prints figures; asserts nothing.
 
-Runs: the sync with chunks fitted to the small budget (the figure of issue 4), the sync with
-the production chunks of 50 under the same budget, the sync with the production chunks under
-the default budget (10,000,000 points / 60 s), and the bare creates under both budgets.
+Budgets: ``--budget`` points per ``--window`` seconds (200,000 / 10 s by default), and the
+plan's own (``--plan``, an emulator preset: 10,000,000 points / 60 s for pro).
 
     .venv/bin/python bench/backlog_pacing.py --creates 2000 --sizes 4 --budget 200000 --window 10
 """
@@ -35,7 +38,7 @@ from ordersync.config import DeliveryConfig, SyncConfig, load_builtin_config
 from ordersync.db import Database
 from ordersync.db.migrate import upgrade
 from ordersync.demo_data import create_source_table
-from ordersync.emulator import CMS_BOARD_ID, Emulator, Limits
+from ordersync.emulator import CMS_BOARD_ID, PLANS, Emulator, Limits
 from ordersync.errors import MondayError
 from ordersync.lookup import find_items
 from ordersync.monday import MondayClient, documents
@@ -47,16 +50,22 @@ URL = "http://emulator.bench/v2"
 KEY_COLUMN = "text_mkr5wya6"
 SIZES = ("S", "M", "L", "XL", "XXL", "XS")
 SCOPE = Scope("GREYSON", "9000")
-PRODUCTION = DeliveryConfig()  # the shipped chunk sizes (50 aliases a request)
-DEFAULT_LIMITS = Limits()  # a Pro account: 10,000,000 points per 60 s
+DEFAULTS = DeliveryConfig()  # the shipped settings: at most 50 aliases a request
 
 
 @dataclass(frozen=True)
 class Budget:
-    """A complexity budget: ``points`` per fixed window of ``window`` seconds."""
+    """A complexity budget: ``points`` per fixed window of ``window`` seconds, on ``plan``'s
+    other limits (requests a minute, daily calls: the emulator's preset)."""
 
     points: int
     window: float
+    plan: str = "pro"
+
+    def limits(self) -> Limits:
+        return Limits.for_plan(
+            self.plan, complexity_budget=self.points, complexity_window=self.window
+        )
 
     def __str__(self) -> str:
         return f"{self.points:,} points / {self.window:g} s"
@@ -87,6 +96,7 @@ class Run:
     paced: float
     slept: float
     wall: float
+    cpu: float
     last_after: int | None
     notes: list[str] = field(default_factory=list)
 
@@ -100,8 +110,14 @@ class Run:
         return self.complexity / (self.budget.points * self.windows)
 
     @property
+    def least_windows(self) -> int:
+        """Windows the complexity used needs at the least (each full but the last)."""
+        return -(-self.complexity // self.budget.points)
+
+    @property
     def full_window_share(self) -> float | None:
-        """The share over every window but the last (what a longer backlog tends to)."""
+        """The share over every window but the last: the windows the run waited out (the
+        last is used only as far as the backlog reaches into it)."""
         if self.last_after is None or self.windows < 2 or self.throttled:
             return None
         in_last = self.budget.points - self.last_after
@@ -112,8 +128,7 @@ class Run:
 def new_monday(budget: Budget) -> tuple[ManualClock, Emulator, MondayClient]:
     """An emulator with this budget and a client wired to it, sharing one manual clock."""
     clock = ManualClock()
-    limits = Limits(complexity_budget=budget.points, complexity_window=budget.window)
-    emulator = Emulator(clock=clock, limits=limits, seed=True)
+    emulator = Emulator(clock=clock, limits=budget.limits(), seed=True)
     client = MondayClient(URL, "bench-token", transport=emulator.transport(), clock=clock)
     return clock, emulator, client
 
@@ -137,7 +152,7 @@ def last_cost(client: MondayClient) -> int:
 
 def measure_costs(config: SyncConfig) -> Costs:
     """Ask a throwaway emulator what one create_item, create_subitem and lookup cost."""
-    _, _, client = new_monday(Budget(DEFAULT_LIMITS.complexity_budget, 60.0))
+    _, _, client = new_monday(Budget(10**9, 60.0))
     with client:
         item = client.mutate([item_mutation("i1", 0)], idempotency_key=str(uuid.uuid4()))["i1"]
         create_item = last_cost(client)
@@ -152,18 +167,13 @@ def measure_costs(config: SyncConfig) -> Costs:
         return Costs(create_item, create_subitem, lookup=last_cost(client))
 
 
-def fitted_chunk(points: int, alias_cost: int) -> int:
-    """The most aliases (at most the production 50) whose cost fits in ``points``."""
-    return max(1, min(PRODUCTION.items_per_request, points // alias_cost))
-
-
 def collect(
     label: str,
     budget: Budget,
     status: str,
     monday: tuple[ManualClock, Emulator, MondayClient],
     started: float,
-    wall_started: float,
+    wall_started: tuple[float, float],
 ) -> Run:
     clock, emulator, client = monday
     stats, last = emulator.stats, client.stats.last_complexity
@@ -179,7 +189,8 @@ def collect(
         retries=client.stats.retries,
         paced=client.stats.paced_seconds,
         slept=sum(clock.slept),
-        wall=time.perf_counter() - wall_started,
+        wall=time.perf_counter() - wall_started[0],
+        cpu=time.process_time() - wall_started[1],
         last_after=last.after if last else None,
     )
 
@@ -209,13 +220,6 @@ def fill_backlog(db: Database, lines: int, sizes: int) -> None:
         connection.execute(table.insert(), rows)
 
 
-def with_chunks(config: SyncConfig, items: int, subitems: int) -> SyncConfig:
-    delivery = config.delivery.model_copy(
-        update={"items_per_request": items, "subitems_per_request": subitems}
-    )
-    return config.model_copy(update={"delivery": delivery})
-
-
 def sync_run(
     label: str, config: SyncConfig, budget: Budget, lines: int, sizes: int, tmp: Path
 ) -> Run:
@@ -226,7 +230,7 @@ def sync_run(
         fill_backlog(db, lines, sizes)
         monday = new_monday(budget)
         clock, _, client = monday
-        started, wall_started = clock.monotonic(), time.perf_counter()
+        started, wall_started = clock.monotonic(), (time.perf_counter(), time.process_time())
         with client:
             try:
                 status = run_sync(db, config, client, SCOPE).status
@@ -237,29 +241,38 @@ def sync_run(
         db.engine.dispose()
     chunks = config.delivery
     run.notes.append(
-        f"{chunks.items_per_request} items, {chunks.subitems_per_request} subitems a request"
+        f"sized to the budget, at most {chunks.items_per_request} items, "
+        f"{chunks.subitems_per_request} subitems a request"
     )
     return run
 
 
-def direct_run(label: str, budget: Budget, creates: int, chunk: int) -> Run:
-    """``creates`` create_item aliases through ``client.mutate``, ``chunk`` a request."""
+def direct_run(label: str, budget: Budget, creates: int, fixed: int | None) -> Run:
+    """``creates`` create_item aliases through ``client.mutate``: ``fixed`` a request, or
+    (``None``) as many as ``client.chunk_size`` says, at most the default 50."""
     monday = new_monday(budget)
     clock, _, client = monday
-    started, wall_started = clock.monotonic(), time.perf_counter()
+    started, wall_started = clock.monotonic(), (time.perf_counter(), time.process_time())
     status = "completed"
+    sizes: Counter[int] = Counter()
     with client:
         try:
-            for first in range(1, creates + 1, chunk):
+            first = 1
+            while first <= creates:
+                cap = DEFAULTS.items_per_request
+                chunk = fixed or client.chunk_size("create_item", cap)
+                sizes[chunk] += 1
                 numbers = range(first, min(first + chunk, creates + 1))
                 mutations = [item_mutation(f"i{k}", n) for k, n in enumerate(numbers, 1)]
                 client.mutate(
                     mutations, idempotency_key=str(uuid.uuid4()), operation_name="CreateItems"
                 )
+                first += chunk
         except MondayError as error:
             status = f"stopped: {type(error).__name__} {error.code}"
     run = collect(label, budget, status, monday, started, wall_started)
-    run.notes.append(f"{chunk} create_item a request")
+    common = ", ".join(f"{n} x {size}" for size, n in sizes.most_common(3))
+    run.notes.append(f"{'fixed' if fixed else 'sized'}: {common} create_item a request")
     return run
 
 
@@ -278,16 +291,17 @@ def describe(run: Run) -> list[tuple[str, str]]:
         ("status", run.status),
         ("creates applied", f"{created:,} ({kinds or 'none'})"),
         ("simulated elapsed", f"{run.elapsed:,.1f} s"),
-        ("windows touched", f"{run.windows:,}"),
+        ("windows touched", f"{run.windows:,} (at the least {run.least_windows:,})"),
         ("complexity used", f"{run.complexity:,} points"),
-        ("budget share", percent(run.share)),
-        ("full-window share", percent(run.full_window_share)),
+        ("budget used", percent(run.full_window_share)),
+        ("all windows", percent(run.share)),
         ("429s sent", f"{sum(run.throttled.values())} ({throttled or 'none'})"),
         ("requests", f"{run.requests:,}"),
         ("retries", f"{run.retries:,}"),
         ("paced", f"{run.paced:,.1f} s"),
         ("waited on 429s", f"{run.slept - run.paced:,.1f} s"),
         ("wall time", f"{run.wall:.1f} s"),
+        ("CPU time", f"{run.cpu:.1f} s"),
     ]
 
 
@@ -311,11 +325,12 @@ def print_header(costs: Costs) -> None:
         f"# costs      create_item {costs.create_item:,}, create_subitem "
         f"{costs.create_subitem:,}, lookup by key {costs.lookup:,} points (emulator)"
     )
-    print("# budget share      = complexity used / (budget x windows touched),")
-    print("#                     windows touched = floor(simulated elapsed / window) + 1:")
-    print("#                     every window the run touched, the last, partly used one too")
-    print("# full-window share = the same without the last window (points used in it are")
-    print("#                     budget - `after` of the last answer)")
+    print("# budget used       = complexity used / (budget x windows waited out): every")
+    print("#                     window but the last (points used in the last are budget -")
+    print("#                     `after` of the last answer); n/a when a 429 was sent")
+    print("# all windows       = complexity used / (budget x windows touched), windows touched")
+    print("#                     = floor(simulated elapsed / window) + 1: the last, partly")
+    print("#                     needed one too (at the least: complexity / budget, rounded up)")
 
 
 def parse_args() -> argparse.Namespace:
@@ -333,34 +348,27 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--budget", type=int, default=200_000, help="points per window")
     parser.add_argument("--window", type=float, default=10.0, help="window in seconds")
+    parser.add_argument(
+        "--plan", default="pro", choices=sorted(PLANS), help="the emulator's plan preset"
+    )
     return parser.parse_args()
 
 
 def planned_runs(
-    args: argparse.Namespace, config: SyncConfig, costs: Costs, tmp: Path
+    args: argparse.Namespace, config: SyncConfig, tmp: Path
 ) -> list[Callable[[], Run]]:
     """The runs, in the order they are measured and printed."""
-    small = Budget(args.budget, args.window)
-    default = Budget(DEFAULT_LIMITS.complexity_budget, DEFAULT_LIMITS.complexity_window)
-    fitted = with_chunks(
-        config,
-        fitted_chunk(small.points - costs.lookup, costs.create_item),
-        fitted_chunk(small.points, costs.create_subitem),
-    )
-    production = with_chunks(config, PRODUCTION.items_per_request, PRODUCTION.subitems_per_request)
+    small = Budget(args.budget, args.window, args.plan)
+    preset = PLANS[args.plan]
+    default = Budget(preset.complexity_budget, preset.complexity_window, args.plan)
     backlog = (args.creates, args.sizes, tmp)
-    small_chunk = fitted_chunk(small.points, costs.create_item)
+    fixed = DEFAULTS.items_per_request
     return [
-        lambda: sync_run("sync, small budget, chunks fitted to it", fitted, small, *backlog),
-        lambda: sync_run("sync, small budget, production chunks", production, small, *backlog),
-        lambda: sync_run("sync, default budget, production chunks", production, default, *backlog),
-        lambda: direct_run("client.mutate, small budget, fitted", small, args.creates, small_chunk),
-        lambda: direct_run(
-            "client.mutate, default budget, production chunk",
-            default,
-            args.creates,
-            PRODUCTION.items_per_request,
-        ),
+        lambda: sync_run("sync, small budget, default settings", config, small, *backlog),
+        lambda: sync_run("sync, plan budget, default settings", config, default, *backlog),
+        lambda: direct_run("client.mutate, small budget, sized", small, args.creates, None),
+        lambda: direct_run("client.mutate, small budget, fixed 50", small, args.creates, fixed),
+        lambda: direct_run("client.mutate, plan budget, sized", default, args.creates, None),
     ]
 
 
@@ -370,9 +378,8 @@ def main() -> None:
     costs = measure_costs(config)
     print_header(costs)
     with tempfile.TemporaryDirectory() as directory:
-        for measure in planned_runs(args, config, costs, Path(directory)):
+        for measure in planned_runs(args, config, Path(directory)):
             print_run(measure())
-    print("\npacing off: not measured (MondayClient has no switch to turn pacing off)")
 
 
 if __name__ == "__main__":

@@ -202,6 +202,22 @@ MUTANTS: tuple[Mutant, ...] = (
         "requests carry one alias more than configured (monday caps aliases per request)",
     ),
     Mutant(
+        "budget-ignores-what-is-left",
+        "monday/budget.py",
+        "    left = pacer.left(now)\n",
+        "    left = None\n",
+        ("tests/monday/test_budget.py", "tests/test_chunking.py"),
+        "every chunk is sized for a whole window: the rest of a window is waited out unused",
+    ),
+    Mutant(
+        "budget-ignores-the-price",
+        "monday/budget.py",
+        "cost = pacer.alias_cost(field) or UNMEASURED_ALIAS_COST",
+        "cost = float(UNMEASURED_ALIAS_COST)",
+        ("tests/monday/test_budget.py", "tests/test_chunking.py"),
+        "chunks keep the cautious first estimate: a dearer price overruns a window (429s)",
+    ),
+    Mutant(
         "rows-subitem-qty-not-promoted",
         "rows.py",
         "self._update_mirror(connection, row, qty=row.qty, row_hash=row.row_hash)",

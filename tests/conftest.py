@@ -48,6 +48,14 @@ SLOW: dict[str, tuple[str, ...] | None] = {
     "test_errors_command.py": ("test_messages_are_printed_as_they_are",),  # subprocess
     "test_report.py": ("test_report_from_the_command_line",),  # subprocess
     "ui/test_serve_dashboard.py": None,  # subprocess
+    "test_chunking.py": (  # end to end over HTTP under a tiny budget: 6-11 s each
+        "test_a_budget_smaller_than_a_chunk_of_50_is_filled_without_a_429",
+        "test_a_resend_after_a_crash_carries_its_journal_entry_not_a_new_chunking",
+    ),
+    "test_cli_book.py": (
+        "test_a_book_sync_lists_each_customers_first_rejected_rows",
+    ),  # subprocess
+    "test_cli_startup.py": None,  # subprocess
 }
 """Where the ``slow`` marker goes. Tests using hypothesis's ``@given`` are marked too."""
 

@@ -13,6 +13,7 @@ from rich.console import Console
 from ordersync import cli
 from ordersync.batches import BatchReport
 from ordersync.config import TablesConfig, builtin_config_text
+from ordersync.demo_data import BAD_ROW_DUPLICATE_ORDER, BAD_ROWS_PO
 from ordersync.emulator import CMS_BOARD_ID, RunningServer
 from test_cli import environment, run, server  # noqa: F401 - the fixture
 
@@ -50,6 +51,27 @@ def test_sync_all_and_repeated_customers(
     lines = two.stdout.splitlines()
     assert any(line.split()[:2] == ["GREYSON", "ok"] for line in lines), two.stdout
     assert any(line.split()[:3] == ["TRACK", "SMITH", "ok"] for line in lines), two.stdout
+
+
+def test_a_book_sync_lists_each_customers_first_rejected_rows(
+    server: RunningServer,  # noqa: F811
+    db_url: str,
+    tmp_path: Path,
+) -> None:
+    """After the summary, each customer's first rejected rows under its name, as a
+    single-customer sync prints them: the plan's in a dry run, the batch's ERR rows after it."""
+    env = environment(server, db_url, tmp_path)
+    _ready(env)
+    args = ("sync", "--customer", "RHONE", "--customer", "GREYSON", "--po-number", BAD_ROWS_PO)
+    for dry in (True, False):
+        done = run(env, *args, *(["--dry-run"] if dry else []))
+        assert done.returncode == 3, done.stderr
+        summary, _, after = done.stdout.partition("RHONE: rejected rows")
+        assert "sync of 2 customers" in summary or "dry run of 2 customers" in summary
+        assert "GREYSON: rejected rows" not in done.stdout  # nothing rejected: no table
+        assert BAD_ROW_DUPLICATE_ORDER in after, done.stdout
+        for code in ("MISSING_KEY", "INVALID_NUMBER", "NEGATIVE_QUANTITY", "DUPLICATE_KEY"):
+            assert code in after, done.stdout
 
 
 def test_an_unknown_customer_is_an_error_naming_the_closest(
@@ -136,6 +158,8 @@ def test_tables_fit_80_columns_on_a_terminal() -> None:
         "rows_rejected": 12,
         "requests": 13,
         "retries": 0,
+        "throttled": 2,
+        "complexity_spent": 1_234_567,
         "error": None,
     }
     from datetime import datetime
@@ -159,6 +183,7 @@ def test_tables_fit_80_columns_on_a_terminal() -> None:
     assert all(len(line) <= 80 for line in text.splitlines())
     assert "errors" in text and "create (done/planned)" in text and "archive" in text
     assert "10000/100000" in text and str(CMS_BOARD_ID) in text
+    assert "2 answered 429" in text and "1,234,567 complexity points" in text
 
 
 def test_check_board_from_the_command_line(

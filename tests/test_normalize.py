@@ -1,4 +1,4 @@
-"""One normalisation of source values, and the row hash built on it."""
+"""One normalisation of source values (the row hash itself: test_row_hash.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from ordersync.errors import RowRejected
 from ordersync.normalize import (
@@ -15,7 +13,6 @@ from ordersync.normalize import (
     normalize_quantity,
     normalize_value,
     order_key,
-    row_hash,
 )
 
 
@@ -101,20 +98,6 @@ def test_bad_quantities(raw: object, code: str) -> None:
     with pytest.raises(RowRejected) as caught:
         normalize_quantity(raw, "XS")
     assert caught.value.code == code
-
-
-def test_row_hash_is_independent_of_order_and_spelling() -> None:
-    a = {"x": Decimal("18.50"), "d": date(2025, 1, 2), "t": "A"}
-    b = {"t": "A", "d": date(2025, 1, 2), "x": Decimal("18.5")}
-    assert row_hash(a) == row_hash(b)
-    assert row_hash(a) != row_hash({**a, "t": "B"})
-    assert row_hash({"t": None}) != row_hash({"t": ""})
-
-
-@given(st.dictionaries(st.text(max_size=5), st.one_of(st.none(), st.text(), st.integers())))
-def test_row_hash_is_stable(values: dict[str, object]) -> None:
-    assert row_hash(values) == row_hash(dict(reversed(list(values.items()))))
-    assert len(row_hash(values)) == 64
 
 
 def test_order_key() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from ordersync import cli
+from ordersync.errors import ExitCode
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 FLOW = DOCS / "kestra" / "ordersync-flow.yml"
@@ -47,9 +47,12 @@ def test_the_kestra_flow_maps_every_exit_code() -> None:
     assert sync["retry"]["maxAttempts"] > 1  # 1: retried (the batch resumes)
     assert outcome["value"] == "{{ outputs.sync.vars.exitCode }}"
     cases = outcome["cases"]
-    assert set(cases) == {str(cli.EXIT_OK), str(cli.EXIT_REJECTED), str(cli.EXIT_USAGE)}
-    assert cases[str(cli.EXIT_USAGE)][0]["type"] == "io.kestra.plugin.core.execution.Fail"
-    assert any(t.get("level") == "WARN" for t in cases[str(cli.EXIT_REJECTED)])
+    ok, rejected, usage = (
+        str(code.value) for code in (ExitCode.OK, ExitCode.REJECTED, ExitCode.USAGE)
+    )
+    assert set(cases) == {ok, rejected, usage}
+    assert cases[usage][0]["type"] == "io.kestra.plugin.core.execution.Fail"
+    assert any(t.get("level") == "WARN" for t in cases[rejected])
     assert flow["errors"], "a failed execution must alert"
 
 

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from ordersync.db import Database
-from ordersync.db.tables import BATCH_STAGE_TIMESTAMPS
+from ordersync.db.tables import BATCH_STAGE_TIMESTAMPS, BATCH_USAGE
 from ordersync.errors import ConfigError
 from ordersync.states import FINISHED_BATCH_STATUSES, BatchStatus
+
+if TYPE_CHECKING:
+    from ordersync.monday.models import RequestStats
+
+REQUEST_COUNTERS = ("requests", "retries", *BATCH_USAGE)
+"""The client's counters (``RequestStats``) a batch records, under the same names."""
+
+
+def request_usage(stats: RequestStats) -> dict[str, int]:
+    """The client's counters a batch records, now (``deliver`` adds what one batch used)."""
+    return {name: int(getattr(stats, name)) for name in REQUEST_COUNTERS}
 
 
 @dataclass
@@ -43,6 +54,8 @@ class BatchReport:
     rows_rejected: int
     requests: int
     retries: int
+    throttled: int  # monday's answers with HTTP 429 (rate or complexity limits)
+    complexity_spent: int  # complexity points the batch's requests cost
     created_at: Any
     staged_at: Any
     items_completed_at: Any

@@ -27,14 +27,14 @@ import sqlalchemy as sa
 from ordersync.board import BoardContext, label_of, label_usable
 from ordersync.config import LABEL_TYPES, SyncConfig
 from ordersync.db import Database
-from ordersync.errors import RowRejected
+from ordersync.errors import ExitCode, RowRejected
 from ordersync.lines import LineBuilder
 from ordersync.monday import MondayClient
 from ordersync.monday.column_values import to_monday
 from ordersync.source import SourceTable, customers_condition, distinct_counts, reflect_source
 
 Level = Literal["problem", "warning", "note"]
-EXIT_CODES = {"problem": 1, "warning": 3, "note": 0}
+EXIT_CODES = {"problem": ExitCode.FAILED, "warning": ExitCode.REJECTED, "note": ExitCode.OK}
 
 
 @dataclass(frozen=True)
@@ -81,13 +81,9 @@ class BoardCheck:
         return [finding for finding in self.findings if finding.level == level]
 
     @property
-    def exit_code(self) -> int:
-        """1 with problems, else 3 with warnings, else 0."""
-        levels = {finding.level for finding in self.findings}
-        for level in ("problem", "warning"):
-            if level in levels:
-                return EXIT_CODES[level]
-        return 0
+    def exit_code(self) -> ExitCode:
+        """FAILED (1) with problems, else REJECTED (3) with warnings, else OK."""
+        return ExitCode.worst(EXIT_CODES[finding.level] for finding in self.findings)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -1,7 +1,8 @@
 """The ``ordersync`` command line. Each command loads settings, calls one library function and
 prints the result; library errors become exit codes in one place (``main``).
 
-Exit codes: 0 completed, 3 completed with rejected rows, 1 failed, 2 usage or config error.
+Exit codes (``errors.ExitCode``): 0 completed, 3 completed with rejected rows, 1 failed, 2 usage
+or config error.
 
 Everything printed goes through two consoles that read no markup: names, values, ids, paths
 and messages are data and are printed as they are (``Tee [/x]`` stays ``Tee [/x]``). Styles
@@ -19,6 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ordersync import __version__
+from ordersync.errors import ExitCode
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
@@ -31,8 +35,6 @@ if TYPE_CHECKING:
     from ordersync.plan import LineChange, PlanResult
     from ordersync.pull import PullReport
     from ordersync.sync import BookOutcome, SyncOutcome
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
 
 # Heavy modules (sqlalchemy, alembic, httpx, graphql, rich) are imported inside the commands,
 # so `ordersync --help`, `--version` and `status` start fast (bench/cli_startup.py).
@@ -118,7 +120,7 @@ def _database(config: SyncConfig, *, ordersync_tables: bool = True) -> Database:
     count=True,
     help="-v: ordersync's own log (stages, requests) on stderr; -vv: the HTTP log too.",
 )
-@click.version_option(package_name="ordersync")
+@click.version_option(version=__version__)  # not the package metadata: ~0.05 s to read
 def cli(verbose: int) -> None:
     """Keep monday.com boards true to an order database, exactly once.
 
@@ -306,6 +308,9 @@ def sync(
             _print_first_rejections(db, config, outcome)
         else:
             _print_book(outcome)
+            for customer in outcome.customers:
+                if customer.outcome is not None:
+                    _print_first_rejections(db, config, customer.outcome, customer.customer)
     sys.exit(outcome.exit_code)
 
 
@@ -509,7 +514,7 @@ def report(since: str, customer: str | None, output_format: str, fail_over: floa
         errors.print(
             f"rejected lines {result.total.rejected_share:.1f}% passed --fail-over {fail_over}%"
         )
-        sys.exit(EXIT_FAILED)
+        sys.exit(ExitCode.FAILED)
 
 
 @cli.command()
@@ -551,6 +556,11 @@ def ui(port: int, host: str) -> None:
     metavar="NAME=VALUE",
     help="An undocumented behaviour (docs/monday-errors.md), e.g. cache_error_answers=true.",
 )
+@click.option(
+    "--not-admin",
+    is_flag=True,
+    help="The token's user is no account admin (backfill_items jobs: PERMISSION_DENIED).",
+)
 def emulator(
     port: int,
     host: str,
@@ -558,6 +568,7 @@ def emulator(
     latency: float,
     plan: str | None,
     switches: tuple[str, ...],
+    not_admin: bool,
 ) -> None:
     """Serve the monday.com emulator (board 4755559751 seeded) at http://HOST:PORT/v2.
 
@@ -575,7 +586,13 @@ def emulator(
     limits = Limits.for_plan(plan) if plan else None
     console.print(f"monday emulator on http://{host}:{port}/v2 (Ctrl+C to stop)")
     serve_forever(
-        host, port, state_file=state_file, latency=latency, limits=limits, undocumented=undocumented
+        host,
+        port,
+        state_file=state_file,
+        latency=latency,
+        limits=limits,
+        undocumented=undocumented,
+        account_admin=not not_admin,
     )
 
 
@@ -857,8 +874,11 @@ def _print_pull(report: PullReport) -> None:
 FIRST_REJECTIONS = 5  # rejected rows `sync` lists after its summary
 
 
-def _print_first_rejections(db: Database, config: SyncConfig, outcome: SyncOutcome) -> None:
-    """The first rejected rows (key, code, message): the plan's for a dry run, else ERR rows."""
+def _print_first_rejections(
+    db: Database, config: SyncConfig, outcome: SyncOutcome, customer: str | None = None
+) -> None:
+    """The first rejected rows (key, code, message): the plan's for a dry run, else ERR rows.
+    In a whole-book sync each customer's come after the summary, under its name."""
     batch = None
     if outcome.dry_run:
         rows = [
@@ -875,16 +895,17 @@ def _print_first_rejections(db: Database, config: SyncConfig, outcome: SyncOutco
         return
     if not rows:
         return
-    console.print(_rejections_table(rows[:FIRST_REJECTIONS]))
+    title = f"{customer}: rejected rows" if customer else "rejected rows"
+    console.print(_rejections_table(rows[:FIRST_REJECTIONS], title))
     if more or len(rows) > FIRST_REJECTIONS:
         hint = f": all of them with `ordersync errors {batch[:8]}`" if batch else ""
         console.print(f"  … the first {FIRST_REJECTIONS} only{hint}", highlight=False)
 
 
-def _rejections_table(rows: list[tuple[str, str, str]]) -> Table:
+def _rejections_table(rows: list[tuple[str, str, str]], title: str = "rejected rows") -> Table:
     from rich.text import Text
 
-    table = _table("rejected rows")
+    table = _table(title)
     for name in ("key", "code", "message"):
         table.add_column(name, overflow="fold")
     for key, code, message in rows:  # data, never markup
@@ -926,7 +947,8 @@ def _print_report(report: BatchReport) -> None:
             "status ",
             (report.status, "bold"),
             f"; {report.rows_rejected} rows rejected at planning; "
-            f"{report.requests} requests, {report.retries} retries",
+            f"{report.requests} requests, {report.retries} retries, "
+            f"{report.throttled} answered 429, {report.complexity_spent:,} complexity points",
         )
     )
     if report.error:
@@ -1081,7 +1103,7 @@ def main() -> None:
         sys.exit(exit_.exit_code)
     except click.exceptions.Abort:
         errors.print("aborted")
-        sys.exit(EXIT_FAILED)
+        sys.exit(ExitCode.FAILED)
     except Exception as exc:
         failure = _failure(exc, command)
         if failure is None:
@@ -1098,7 +1120,7 @@ def main() -> None:
         sys.exit(code)
 
 
-def _failure(exc: Exception, command: str | None) -> tuple[int, str, str, str, str] | None:
+def _failure(exc: Exception, command: str | None) -> tuple[ExitCode, str, str, str, str] | None:
     """(exit code, label, style, message, what to do) for an error main() reports; ``None``
     for a bug (its traceback is shown)."""
     from ordersync.errors import (
@@ -1111,28 +1133,28 @@ def _failure(exc: Exception, command: str | None) -> tuple[int, str, str, str, s
     )
 
     if isinstance(exc, click.ClickException):
-        return EXIT_USAGE, "usage:", "red", exc.format_message(), ""
+        return ExitCode.USAGE, "usage:", "red", exc.format_message(), ""
     if isinstance(exc, ConfigError | SourceError):
-        return EXIT_USAGE, "error:", "red", str(exc), ""
+        return ExitCode.USAGE, "error:", "red", str(exc), ""
     if isinstance(exc, LockedError):
-        return EXIT_FAILED, "busy:", "yellow", str(exc), ""
+        return ExitCode.FAILED, "busy:", "yellow", str(exc), ""
     if "sqlalchemy" in sys.modules:
         import sqlalchemy as sa
 
         if isinstance(exc, sa.exc.SQLAlchemyError):
-            return EXIT_FAILED, "database error:", "red", str(exc).splitlines()[0], ""
+            return ExitCode.FAILED, "database error:", "red", str(exc).splitlines()[0], ""
     if isinstance(exc, AuthError):
         message = f"monday refused the API token ({exc}); check MONDAY_API_TOKEN"
-        return EXIT_USAGE, "error:", "red", message, ""
+        return ExitCode.USAGE, "error:", "red", message, ""
     if isinstance(exc, MondayError):
         if exc.retryable:
             what = "monday could not be reached or did not answer in time"
             fix = "check the network and MONDAY_API_URL, then "
         else:
             what, fix = "monday refused a request", "once the cause is fixed, "
-        return EXIT_FAILED, "failed:", "red", f"{what}: {exc}", fix + _again(command)
+        return ExitCode.FAILED, "failed:", "red", f"{what}: {exc}", fix + _again(command)
     if isinstance(exc, OrderSyncError):
-        return EXIT_FAILED, "failed:", "red", str(exc), _again(command)
+        return ExitCode.FAILED, "failed:", "red", str(exc), _again(command)
     return None
 
 

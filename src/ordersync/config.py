@@ -21,12 +21,12 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ordersync.errors import ConfigError
-from ordersync.timeouts import REQUEST_TIMEOUT, SERVER_TIMEOUT
+from ordersync.timeouts import API_VERSION, REQUEST_TIMEOUT, SERVER_TIMEOUT
 
 ColumnType = Literal["text", "long_text", "numbers", "status", "dropdown", "date"]
 LABEL_TYPES = frozenset({"status", "dropdown"})
 DEFAULT_API_URL = "https://api.monday.com/v2"
-DEFAULT_API_VERSION = "2026-10"
+DEFAULT_API_VERSION = API_VERSION
 DEFAULT_DATABASE_URL = "sqlite:///ordersync.db"
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ordersync.batches import BatchReport, load_report
+from ordersync.batches import BatchReport, load_report, request_usage
 from ordersync.board import BoardContext
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
@@ -101,7 +101,7 @@ class Delivery:
     # ----------------------------------------------------------------------------- batch
     def deliver(self, batch_id: str) -> BatchReport:
         """Deliver (or finish delivering) one batch; returns its record."""
-        requests_before, retries_before = self.client.stats.requests, self.client.stats.retries
+        before = request_usage(self.client.stats)
         try:
             self.resolve_open_requests()
             status = self._status(batch_id)
@@ -123,13 +123,9 @@ class Delivery:
             self._note_error(batch_id, error)
             raise
         finally:
+            used = {n: v - before[n] for n, v in request_usage(self.client.stats).items()}
             with self.db.engine.begin() as connection:
-                self.item_kinds[0].count(
-                    connection,
-                    batch_id,
-                    requests=self.client.stats.requests - requests_before,
-                    retries=self.client.stats.retries - retries_before,
-                )
+                self.item_kinds[0].count(connection, batch_id, **used)
         report = load_report(self.db, batch_id)
         assert report is not None
         return report

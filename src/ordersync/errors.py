@@ -17,12 +17,33 @@
                                     through a batch
 
 monday answers are classified into these exactly once, in ``ordersync.monday.errors``.
-No message here ever contains the API token.
+No message here ever contains the API token. ``ExitCode`` is what a command's outcome or
+error becomes for the shell and a scheduler (docs/scheduling.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The exit codes of every command (made only from these)."""
+
+    OK = 0
+    FAILED = 1  # failed: retry later (a sync's batch resumes); check-board: problems found
+    USAGE = 2  # usage or configuration error: nothing was done; retrying will not help
+    REJECTED = 3  # completed with rejected rows (check-board: warnings; webhooks: some refused)
+
+    @classmethod
+    def worst(cls, codes: Iterable[int]) -> ExitCode:
+        """The worst of several outcomes: FAILED, then USAGE, then REJECTED, else OK."""
+        found = set(codes)
+        for code in (cls.FAILED, cls.USAGE, cls.REJECTED):
+            if code in found:
+                return code
+        return cls.OK
 
 
 class OrderSyncError(Exception):

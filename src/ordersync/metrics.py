@@ -2,9 +2,8 @@
 
 Nothing is counted in memory, so every process that serves the endpoint (``ui``, ``serve``)
 reports the same numbers, and a restart loses nothing. Counters are sums over the batch
-records (they only grow while batches are kept). monday's 429 answers and the complexity
-spent are counted by the client of each run but not recorded in the batch records, so they
-are not exported here.
+records (they only grow while batches are kept): requests, retries, monday's 429 answers and
+the complexity spent are what delivery recorded per batch (a pull's reads are not counted).
 """
 
 from __future__ import annotations
@@ -17,12 +16,18 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from ordersync.batches import REQUEST_COUNTERS
 from ordersync.db import Database, utcnow
-from ordersync.states import BatchStatus, EventState
+from ordersync.states import COMPLETED_BATCH_STATUSES, EventState
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 ROW_ACTIONS = ("created", "adopted", "updated", "archived", "failed")
-COMPLETED = (BatchStatus.BATCH_COMPLETED, BatchStatus.COMPLETED_WITH_ERRORS)
+REQUEST_HELP = {  # each of batches.REQUEST_COUNTERS, exported as ordersync_<name>_total
+    "requests": "Requests sent to monday by delivery, retries included.",
+    "retries": "Requests that retried an earlier failed attempt.",
+    "throttled": "monday's answers with HTTP 429 (rate, concurrency or complexity limits).",
+    "complexity_spent": "Complexity points delivery's requests cost on monday.",
+}
 
 
 class OrderSyncCollector(Collector):
@@ -59,8 +64,7 @@ class OrderSyncCollector(Collector):
                         for action in ROW_ACTIONS
                     ),
                     sa.func.coalesce(sa.func.sum(batches.c.rows_rejected), 0),
-                    sa.func.coalesce(sa.func.sum(batches.c.requests), 0),
-                    sa.func.coalesce(sa.func.sum(batches.c.retries), 0),
+                    *(sa.func.coalesce(sa.func.sum(batches.c[n]), 0) for n in REQUEST_COUNTERS),
                 )
             ).one()
             rows = CounterMetricFamily(
@@ -77,14 +81,10 @@ class OrderSyncCollector(Collector):
                 "Source rows rejected before anything was sent.",
                 value=int(sums[index]),
             )
-            yield CounterMetricFamily(
-                "ordersync_requests", "Requests sent to monday.", value=int(sums[index + 1])
-            )
-            yield CounterMetricFamily(
-                "ordersync_retries",
-                "Requests that retried an earlier failed attempt.",
-                value=int(sums[index + 2]),
-            )
+            for offset, name in enumerate(REQUEST_COUNTERS, index + 1):
+                yield CounterMetricFamily(
+                    f"ordersync_{name}", REQUEST_HELP[name], value=int(sums[offset])
+                )
 
             rejections = GaugeMetricFamily(
                 "ordersync_rejections",
@@ -114,7 +114,7 @@ class OrderSyncCollector(Collector):
                 sa.select(
                     batches.c.board_id, batches.c.customer, sa.func.max(batches.c.completed_at)
                 )
-                .where(batches.c.status.in_([str(s) for s in COMPLETED]))
+                .where(batches.c.status.in_(sorted(str(s) for s in COMPLETED_BATCH_STATUSES)))
                 .group_by(batches.c.board_id, batches.c.customer)
             ):
                 fresh.add_metric([str(board), customer or ""], (now - last).total_seconds())

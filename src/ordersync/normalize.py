@@ -1,9 +1,9 @@
-"""The one normalisation of source values, and the row hash built on it.
+"""The one normalisation of source values (the row hash, ``lines.line_hash``, is built on it).
 
 Source tables hold business values as text (``'18.50'``, ``'nan'``, ``'TRUE'``, ``''``), so
 every value is normalised once, here, by the board column type it is bound for. The row hash
-is a sha256 over a canonical encoding of those normalised values, so it is the same whichever
-database held the data.
+is a sha256 over the board values made from those normalised values, so it is the same
+whichever database held the data.
 
 A value is never changed silently. These are the only normalisations; anything else that does
 not read as its column's type is rejected (``INVALID_NUMBER``, ``INVALID_DATE``, …):
@@ -24,13 +24,11 @@ not read as its column's type is rejected (``INVALID_NUMBER``, ``INVALID_DATE``,
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
 
 from ordersync.errors import RowRejected
 
@@ -206,29 +204,6 @@ def normalize_quantity(value: object, size: str, maximum: int | None = None) -> 
             column=size,
         )
     return int(number)
-
-
-def _canonical(value: object) -> Any:
-    if isinstance(value, Decimal):
-        return format(_tidy(value), "f")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
-def canonical_json(values: Mapping[str, object]) -> str:
-    """Sorted keys, fixed separators, Decimal and date written as text."""
-    return json.dumps(
-        {key: _canonical(v) for key, v in values.items()},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-
-
-def row_hash(values: Mapping[str, object]) -> str:
-    """sha256 (hex) of the canonical encoding of normalised values."""
-    return hashlib.sha256(canonical_json(values).encode("utf-8")).hexdigest()
 
 
 def order_key(parts: tuple[str, ...]) -> str:

@@ -38,7 +38,9 @@ class RowKind:
     succeeded: str  # the batch counter of rows done
     adopted: str
     failed: str
-    chunk_setting: str  # the DeliveryConfig field giving aliases per request
+    chunk_setting: str  # the DeliveryConfig field giving the most aliases per request
+    field: str  # the mutation each alias calls (what monday prices per alias)
+    reads_before: tuple[str, ...] = ()  # reads sent between reading a chunk and sending it
     gone_is_done = False  # archives: an item monday no longer has needs nothing more
     creates = False  # a lost answer is looked up on monday before anything is resent
     action: Action
@@ -88,8 +90,13 @@ class RowKind:
 
     # --- shared
     def pending(self, batch_id: str) -> list[sa.Row]:
-        """The next chunk of PENDING rows, in key order."""
-        limit = getattr(self.config.delivery, self.chunk_setting)
+        """The next chunk of PENDING rows, in key order, as many as fit monday's complexity
+        budget (``monday.budget``), at most the configured chunk size."""
+        limit = self.client.chunk_size(
+            self.field,
+            getattr(self.config.delivery, self.chunk_setting),
+            reads_before=self.reads_before,
+        )
         with self.db.engine.connect() as connection:
             return list(
                 connection.execute(
@@ -236,6 +243,7 @@ class _ItemKind(RowKind):
 class ItemCreates(_ItemKind):
     journal_kind, phase, alias, operation = "CREATE_ITEMS", "create items", "i", "CreateItems"
     succeeded, action, creates = "items_created", Action.CREATE, True
+    field, reads_before = "create_item", ("ItemsByColumnValues",)  # adopt's lookup by key
 
     def ensure_groups(self, batch_id: str) -> None:
         """Create each missing group once (a lost answer is found by title by the client)."""
@@ -328,7 +336,7 @@ class ItemUpdates(_ItemKind):
     """Only the changed columns of a modified line (sizes-only changes send nothing)."""
 
     journal_kind, phase, alias, operation = "UPDATE_ITEMS", "update items", "u", "UpdateItems"
-    succeeded, action = "items_updated", Action.UPDATE
+    succeeded, action, field = "items_updated", Action.UPDATE, "change_multiple_column_values"
 
     def problem(self, row: sa.Row) -> RowRejected | None:
         problems = self.board.item_label_problems(json.loads(row.column_values))
@@ -388,7 +396,7 @@ class ItemMoves(_ItemKind):
     changes nothing, so a lost answer needs no lookup."""
 
     journal_kind, phase, alias, operation = "MOVE_ITEMS", "move items", "m", "MoveItems"
-    succeeded, action = "items_updated", Action.MOVE
+    succeeded, action, field = "items_updated", Action.MOVE, "move_item_to_group"
 
     def problem(self, row: sa.Row) -> RowRejected | None:
         if row.group_title in self.board.group_ids:
@@ -422,7 +430,7 @@ class ItemArchives(_ItemKind):
     """Lines gone from the source: archived on monday (history stays), archived in the mirror."""
 
     journal_kind, phase, alias, operation = "ARCHIVE_ITEMS", "archive items", "a", "ArchiveItems"
-    succeeded, action = "items_archived", Action.ARCHIVE
+    succeeded, action, field = "items_archived", Action.ARCHIVE, "archive_item"
 
     def mutation(self, alias: str, row: sa.Row) -> Mutation:
         return documents.archive_item(alias, item_id=row.monday_item_id)
@@ -492,6 +500,7 @@ class SubitemCreates(_SubitemKind):
         "CreateSubitems",
     )
     succeeded, action, creates = "subitems_created", Action.CREATE, True
+    field = "create_subitem"
 
     def fail_orphans(self, batch_id: str) -> None:
         """Subitems whose parent item failed cannot be created: recorded, not dropped."""
@@ -592,7 +601,7 @@ class SubitemUpdates(_SubitemKind):
         "q",
         "UpdateSubitems",
     )
-    succeeded, action = "subitems_updated", Action.UPDATE
+    succeeded, action, field = "subitems_updated", Action.UPDATE, "change_multiple_column_values"
 
     def mutation(self, alias: str, row: sa.Row) -> Mutation:
         return documents.change_multiple_column_values(
@@ -616,7 +625,7 @@ class SubitemArchives(_SubitemKind):
         "x",
         "ArchiveSubitems",
     )
-    succeeded, action = "subitems_archived", Action.ARCHIVE
+    succeeded, action, field = "subitems_archived", Action.ARCHIVE, "archive_item"
 
     def mutation(self, alias: str, row: sa.Row) -> Mutation:
         return documents.archive_item(alias, item_id=row.monday_subitem_id)

@@ -1,4 +1,5 @@
-"""Every state a batch, a staged row or a journal entry can be in (one place for the words)."""
+"""Every state a batch, a staged row or a journal entry can be in, and what a sync did when no
+batch tells it (one place for the words)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,24 @@ class BatchStatus(StrEnum):
     COMPLETED_WITH_ERRORS = "COMPLETED_WITH_ERRORS"
     FAILED = "FAILED"
 
-    @property
-    def finished(self) -> bool:
-        return self in FINISHED_BATCH_STATUSES
-
 
 FINISHED_BATCH_STATUSES = frozenset(
     {BatchStatus.BATCH_COMPLETED, BatchStatus.COMPLETED_WITH_ERRORS, BatchStatus.FAILED}
 )
+COMPLETED_BATCH_STATUSES = frozenset(
+    {BatchStatus.BATCH_COMPLETED, BatchStatus.COMPLETED_WITH_ERRORS}
+)  # ended with everything sent (rows monday refused are in the ERR tables)
+
+
+class SyncStatus(StrEnum):
+    """What a sync (or one customer of a whole-book sync) did when no batch status tells it;
+    otherwise its status is its batch's (``BatchStatus``)."""
+
+    DRY_RUN = "DRY_RUN"
+    NO_CHANGES = "NO_CHANGES"  # nothing to send: no batch was made
+    REFUSED = "REFUSED"  # the plan was refused (it would archive too much of the scope)
+    FAILED = "FAILED"  # a whole-book sync: this customer's run failed before its batch ended
+    NOT_RUN = "NOT_RUN"  # a whole-book sync: stopped before this customer
 
 
 class Action(StrEnum):

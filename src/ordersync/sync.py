@@ -27,6 +27,7 @@ from ordersync.deliver import Delivery, Progress
 from ordersync.errors import (
     AuthError,
     ConfigError,
+    ExitCode,
     LimitReachedError,
     LockedError,
     MondayUnreachableError,
@@ -35,7 +36,8 @@ from ordersync.errors import (
 from ordersync.monday import MondayClient
 from ordersync.plan import LineChange, PlanResult, plan_batch
 from ordersync.source import Scope
-from ordersync.states import BatchStatus
+from ordersync.states import COMPLETED_BATCH_STATUSES as COMPLETED
+from ordersync.states import BatchStatus, SyncStatus
 
 logger = logging.getLogger(__name__)
 
@@ -53,25 +55,24 @@ class SyncOutcome:
     @property
     def status(self) -> str:
         if self.plan.refused:
-            return "REFUSED"
+            return SyncStatus.REFUSED
         if self.dry_run:
-            return "DRY_RUN"
+            return SyncStatus.DRY_RUN
         if self.report is not None:
             return self.report.status
         if any(r.status != BatchStatus.BATCH_COMPLETED for r in self.resumed):
             return self.resumed[-1].status
-        return "NO_CHANGES"
+        return SyncStatus.NO_CHANGES
 
     @property
-    def exit_code(self) -> int:
-        """0 completed (or nothing to do), 3 completed with rejected rows, 1 failed."""
+    def exit_code(self) -> ExitCode:
+        """OK completed (or nothing to do), REJECTED completed with rejected rows, FAILED."""
         statuses = [r.status for r in [*self.resumed, *([self.report] if self.report else [])]]
-        completed = (BatchStatus.BATCH_COMPLETED, BatchStatus.COMPLETED_WITH_ERRORS)
-        if self.plan.refused or any(status not in completed for status in statuses):
-            return 1
+        if self.plan.refused or any(status not in COMPLETED for status in statuses):
+            return ExitCode.FAILED
         if BatchStatus.COMPLETED_WITH_ERRORS in statuses or (self.dry_run and self.plan.rejected):
-            return 3
-        return 0
+            return ExitCode.REJECTED
+        return ExitCode.OK
 
     def as_dict(self) -> dict[str, Any]:
         report = self.report
@@ -205,14 +206,14 @@ class CustomerOutcome:
     @property
     def status(self) -> str:
         if not self.ran:
-            return "NOT_RUN"
+            return SyncStatus.NOT_RUN
         if self.outcome is None:
-            return "FAILED"
+            return SyncStatus.FAILED
         return self.outcome.status
 
     @property
-    def exit_code(self) -> int:
-        return 1 if self.outcome is None else self.outcome.exit_code
+    def exit_code(self) -> ExitCode:
+        return ExitCode.FAILED if self.outcome is None else self.outcome.exit_code
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -235,14 +236,11 @@ class BookOutcome:
     dry_run: bool = False
 
     @property
-    def exit_code(self) -> int:
-        """The worst of the customers': 1 (failed) > 3 (rejected rows) > 0."""
-        codes = {c.exit_code for c in self.customers}
-        codes |= {1 for r in self.resumed if r.status not in COMPLETED}
-        for code in (1, 3):
-            if code in codes:
-                return code
-        return 0
+    def exit_code(self) -> ExitCode:
+        """The worst of the customers' (``ExitCode.worst``); a resumed batch that did not
+        complete counts as failed."""
+        resumed = [ExitCode.FAILED for r in self.resumed if r.status not in COMPLETED]
+        return ExitCode.worst([*(c.exit_code for c in self.customers), *resumed])
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -253,9 +251,6 @@ class BookOutcome:
             "resumed_batches": [r.as_dict() for r in self.resumed],
             "customers": [c.as_dict() for c in self.customers],
         }
-
-
-COMPLETED = (BatchStatus.BATCH_COMPLETED, BatchStatus.COMPLETED_WITH_ERRORS)
 
 
 def run_book(

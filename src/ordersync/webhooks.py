@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ordersync.errors import AuthError, MondayError
+from ordersync.errors import AuthError, ExitCode, MondayError
 from ordersync.monday import MondayClient
 from ordersync.monday.documents import COMPLEXITY_SELECTION
 
@@ -61,11 +61,11 @@ class InstallReport:
     existing: dict[str, int] = field(default_factory=dict)  # event → webhooks already there
 
     @property
-    def exit_code(self) -> int:
-        """0 all installed, 3 some refused, 1 none installed."""
+    def exit_code(self) -> ExitCode:
+        """OK all installed, REJECTED some refused, FAILED none installed."""
         if not self.refused:
-            return 0
-        return 3 if self.installed else 1
+            return ExitCode.OK
+        return ExitCode.REJECTED if self.installed else ExitCode.FAILED
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -29,8 +29,8 @@ def _timestamps() -> list[sa.Column]:
     ]
 
 
-def _counter(name: str) -> sa.Column:
-    return sa.Column(name, sa.Integer, nullable=False, server_default=sa.text("0"))
+def _counter(name: str, type_: type[sa.Integer] = sa.Integer) -> sa.Column:
+    return sa.Column(name, type_, nullable=False, server_default=sa.text("0"))
 
 
 BATCH_COUNTERS = (
@@ -54,6 +54,10 @@ BATCH_COUNTERS = (
     "requests",
     "retries",
 )
+
+BATCH_USAGE = ("throttled", "complexity_spent")
+"""What a batch cost on monday (migration 0007): answers with HTTP 429, complexity points spent.
+Named as the client's ``RequestStats`` counts them."""
 
 PULL_COUNTERS = (
     "items_read",
@@ -112,6 +116,7 @@ def build_tables(names: TablesConfig | None = None) -> Tables:
         sa.Column("status", STATE, nullable=False),
         *(sa.Column(name, sa.DateTime) for name in BATCH_STAGE_TIMESTAMPS[1:]),
         *(_counter(name) for name in BATCH_COUNTERS),
+        *(_counter(name, sa.BigInteger) for name in BATCH_USAGE),
         sa.Column("error", LONG_TEXT),
         sa.Column("config_snapshot", LONG_TEXT),
         *_timestamps(),

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mssql
 
 # A bare UnicodeText compiles to the deprecated NTEXT on mssql until the dialect has seen a
-# server version; NVARCHAR(max) is what SQL Server wants for long text.
-LONG_TEXT = sa.UnicodeText().with_variant(mssql.NVARCHAR(), "mssql")
+# server version; NVARCHAR(max) is what SQL Server wants for long text. (``sa.NVARCHAR`` is the
+# class the mssql dialect exports: naming it here does not import the dialect, ~0.1 s.)
+LONG_TEXT = sa.UnicodeText().with_variant(sa.NVARCHAR(), "mssql")
 
 # What a signed integer column of each type holds (SQL Server, PostgreSQL; SQLite holds more).
 _INTEGER_BITS = ((sa.SmallInteger, 16), (sa.BigInteger, 64), (sa.Integer, 32))

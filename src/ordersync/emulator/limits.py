@@ -65,6 +65,18 @@ class Limits:
     ip_requests_per_window: int | None = 5_000
     ip_window: float = 10.0
     items_per_board: int | None = 10_000
+    bulk_starts_per_hour: int | None = 100
+    bulk_items_per_hour: int | None = 19_000
+    bulk_ingest_rows: int = 10_000
+    bulk_backfill_rows: int = 20_000
+    bulk_max_file_bytes: int = 150 * 1024 * 1024
+    bulk_url_ttl: float = 10 * 60.0
+    bulk_job_seconds: float = 2.0
+    bulk_rows_per_second: float | None = 100.0
+    """Bulk import (``bulk``; FACTS.md "Bulk import"): job starts per account per hour, the
+    ingest budget of items per hour, rows per ingest / backfill job, file size, the lifetime of
+    upload and report URLs; and the emulator's own processing time (a job's set-up seconds,
+    then rows per second; ``None``: all rows at once), which monday does not publish."""
 
     @classmethod
     def for_plan(cls, plan: str, **overrides: Any) -> Limits:
@@ -117,6 +129,10 @@ class Undocumented:
         archived_in_lookups: ``items_page_by_column_values`` and an item's ``subitems`` also
             list archived items (their ``state`` says so), or only active ones. monday's pages
             on both say nothing about archived items.
+        bulk_budget_counts_mutations: items made by ``create_item`` / ``create_subitem`` use
+            the 19,000 items per hour that ``ingest_items`` reserves from (``True``), or not.
+        bulk_parallel_jobs: import jobs that process at once per account (0: no limit); a
+            job uploaded while all slots are busy waits in ``PROCESSING`` at 0%.
     """
 
     cache_error_answers: bool = False
@@ -124,12 +140,16 @@ class Undocumented:
     alias_data_with_errors: bool = True
     daily_limit_status: int = 429
     archived_in_lookups: bool = False
+    bulk_budget_counts_mutations: bool = False
+    bulk_parallel_jobs: int = 0
 
     def __post_init__(self) -> None:
         if self.same_key_other_body not in ("conflict", "replay", "execute"):
             raise ValueError("same_key_other_body is one of conflict, replay, execute")
         if self.daily_limit_status not in (200, 429):
             raise ValueError("daily_limit_status is 200 or 429")
+        if self.bulk_parallel_jobs < 0:
+            raise ValueError("bulk_parallel_jobs is 0 (no limit) or more")
 
 
 def parse_undocumented(settings: Iterable[str]) -> Undocumented:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -47,6 +48,8 @@ class Store:
         self.lock = threading.RLock()
         self.boards: dict[str, Board] = {}
         self.items: dict[str, Item] = {}
+        self._held: Counter[str] = Counter()
+        """Items per board that are not deleted (the items limit counts them)."""
         self.webhooks: dict[str, Webhook] = {}
         self._now = now
         self._on_event = on_event or (lambda event: None)
@@ -58,6 +61,8 @@ class Store:
         self._next_board_id = FIRST_BOARD_ID
         self._next_column_number = 1
         self.items_per_board: int | None = None
+        self.silent = False
+        """While set, changes report no events (a backfill import runs no automations)."""
         """Items one board may hold (``Limits.items_per_board``, monday's 10,000); ``None``:
         no limit."""
         self.archived_in_lookups = False
@@ -228,6 +233,7 @@ class Store:
         )
         self._next_item_id += 1
         self.items[item.id] = item
+        self._held[board.id] += 1
         board.updated_at = now
         return item
 
@@ -240,7 +246,7 @@ class Store:
         limit = self.items_per_board
         if limit is None:
             return
-        held = sum(1 for i in self.board_items(board.id) if i.state is not ItemState.DELETED)
+        held = self._held[board.id]
         if held >= limit:
             raise api_errors.MondayAPIError(
                 api_errors.ITEMS_LIMIT,
@@ -309,6 +315,8 @@ class Store:
             now = self._now()
             for target in (item, *(self.items[i] for i in item.subitem_ids)):
                 if target.state is not ItemState.DELETED and target.state is not state:
+                    if state is ItemState.DELETED:
+                        self._held[target.board_id] -= 1
                     target.state = state
                     target.updated_at = now
                     self.boards[target.board_id].updated_at = now
@@ -449,6 +457,7 @@ class Store:
         )
         self._next_item_id += 1
         self.items[clone.id] = clone
+        self._held[board_id] += 1
         return clone
 
     def update_labels(
@@ -526,7 +535,8 @@ class Store:
         return self.items[item.parent_id] if item.parent_id is not None else None
 
     def _emit(self, event: BoardEvent) -> None:
-        self._on_event(event)
+        if not self.silent:
+            self._on_event(event)
 
     # -- persistence ---------------------------------------------------------------------
 
@@ -553,6 +563,9 @@ class Store:
                 i["id"]: Item(**{**i, "state": ItemState(i["state"])}) for i in data["items"]
             }
             self.webhooks = {w["id"]: Webhook(**w) for w in data["webhooks"]}
+            self._held = Counter(
+                i.board_id for i in self.items.values() if i.state is not ItemState.DELETED
+            )
             self._next_item_id = data["next_item_id"]
             self._next_webhook_id = data["next_webhook_id"]
             self._next_group_number = data["next_group_number"]

@@ -38,7 +38,7 @@ from ordersync.errors import (
     MondayUnreachableError,
     RetryableMondayError,
 )
-from ordersync.monday import documents, reads
+from ordersync.monday import budget, documents, reads
 from ordersync.monday import errors as monday_errors
 from ordersync.monday.models import (
     AliasResult,
@@ -50,7 +50,7 @@ from ordersync.monday.models import (
     RequestStats,
 )
 from ordersync.monday.pacing import Pacer
-from ordersync.timeouts import REQUEST_TIMEOUT, SERVER_TIMEOUT
+from ordersync.timeouts import API_VERSION, REQUEST_TIMEOUT, SERVER_TIMEOUT, USER_AGENT
 
 __all__ = ["MondayClient"]
 
@@ -101,12 +101,12 @@ class MondayClient:
         url: str,
         token: str | None,
         *,
-        api_version: str = "2026-10",
+        api_version: str = API_VERSION,
         transport: httpx.BaseTransport | None = None,
         clock: Clock | None = None,
         timeout: float = REQUEST_TIMEOUT,
         max_retries: int = 8,
-        user_agent: str = "ordersync/0.1",
+        user_agent: str = USER_AGENT,
         max_retry_wait: float = 300.0,
         rng: random.Random | None = None,
     ) -> None:
@@ -255,6 +255,13 @@ class MondayClient:
                 self._scrub_error(result.error)
         return results
 
+    def chunk_size(self, field: str, cap: int, *, reads_before: Sequence[str] = ()) -> int:
+        """How many aliases of mutation ``field`` (at most ``cap``) the next request should
+        carry to fit monday's complexity budget as last seen (``budget.chunk_size``)."""
+        return budget.chunk_size(
+            self._pacer, field, cap, now=self._clock.monotonic(), reads_before=reads_before
+        )
+
     def _send(
         self,
         document: str,
@@ -389,6 +396,7 @@ class MondayClient:
         except (KeyError, TypeError, ValueError):
             return
         self.stats.last_complexity = complexity
+        self.stats.complexity_spent += complexity.query
         self._pacer.observe(complexity, kinds, self._clock.monotonic())
 
     def _log(

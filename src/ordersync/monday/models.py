@@ -97,6 +97,7 @@ class RequestStats:
         mutations_sent: aliases sent in mutation requests (retries included).
         paced_seconds: time spent waiting for the complexity budget to reset.
         last_complexity: the last complexity report seen.
+        complexity_spent: complexity points the answered requests cost (their ``query``).
     """
 
     requests: int = 0
@@ -106,6 +107,7 @@ class RequestStats:
     mutations_sent: int = 0
     paced_seconds: float = 0.0
     last_complexity: Complexity | None = None
+    complexity_spent: int = 0
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,7 @@ class Pacer:
         self._reset_at: float | None = None
         self._cost_per_alias: dict[str, float] = {}
         self._exhausted_until: dict[str, float] = {}
+        self._most_left = 0  # the most points ever left in a window: the budget is no less
         self.policies: dict[str, dict[str, int]] = {}
         """The last ``RateLimit-Policy`` seen: policy → ``{"q": quota, "w": window}``."""
 
@@ -110,6 +111,22 @@ class Pacer:
     def remaining(self) -> int | None:
         """The last known remaining budget, ``None`` when unknown or reset since."""
         return self._remaining
+
+    def left(self, now: float) -> int | None:
+        """Points left in the current window at ``now``; ``None`` when unknown or reset since."""
+        if self._remaining is None or self._reset_at is None or now >= self._reset_at:
+            return None
+        return self._remaining
+
+    @property
+    def budget(self) -> int | None:
+        """Points a whole window holds: ``complexityMinute``'s ``q``; without that policy,
+        the most ever left in a window (a lower bound); ``None`` before any answer."""
+        return self.policies.get(COMPLEXITY_POLICY, {}).get("q") or self._most_left or None
+
+    def alias_cost(self, kind: str) -> float | None:
+        """Points one alias of ``kind`` cost in the last request carrying it, if measured."""
+        return self._cost_per_alias.get(kind)
 
     def estimate(self, kinds: Mapping[str, int]) -> float:
         """Estimated cost of a request carrying ``kinds`` (kind → number of aliases)."""
@@ -142,6 +159,7 @@ class Pacer:
         """
         self._remaining = complexity.after
         self._reset_at = now + complexity.reset_in_seconds
+        self._most_left = max(self._most_left, complexity.before)
         aliases = sum(kinds.values())
         if aliases > 0 and complexity.query > 0:
             per_alias = complexity.query / aliases
@@ -159,6 +177,7 @@ class Pacer:
                 continue
             if state.name == COMPLEXITY_POLICY:
                 self._remaining, self._reset_at = remaining, now + reset
+                self._most_left = max(self._most_left, remaining)
             elif remaining <= 0:
                 self._exhausted_until[state.name] = now + reset
             else:
