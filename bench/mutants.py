@@ -69,6 +69,9 @@ SYNC = "tests/test_sync.py"
 CHANGES = "tests/test_changes.py"
 PULL = "tests/test_pull.py"
 ONCE = "tests/test_exactly_once.py"
+DELIVER = "tests/test_deliver.py"
+ROWS = "tests/test_rows.py"
+JOURNAL = "tests/test_journal.py"
 
 MUTANTS: tuple[Mutant, ...] = (
     # --- the four issue 11 found surviving ------------------------------------------------
@@ -85,7 +88,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "deliver.py",
         "IDEMPOTENCY_WINDOW = timedelta(minutes=25)",
         "IDEMPOTENCY_WINDOW = timedelta(minutes=45)",
-        ("tests/test_resend_window.py", ONCE),
+        (DELIVER, "tests/test_resend_window.py", ONCE),
         "a request resent after monday forgot its key (30 min) is applied twice",
     ),
     Mutant(
@@ -93,7 +96,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "deliver.py",
         'elif result.outcome == "failed" and result.error and not result.error.retryable:',
         'elif result.outcome == "failed" and result.error:',
-        ("tests/test_alias_errors.py", "tests/test_bad_rows.py", ONCE),
+        (DELIVER, "tests/test_alias_errors.py", "tests/test_bad_rows.py", ONCE),
         "one alias throttled or locked is failed for good instead of sent again",
     ),
     Mutant(
@@ -195,7 +198,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "                    .limit(limit)",
         "                    .order_by(self.staged.c.order_key, self.staged.c.stg_id)\n"
         "                    .limit(limit + 1)",
-        ("tests/test_chunking.py", SYNC),
+        (ROWS, "tests/test_chunking.py", SYNC),
         "requests carry one alias more than configured (monday caps aliases per request)",
     ),
     Mutant(
@@ -219,7 +222,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "rows.py",
         "self._update_mirror(connection, row, qty=row.qty, row_hash=row.row_hash)",
         "self._update_mirror(connection, row, row_hash=row.row_hash)",
-        ("tests/test_subitem_drift.py", CHANGES),
+        (ROWS, "tests/test_subitem_drift.py", CHANGES),
         "an updated quantity is not recorded in the mirror: resent by every later sync",
     ),
     Mutant(
@@ -228,7 +231,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "        self.count(connection, batch_id, **{self.failed: 1})\n"
         "        self.forget_hash(connection, row)",
         "        self.count(connection, batch_id, **{self.failed: 1})",
-        ("tests/test_bad_rows.py", "tests/test_alias_errors.py"),
+        (ROWS, "tests/test_bad_rows.py", "tests/test_alias_errors.py"),
         "a change monday refused is never tried again (the mirror believes it arrived)",
     ),
     Mutant(
@@ -236,7 +239,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "rows.py",
         ".values(request_id=request_id, attempts=self.staged.c.attempts + 1)",
         ".values(request_id=request_id, attempts=self.staged.c.attempts)",
-        ("tests/test_alias_errors.py", ONCE),
+        (ROWS, "tests/test_alias_errors.py", ONCE),
         "a row whose answer is never confirmed is sent forever (DELIVERY_UNCONFIRMED never)",
     ),
     Mutant(
@@ -244,7 +247,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "deliver.py",
         "clean = row.rows_rejected == 0 and row.items_failed == 0 and row.subitems_failed == 0",
         "clean = row.rows_rejected == 0 and row.items_failed == 0",
-        ("tests/test_alias_errors.py", "tests/test_bad_rows.py", SYNC),
+        (DELIVER, "tests/test_alias_errors.py", "tests/test_bad_rows.py", SYNC),
         "a batch whose subitems monday refused reads BATCH_COMPLETED",
     ),
     Mutant(
@@ -252,7 +255,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "deliver.py",
         'elif result.outcome == "unknown":\n                    unknown.append(row)',
         'elif result.outcome == "unknown":\n                    pass',
-        (ONCE,),
+        (DELIVER, ONCE),
         "an alias the answer does not account for is resent, not adopted (duplicates)",
     ),
     # --- journal / lookup -----------------------------------------------------------------------
@@ -261,7 +264,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "journal.py",
         "aliases=json.dumps(aliases),\n                state=JournalState.SENDING,",
         "aliases=json.dumps(aliases),\n                state=JournalState.DONE,",
-        (ONCE,),
+        (JOURNAL, ONCE),
         "a crash after sending leaves nothing to resolve: the request is made again",
     ),
     Mutant(
@@ -279,6 +282,39 @@ MUTANTS: tuple[Mutant, ...] = (
         "",
         ("tests/test_lookup.py", ONCE, SYNC),
         "an archived subitem is adopted: the size stays invisible on the board",
+    ),
+    # --- board / source -------------------------------------------------------------------------
+    Mutant(
+        "board-deactivated-label-usable",
+        "board.py",
+        "    if label in column.deactivated_labels:\n        return False\n",
+        "",
+        ("tests/test_board.py", "tests/test_deactivated_labels.py"),
+        "a deactivated label is sent where labels may be created (monday refuses the row)",
+    ),
+    Mutant(
+        "board-subitem-columns-unchecked",
+        "board.py",
+        '            (self.subitems_board, sub.qty_column_id, "numbers"),\n',
+        "",
+        ("tests/test_board.py", "tests/test_check_board.py"),
+        "a subitems board without the quantity column is found only when every subitem fails",
+    ),
+    Mutant(
+        "source-scope-one-spelling",
+        "source.py",
+        "customer.in_(config.customer_names(scope.customer))",
+        "customer.in_([scope.customer.strip().upper()])",
+        ("tests/test_source.py", "tests/test_plan.py"),
+        "a customer's lines spelled another way (GREYSON CLOTHIERS) are archived or never sent",
+    ),
+    Mutant(
+        "source-sizes-any-type",
+        "source.py",
+        "sizes = tuple(name for name in names[start:end] if _is_integer(table.c[name].type))",
+        "sizes = tuple(name for name in names[start:end])",
+        ("tests/test_source.py", "tests/test_lines.py"),
+        "a text column between the size markers (INFOR COLOUR CODE) is read as a size",
     ),
     # --- pulled / missing -----------------------------------------------------------------------
     Mutant(
