@@ -127,7 +127,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "plan-bad-row-looks-deleted",
         "plan.py",
-        '                    rows.append(self._scan_row(order_key(line.key), REJECTED, "{}"))',
+        '                    rows.append(self._scan_row(order_key(line.key), REJECTED, "{}", None))',
         "                    pass",
         ("tests/test_rejected_lines.py", "tests/test_bad_rows.py", "tests/test_plan.py"),
         "a line that turns bad is archived on the board instead of left alone",
