@@ -24,7 +24,7 @@ Applying comes after the answer, in the server loop (``WebhookServer``): this bo
 events (another receiver's board is never touched), oldest first, ``[serve] events_per_apply``
 per hold of the board's lock (released between batches; a run waiting for the board, e.g.
 ``sync --wait``, goes first). The items a batch names are read from monday by id and recorded
-by ``pulled.ValueRecorder`` exactly as a pull records them (source ``webhook``; a
+by ``recorder.ValueRecorder`` exactly as a pull records them (source ``webhook``; a
 database-owned column changed by hand is drift); items archived or deleted there go through
 ``[pull] missing_item_policy``, items restored there are active again in the mirror
 (``missing.restore_rows``). Applying reads monday's current state instead of trusting the
