@@ -101,7 +101,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "recorder.py",
         "            writes.parents_to_replan.add(row.order_key)\n",
         "",
-        ("tests/test_subitem_drift.py", PULL),
+        ("tests/test_recorder.py", "tests/test_subitem_drift.py", PULL),
         "a hand-edited subitem quantity is never put back (its line is not planned again)",
     ),
     # --- plan -------------------------------------------------------------------------------
@@ -270,7 +270,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "mirror.py",
         '"column_values", column_values, subitems=False, row_hash=None)',
         '"column_values", column_values, subitems=False)',
-        (PULL,),
+        ("tests/test_mirror.py", PULL),
         "a hand-edited price is never put back",
     ),
     Mutant(
@@ -279,7 +279,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "        if row.row_hash is None and (subitems or column_id not in pushed):\n"
         "            continue",
         "            if False:\n                continue",
-        (PULL,),
+        ("tests/test_recorder.py", PULL),
         "the same hand edit is logged as drift by every pull until the next sync",
     ),
     Mutant(
@@ -287,7 +287,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "missing.py",
         "        mirror.forget_hashes(connection, keys)\n",
         "",
-        (PULL,),
+        ("tests/test_missing.py", PULL),
         "a subitem archived by hand is not re-created under the recreate policy",
     ),
 )

@@ -62,7 +62,7 @@ def add_subitem(
 
 def mirror(db: Database, table: sa.Table, **where: Any) -> dict[Any, sa.Row]:
     """Mirror rows of ``table`` matching ``where``: by order key (items) or (key, size)."""
-    condition = sa.and_(*(table.c[name] == value for name, value in where.items()))
+    condition = sa.and_(sa.true(), *(table.c[name] == value for name, value in where.items()))
     with db.engine.connect() as connection:
         rows = connection.execute(sa.select(table).where(condition)).all()
     if "size_label" in table.c:

@@ -54,7 +54,11 @@ def test_promote_inserts_then_updates_and_makes_the_row_active(db: Database) -> 
     add_item(db, "K2", 12, state=ARCHIVED)
     write(db, lambda m, c: m.promote_item(c, "K2", {**values, "monday_item_id": 22}))
     found = items(db)
-    assert (found["K1"].monday_item_id, found["K1"].state, found["K1"].row_hash) == (11, ACTIVE, "h1")
+    assert (found["K1"].monday_item_id, found["K1"].state, found["K1"].row_hash) == (
+        11,
+        ACTIVE,
+        "h1",
+    )
     assert (found["K2"].monday_item_id, found["K2"].state) == (22, ACTIVE)
 
 
