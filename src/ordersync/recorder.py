@@ -148,8 +148,10 @@ class Recorded:
 
 @dataclass
 class _Writes:
-    """Rows to write for one batch, flushed with one statement (or executemany) per kind."""
+    """Rows to write for one batch (read at ``now``), flushed with one statement (or
+    executemany) per kind."""
 
+    now: datetime
     inserts: list[dict[str, Any]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     deletes: list[dict[str, Any]] = field(default_factory=list)
@@ -229,7 +231,7 @@ class ValueRecorder:
         recorded: Recorded,
     ) -> None:
         rows = self.mirror.active_rows(connection, (i.id for i in batch), subitems=kind.subitems)
-        writes = _Writes()
+        writes = _Writes(now)
         unknown = recorded.unknown_subitems if kind.subitems else recorded.unknown_items
         for item in batch:
             row = rows.get(item.id)
@@ -239,8 +241,8 @@ class ValueRecorder:
             if self.since is not None and row.pulled_at is not None and row.pulled_at >= self.since:
                 continue  # recorded earlier in this run (before a cursor restart)
             event_key = event_keys.get(item.id)
-            self._owned(kind, item, row, writes, now, event_key)
-            recorded.drifts.extend(self._drift(kind, item, row, writes, now, event_key))
+            self._owned(kind, item, row, writes, event_key)
+            recorded.drifts.extend(self._drift(kind, item, row, writes, event_key))
             writes.stamped.append(item.id)
         recorded.values_changed += sum(
             1 for c in writes.changes if c["source"] != Source.DRIFT.value
@@ -249,17 +251,11 @@ class ValueRecorder:
             recorded.subitems_read += len(writes.stamped)
         else:
             recorded.items_read += len(writes.stamped)
-        self._flush(connection, kind, writes, now)
+        self._flush(connection, kind, writes)
 
     # ------------------------------------------------------------------ monday-owned values
     def _owned(
-        self,
-        kind: _Kind,
-        item: Item,
-        row: sa.Row,
-        writes: _Writes,
-        now: datetime,
-        event_key: str | None,
+        self, kind: _Kind, item: Item, row: sa.Row, writes: _Writes, event_key: str | None
     ) -> None:
         """Compare the owned values with the row's snapshot; queue the differences."""
         old: dict[str, str] = json.loads(row.monday_values or "{}")
@@ -275,9 +271,9 @@ class ValueRecorder:
                 new.pop(column_id, None)
             else:
                 new[column_id] = value.text
-            self._queue_value(row, item.id, column, value, old.get(column_id), writes, now)
+            self._queue_value(row, item.id, column, value, old.get(column_id), writes)
             writes.changes.append(
-                self._change(row, item.id, column_id, old.get(column_id), value.text, now)
+                self._change(row, item.id, column_id, old.get(column_id), value.text, writes.now)
                 | {"source": str(self.source), "event_key": event_key}
             )
         if new != old:
@@ -291,7 +287,6 @@ class ValueRecorder:
         value: PulledValue,
         old_text: str | None,
         writes: _Writes,
-        now: datetime,
     ) -> None:
         key = {"p_board": self.board_id, "p_id": monday_id, "p_column": column.column_id}
         if value.text is None:
@@ -302,8 +297,8 @@ class ValueRecorder:
             "number_value": value.number,
             "date_value": value.day,
             "source": str(self.source),
-            "changed_at": now,
-            "pulled_at": now,
+            "changed_at": writes.now,
+            "pulled_at": writes.now,
         }
         if old_text is None:
             writes.inserts.append(
@@ -342,13 +337,7 @@ class ValueRecorder:
 
     # ------------------------------------------------------------------ drift
     def _drift(
-        self,
-        kind: _Kind,
-        item: Item,
-        row: sa.Row,
-        writes: _Writes,
-        now: datetime,
-        event_key: str | None,
+        self, kind: _Kind, item: Item, row: sa.Row, writes: _Writes, event_key: str | None
     ) -> list[Drift]:
         """Pushed columns whose board value is not what ordersync pushed: logged, and the
         mirror queued to forget them."""
@@ -365,7 +354,7 @@ class ValueRecorder:
                 Drift(item.id, row.order_key, size, column_id, title, expected.text, actual.text)
             )
             writes.changes.append(
-                self._change(row, item.id, column_id, expected.text, actual.text, now)
+                self._change(row, item.id, column_id, expected.text, actual.text, writes.now)
                 | {"source": str(Source.DRIFT), "event_key": event_key}
             )
             forget_pushed(pushed, column_id, column_type, expected, actual)
@@ -377,9 +366,7 @@ class ValueRecorder:
         return drifts
 
     # ------------------------------------------------------------------ writing
-    def _flush(
-        self, connection: sa.Connection, kind: _Kind, writes: _Writes, now: datetime
-    ) -> None:
+    def _flush(self, connection: sa.Connection, kind: _Kind, writes: _Writes) -> None:
         pulled, changes = self.db.tables.pulled_values, self.db.tables.value_changes
         key = sa.and_(
             pulled.c.board_id == sa.bindparam("p_board"),
@@ -404,15 +391,13 @@ class ValueRecorder:
             connection.execute(
                 pulled.update()
                 .where(pulled.c.board_id == self.board_id, pulled.c.monday_id.in_(ids))
-                .values(pulled_at=now)
+                .values(pulled_at=writes.now)
             )
-        self._update_mirror(connection, kind, writes, now)
+        self._update_mirror(connection, kind, writes)
 
-    def _update_mirror(
-        self, connection: sa.Connection, kind: _Kind, writes: _Writes, now: datetime
-    ) -> None:
+    def _update_mirror(self, connection: sa.Connection, kind: _Kind, writes: _Writes) -> None:
         mirror, subitems = self.mirror, kind.subitems
-        mirror.stamp_pulled(connection, writes.stamped, now, subitems=subitems)
+        mirror.stamp_pulled(connection, writes.stamped, writes.now, subitems=subitems)
         mirror.snapshot_values(connection, writes.snapshots, subitems=subitems)
         mirror.forget_drifted_items(connection, writes.drifted_items)
         mirror.forget_drifted_subitems(connection, writes.drifted_subitems)

@@ -52,14 +52,6 @@ class MirrorState(StrEnum):
     ARCHIVED = "archived"
 
 
-class Source(StrEnum):
-    """Where a value recorded in ``value_changes`` (or a pulled value) came from."""
-
-    PULL = "pull"
-    WEBHOOK = "webhook"
-    DRIFT = "drift"
-
-
 class EventState(StrEnum):
     """A received webhook event: PENDING until applied; QUARANTINED when it cannot be (why: in
     ``error``), so one bad event never holds up the others."""
@@ -74,3 +66,11 @@ class Stage(StrEnum):
 
     PLAN = "PLAN"
     DELIVER = "DELIVER"
+
+
+class Source(StrEnum):
+    """Where a value recorded in ``value_changes`` (or a pulled value) came from."""
+
+    PULL = "pull"
+    WEBHOOK = "webhook"
+    DRIFT = "drift"

@@ -261,25 +261,11 @@ def get_board(execute: Execute, board_id: int | str) -> Board:
 
 
 def iter_items(
-    execute: Execute,
-    board_id: int | str,
-    *,
-    column_ids: Sequence[str] | None = None,
-    page_size: int = MAX_PAGE_SIZE,
-    with_subitems: bool = False,
-    subitem_column_ids: Sequence[str] | None = None,
-    include_archived: bool = False,
+    execute: Execute, board_id: int | str, *, include_archived: bool = False, **read: Any
 ) -> Iterator[Item]:
-    """Every item of a board, page by page (see ``MondayClient.iter_items``)."""
-    pages = iter_pages(
-        execute,
-        board_id,
-        column_ids=column_ids,
-        page_size=page_size,
-        with_subitems=with_subitems,
-        subitem_column_ids=subitem_column_ids,
-    )
-    yield from _visible(_items(pages), include_archived)
+    """Every item of a board, page by page (see ``MondayClient.iter_items``); ``read`` takes
+    the arguments of ``iter_pages`` (columns, page size, subitems)."""
+    yield from _visible(_items(iter_pages(execute, board_id, **read)), include_archived)
 
 
 def iter_pages(
