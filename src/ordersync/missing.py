@@ -1,6 +1,7 @@
 """Items and subitems ordersync made that monday no longer holds (archived or deleted there),
-and what ``[pull] missing_item_policy`` does about them. Used by ``pull`` (mirror rows the pass
-did not read) and ``serve`` (items an ``item_archived``/``item_deleted`` event names).
+and what ``[pull] missing_item_policy`` does about them. ``pull`` (mirror rows the pass did not
+read) and ``serve`` (items an ``item_archived``/``item_deleted`` event names) both hand what
+they found to ``settle_missing``; the mirror is written through ``mirror.Mirror``.
 
 And the way back (``restore_rows``): an item or subitem monday holds active again (restored
 from the archive or the trash: ``item_restored``) whose mirror row says archived is active in
