@@ -100,11 +100,11 @@ MUTANTS: tuple[Mutant, ...] = (
         "one alias throttled or locked is failed for good instead of sent again",
     ),
     Mutant(
-        "pulled-subitem-drift-keeps-parent-hash",
-        "pulled.py",
+        "recorder-subitem-drift-keeps-parent-hash",
+        "recorder.py",
         "            writes.parents_to_replan.add(row.order_key)\n",
         "",
-        ("tests/test_subitem_drift.py", PULL),
+        ("tests/test_recorder.py", "tests/test_subitem_drift.py", PULL),
         "a hand-edited subitem quantity is never put back (its line is not planned again)",
     ),
     # --- plan -------------------------------------------------------------------------------
@@ -223,7 +223,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "rows-refused-change-keeps-hash",
         "rows.py",
         "        self.count(connection, batch_id, **{self.failed: 1})\n"
-        "        self.forget_hash(connection, row)",
+        "        self.mirror.forget_hashes(connection, [row.order_key])",
         "        self.count(connection, batch_id, **{self.failed: 1})",
         (ROWS, "tests/test_bad_rows.py", "tests/test_alias_errors.py"),
         "a change monday refused is never tried again (the mirror believes it arrived)",
@@ -310,30 +310,30 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/test_source.py", "tests/test_lines.py"),
         "a text column between the size markers (INFOR COLOUR CODE) is read as a size",
     ),
-    # --- pulled / missing -----------------------------------------------------------------------
+    # --- recorder / mirror / missing -----------------------------------------------------------
     Mutant(
-        "pulled-item-drift-keeps-hash",
-        "pulled.py",
-        '.values(column_values=sa.bindparam("m_columns"), row_hash=None)',
-        '.values(column_values=sa.bindparam("m_columns"))',
-        (PULL,),
+        "mirror-item-drift-keeps-hash",
+        "mirror.py",
+        '"column_values", column_values, subitems=False, row_hash=None)',
+        '"column_values", column_values, subitems=False)',
+        ("tests/test_mirror.py", PULL),
         "a hand-edited price is never put back",
     ),
     Mutant(
-        "pulled-drift-reported-every-pull",
-        "pulled.py",
-        "            if row.row_hash is None and (kind.subitems or column_id not in pushed):\n"
-        "                continue",
+        "recorder-drift-reported-every-pull",
+        "recorder.py",
+        "        if row.row_hash is None and (subitems or column_id not in pushed):\n"
+        "            continue",
         "            if False:\n                continue",
-        (PULL,),
+        ("tests/test_recorder.py", PULL),
         "the same hand edit is logged as drift by every pull until the next sync",
     ),
     Mutant(
         "missing-subitem-parent-not-replanned",
         "missing.py",
-        "        replan_items(connection, db, board_id, keys)\n",
+        "        mirror.forget_hashes(connection, keys)\n",
         "",
-        (PULL,),
+        ("tests/test_missing.py", PULL),
         "a subitem archived by hand is not re-created under the recreate policy",
     ),
 )

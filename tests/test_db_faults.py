@@ -44,7 +44,7 @@ from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator
 from ordersync.errors import DatabaseUnavailableError
 from ordersync.monday import MondayClient
 from ordersync.pull import pull_board
-from ordersync.pulled import ValueRecorder
+from ordersync.recorder import ValueRecorder
 from ordersync.serve import Authentication, EventApplier, WebhookServer
 from ordersync.states import BatchStatus, JournalState
 from ordersync.sync import SyncOutcome, run_sync

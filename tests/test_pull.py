@@ -41,7 +41,7 @@ from ordersync.emulator import CMS_BOARD_ID, Emulator, Limits
 from ordersync.errors import LockedError
 from ordersync.monday import MondayClient
 from ordersync.pull import PullReport, pull_board
-from ordersync.pulled import pushed_value, read_value
+from ordersync.recorder import pushed_value, read_value
 from ordersync.states import MirrorState
 from ordersync.sync import run_sync
 

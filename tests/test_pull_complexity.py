@@ -17,7 +17,7 @@ from ordersync.monday import MondayClient, documents
 from ordersync.monday.documents import ReadShape
 from ordersync.monday.errors import QUERY_TOO_COMPLEX
 from ordersync.pull import pull_board
-from ordersync.pulled import item_columns, subitem_columns
+from ordersync.recorder import item_columns, subitem_columns
 from ordersync.sync import run_sync
 from support import demo_database
 

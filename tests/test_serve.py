@@ -41,10 +41,11 @@ from ordersync.db import Database
 from ordersync.db.lock import board_lock
 from ordersync.emulator import CMS_BOARD_ID, Emulator, Fault
 from ordersync.monday import MondayClient
+from ordersync.monday.documents import WEBHOOK_DOCUMENTS
 from ordersync.serve import Authentication, WebhookServer, event_key, verify_signature
 from ordersync.states import MirrorState
 from ordersync.sync import run_sync
-from ordersync.webhooks import DOCUMENTS, WEBHOOK_EVENTS, install_webhooks
+from ordersync.webhooks import WEBHOOK_EVENTS, install_webhooks
 from support import REAL_SCHEMA, require_shared
 
 SECRET = "s3cr3t-signing-secret-of-32-bytes+"
@@ -159,7 +160,7 @@ def test_install_reports_an_event_monday_refuses(
 def test_webhook_documents_are_valid_against_monday_schema() -> None:
     require_shared(REAL_SCHEMA)
     schema = build_schema(REAL_SCHEMA.read_text(encoding="utf-8"))
-    for _name, document in DOCUMENTS:
+    for _name, document in WEBHOOK_DOCUMENTS:
         assert validate(schema, parse(document)) == []
 
 

@@ -21,12 +21,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordersync.config import SyncConfig
-from ordersync.db import Database, upsert, utcnow
+from ordersync.db import Database, utcnow
+from ordersync.mirror import Mirror
 from ordersync.monday import Item, MondayClient
 from ordersync.monday.column_values import from_monday
 from ordersync.normalize import clean_text
-from ordersync.pulled import board_write_format, pushed_value, read_value
-from ordersync.states import Action, MirrorState, RowStatus
+from ordersync.recorder import board_write_format, pushed_value, read_value
+from ordersync.states import Action, RowStatus
 
 
 def read_adopted(client: MondayClient, config: SyncConfig, item_ids: list[int]) -> dict[int, Item]:
@@ -70,6 +71,7 @@ class Adoption:
         self.db, self.config, self.board_id = db, config, board_id
         self.group_ids = group_ids  # group title → id on the board
         self.tables = db.tables
+        self.mirror = Mirror(db.tables, board_id)
         self.types = {c.column_id: c.type for c in config.items.columns}
 
     def stage(self, connection: sa.Connection, row: sa.Row, item: Item, found: Differences) -> None:
@@ -111,25 +113,19 @@ class Adoption:
         self, connection: sa.Connection, row: sa.Row, item: Item, on_board: dict[str, Any]
     ) -> None:
         """The mirror holds the board's values (and no hash) until the update lands."""
-        items = self.tables.items
-        connection.execute(
-            items.update()
-            .where(items.c.board_id == self.board_id, items.c.order_key == row.order_key)
-            .values(
-                item_name=item.name,
-                column_values=json.dumps(on_board, ensure_ascii=False),
-                row_hash=None,
-            )
+        self.mirror.update_item(
+            connection,
+            row.order_key,
+            item_name=item.name,
+            column_values=json.dumps(on_board, ensure_ascii=False),
+            row_hash=None,
         )
 
     def _mirror_group(self, connection: sa.Connection, row: sa.Row, group_id: str) -> None:
         """The mirror says where the item is until it is moved."""
         titles = {group: title for title, group in self.group_ids.items()}
-        items = self.tables.items
-        connection.execute(
-            items.update()
-            .where(items.c.board_id == self.board_id, items.c.order_key == row.order_key)
-            .values(group_id=group_id, group_title=titles.get(group_id))
+        self.mirror.update_item(
+            connection, row.order_key, group_id=group_id, group_title=titles.get(group_id)
         )
 
     def _stage_item(
@@ -232,16 +228,15 @@ class Adoption:
         subitem_id: int,
         qty: int | None,
     ) -> None:
-        upsert(
+        self.mirror.promote_subitem(
             connection,
-            self.tables.subitems,
-            {"board_id": self.board_id, "order_key": row.order_key, "size_label": size},
+            row.order_key,
+            size,
             {
                 "monday_subitem_id": subitem_id,
                 "monday_parent_item_id": parent_id,
                 "qty": qty,
                 "row_hash": None,
-                "state": MirrorState.ACTIVE,
                 "batch_id": row.batch_id,
                 "synced_at": utcnow(),
             },

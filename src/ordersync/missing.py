@@ -1,6 +1,7 @@
 """Items and subitems ordersync made that monday no longer holds (archived or deleted there),
-and what ``[pull] missing_item_policy`` does about them. Used by ``pull`` (mirror rows the pass
-did not read) and ``serve`` (items an ``item_archived``/``item_deleted`` event names).
+and what ``[pull] missing_item_policy`` does about them. ``pull`` (mirror rows the pass did not
+read) and ``serve`` (items an ``item_archived``/``item_deleted`` event names) both hand what
+they found to ``settle_missing``; the mirror is written through ``mirror.Mirror``.
 
 And the way back (``restore_rows``): an item or subitem monday holds active again (restored
 from the archive or the trash: ``item_restored``) whose mirror row says archived is active in
@@ -11,16 +12,17 @@ gone from the source is archived again by the next sync of its scope.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
 
 from ordersync.db import Database
-from ordersync.pulled import Source, chunked, replan_items
-from ordersync.states import MirrorState
+from ordersync.db.engine import parameter_chunks
+from ordersync.mirror import Mirror
+from ordersync.states import MirrorState, Source
 
 STATE_COLUMN = "item_state"
 """``value_changes.column_id`` of a row recording that an item left the board."""
@@ -49,6 +51,72 @@ class MissingRow:
             "state": self.state,
         }
 
+    def with_state(self, states: Mapping[int, str]) -> MissingRow:
+        """This row with monday's state of it (an id monday does not know: deleted)."""
+        return replace(self, state=states.get(self.monday_id, "deleted"))
+
+
+def outside_lines(subitems: Sequence[MissingRow], items: Sequence[MissingRow]) -> list[MissingRow]:
+    """The subitems whose item is not missing itself (an item gone takes its subitems)."""
+    gone_keys = {row.order_key for row in items}
+    return [row for row in subitems if row.order_key not in gone_keys]
+
+
+def rows_of(
+    connection: sa.Connection,
+    db: Database,
+    board_id: int,
+    monday_ids: Sequence[int],
+    states: Mapping[int, str],
+) -> tuple[list[MissingRow], list[MissingRow]]:
+    """The active mirror items and subitems of these monday ids, with monday's state of each
+    (``states``; absent: deleted)."""
+    mirror = Mirror(db.tables, board_id)
+    found = []
+    for subitems in (False, True):
+        rows = mirror.active_rows(connection, monday_ids, subitems=subitems).items()
+        found.append(
+            [
+                MissingRow(
+                    monday_id, row.order_key, getattr(row, "size_label", None), "unknown"
+                ).with_state(states)
+                for monday_id, row in rows
+            ]
+        )
+    return found[0], found[1]
+
+
+def settle_missing(
+    connection: sa.Connection,
+    db: Database,
+    board_id: int,
+    items: Sequence[MissingRow],
+    subitems: Sequence[MissingRow],
+    *,
+    policy: MissingPolicy,
+    source: Source,
+    now: datetime,
+) -> tuple[list[MissingRow], list[MissingRow]]:
+    """Items and subitems gone from the board (pull and serve alike): the subitems of a
+    missing item go with it; the policy is applied to both (``handle_missing``).
+
+    Returns:
+        The missing items and subitems to report.
+    """
+    items, subitems = list(items), outside_lines(subitems, items)
+    for rows, is_subitem in ((items, False), (subitems, True)):
+        handle_missing(
+            connection,
+            db,
+            board_id,
+            rows,
+            subitems=is_subitem,
+            policy=policy,
+            source=source,
+            now=now,
+        )
+    return items, subitems
+
 
 def handle_missing(
     connection: sa.Connection,
@@ -71,25 +139,13 @@ def handle_missing(
     gone = [row for row in missing if row.state in ("archived", "deleted")]
     if policy == "flag" or not gone:
         return
-    tables = db.tables
+    mirror = Mirror(db.tables, board_id)
     keys = sorted({row.order_key for row in gone})
     if subitems:
-        table, id_column = tables.subitems, tables.subitems.c.monday_subitem_id
-        for ids in chunked(connection, [row.monday_id for row in gone]):
-            connection.execute(
-                table.update()
-                .where(table.c.board_id == board_id, id_column.in_(ids))
-                .values(state=MirrorState.ARCHIVED)
-            )
-        replan_items(connection, db, board_id, keys)
+        mirror.archive_subitems(connection, [row.monday_id for row in gone])
+        mirror.forget_hashes(connection, keys)
     else:
-        for table in (tables.items, tables.subitems):
-            for chunk in chunked(connection, keys):
-                connection.execute(
-                    table.update()
-                    .where(table.c.board_id == board_id, table.c.order_key.in_(chunk))
-                    .values(state=MirrorState.ARCHIVED)
-                )
+        mirror.archive_lines(connection, keys)
     _log_state_changes(connection, db, board_id, gone, MirrorState.ACTIVE, source, now)
 
 
@@ -101,35 +157,15 @@ def restore_rows(
     Only rows whose monday id is the one monday names are touched (an item re-created since
     has a new id, and the restored one stays an unknown item). Returns what was restored.
     """
-    tables, restored = db.tables, []
-    for table, id_column, is_subitem in (
-        (tables.items, tables.items.c.monday_item_id, False),
-        (tables.subitems, tables.subitems.c.monday_subitem_id, True),
-    ):
-        for ids in chunked(connection, list(active_ids)):
-            rows = connection.execute(
-                sa.select(table).where(
-                    table.c.board_id == board_id,
-                    id_column.in_(ids),
-                    table.c.state == MirrorState.ARCHIVED,
-                )
-            ).all()
-            for row in rows:
-                monday_id = row.monday_subitem_id if is_subitem else row.monday_item_id
-                size = row.size_label if is_subitem else None
-                restored.append(MissingRow(monday_id, row.order_key, size, "active"))
-            connection.execute(
-                table.update()
-                .where(
-                    table.c.board_id == board_id,
-                    id_column.in_(ids),
-                    table.c.state == MirrorState.ARCHIVED,
-                )
-                .values(state=MirrorState.ACTIVE)
-            )
+    mirror, restored = Mirror(db.tables, board_id), []
+    for is_subitem in (False, True):
+        for row in mirror.restore(connection, active_ids, subitems=is_subitem):
+            monday_id = row.monday_subitem_id if is_subitem else row.monday_item_id
+            size = row.size_label if is_subitem else None
+            restored.append(MissingRow(monday_id, row.order_key, size, "active"))
     if not restored:
         return []
-    replan_items(connection, db, board_id, sorted({row.order_key for row in restored}))
+    mirror.forget_hashes(connection, {row.order_key for row in restored})
     _log_state_changes(
         connection, db, board_id, restored, MirrorState.ARCHIVED, Source.WEBHOOK, now
     )
@@ -172,7 +208,7 @@ def archived_subitems_of(
     """Monday ids of the archived mirror subitems under these items (to check on restore)."""
     table = db.tables.subitems
     found: list[int] = []
-    for ids in chunked(connection, list(parent_ids)):
+    for ids in parameter_chunks(connection, list(parent_ids)):
         found.extend(
             connection.execute(
                 sa.select(table.c.monday_subitem_id).where(

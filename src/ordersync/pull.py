@@ -6,16 +6,16 @@ page when monday accepts that query's complexity, else pages the subitems board 
 (``[pull] subitems``): a nested page monday refuses as too complex (any of
 ``monday.errors.QUERY_TOO_COMPLEX``, the first page or a later one) switches the pull to
 separate paging, and what was recorded before the switch is skipped by the checkpoint. Each
-page is recorded in its own transaction by
-``pulled.ValueRecorder``: monday-owned values typed into ``pulled_values``, the mirror's
+page (read by ``monday.reads.iter_pages``) is recorded in its own transaction by
+``recorder.ValueRecorder``: monday-owned values typed into ``pulled_values``, the mirror's
 snapshot and ``pulled_at``, every change in ``value_changes``, hand edits of database-owned
 columns as drift. A cursor that expires mid-pull (monday keeps one 60 minutes) restarts the
 paging at the first page: the rows recorded so far are the checkpoint (their ``pulled_at`` is
 after the pull began), so they are skipped, not written twice; a page whose record the
 database fails transiently is recorded again (``db.retry``). After the pass, mirror rows the
 board no longer holds are looked up (archived or deleted) and handled by
-``[pull] missing_item_policy``. The pull holds the board's lock, so it never interleaves with a
-sync's delivery or the webhook receiver.
+``[pull] missing_item_policy`` (``missing.settle_missing``, as ``serve`` does). The pull
+holds the board's lock, so it never interleaves with a sync's delivery or the webhook receiver.
 """
 
 from __future__ import annotations
@@ -34,21 +34,13 @@ from ordersync.db import Database, utcnow
 from ordersync.db.lock import BoardLock, board_lock
 from ordersync.db.retry import retry_transient
 from ordersync.errors import PermanentMondayError
-from ordersync.missing import MissingRow, handle_missing
-from ordersync.monday import Item, MondayClient, documents
-from ordersync.monday.documents import ReadShape
+from ordersync.missing import MissingRow, outside_lines, settle_missing
+from ordersync.monday import Item, MondayClient
 from ordersync.monday.errors import QUERY_TOO_COMPLEX
-from ordersync.monday.reads import parse_item
+from ordersync.monday.reads import iter_pages
 from ordersync.pull_runs import record_pull_run
-from ordersync.pulled import (
-    Drift,
-    Recorded,
-    Source,
-    ValueRecorder,
-    item_columns,
-    subitem_columns,
-)
-from ordersync.states import MirrorState
+from ordersync.recorder import Drift, Recorded, ValueRecorder, item_columns, subitem_columns
+from ordersync.states import MirrorState, Source
 
 CURSOR_ERRORS = frozenset({"CursorExpiredError", "CursorException"})
 MAX_RESTARTS = 5  # cursor restarts in one pass before the pull gives up
@@ -222,67 +214,29 @@ class _Puller:
 
     def _pages(self, board_id: int, phase: str, nested: bool) -> Iterator[list[Item]]:
         """Pages of a board; an expired cursor restarts from the first page (checkpoint:
-        what is already recorded is skipped by the recorder)."""
-        shape, variables = self._shape(phase, nested)
-        limit = self.config.pull.page_size
+        what is already recorded is skipped by the recorder); a nested page too complex for
+        monday raises ``_TooComplex`` (the pull pages the subitems board instead)."""
+        items, subitems = item_columns(self.config).ids, subitem_columns(self.config).ids
         restarts = 0
         while True:
             try:
-                yield from self._cursor_pages(board_id, shape, variables, limit, nested)
+                yield from iter_pages(
+                    self.client.execute,
+                    board_id,
+                    column_ids=subitems if phase == "subitems" else items,
+                    page_size=self.config.pull.page_size,
+                    with_subitems=nested,
+                    subitem_column_ids=subitems if nested else None,
+                    halve=False,
+                )
                 return
             except PermanentMondayError as error:
+                if nested and error.code in QUERY_TOO_COMPLEX:
+                    raise _TooComplex from error
                 if error.code not in CURSOR_ERRORS or restarts >= MAX_RESTARTS:
                     raise
                 restarts += 1
                 self.report.restarts += 1
-
-    def _cursor_pages(
-        self,
-        board_id: int,
-        shape: ReadShape,
-        variables: dict[str, Any],
-        limit: int,
-        nested: bool,
-    ) -> Iterator[list[Item]]:
-        data = self._read(
-            nested,
-            documents.items_page_document(shape),
-            {"boardId": str(board_id), "limit": limit, **variables},
-            "ItemsPage",
-        )
-        boards = data.get("boards") or []
-        page = boards[0].get("items_page") if boards and boards[0] else None
-        next_document = documents.next_items_page_document(shape)
-        while page:
-            yield [parse_item(raw) for raw in page.get("items") or [] if raw]
-            cursor = page.get("cursor")
-            if not cursor:
-                return
-            data = self._read(
-                nested,
-                next_document,
-                {"cursor": cursor, "limit": limit, **variables},
-                "NextItemsPage",
-            )
-            page = data.get("next_items_page")
-
-    def _read(
-        self, nested: bool, document: str, variables: dict[str, Any], operation_name: str
-    ) -> dict[str, Any]:
-        """One page; a nested page too complex for monday raises ``_TooComplex``."""
-        try:
-            return self.client.execute(document, variables, operation_name=operation_name)
-        except PermanentMondayError as error:
-            if nested and error.code in QUERY_TOO_COMPLEX:
-                raise _TooComplex from error
-            raise
-
-    def _shape(self, phase: str, nested: bool) -> tuple[ReadShape, dict[str, Any]]:
-        items, subitems = item_columns(self.config).ids, subitem_columns(self.config).ids
-        if nested:
-            shape = ReadShape(column_ids=True, subitems=True, subitem_column_ids=True)
-            return shape, {"columnIds": items, "subitemColumnIds": subitems}
-        return ReadShape(column_ids=True), {"columnIds": subitems if phase == "subitems" else items}
 
     def _note_unknown(self, recorded: Recorded) -> None:
         """Items and subitems on the board that the mirror does not know (made by hand)."""
@@ -303,33 +257,26 @@ class _Puller:
     def _finish(self) -> None:
         """Mirror rows not read in this pull: look them up, apply the policy, report."""
         items = self._unread(subitems=False)
-        missing_keys = {row.order_key for row in items}
-        subitems = [s for s in self._unread(subitems=True) if s.order_key not in missing_keys]
+        subitems = outside_lines(self._unread(subitems=True), items)  # not asked of monday
         if not items and not subitems:
             return
         states = self._states([row.monday_id for row in (*items, *subitems)])
-        found_items = [_with_state(row, states) for row in items]
-        found_subitems = [_with_state(row, states) for row in subitems]
-        policy = self.config.pull.missing_item_policy
         self.lock.refresh()
 
         def record() -> None:
             with self.db.engine.begin() as connection:
-                for rows, is_subitem in ((found_items, False), (found_subitems, True)):
-                    handle_missing(
-                        connection,
-                        self.db,
-                        self.board_id,
-                        rows,
-                        subitems=is_subitem,
-                        policy=policy,
-                        source=Source.PULL,
-                        now=utcnow(),
-                    )
+                self.report.missing_items, self.report.missing_subitems = settle_missing(
+                    connection,
+                    self.db,
+                    self.board_id,
+                    [row.with_state(states) for row in items],
+                    [row.with_state(states) for row in subitems],
+                    policy=self.config.pull.missing_item_policy,
+                    source=Source.PULL,
+                    now=utcnow(),
+                )
 
         self._retried(record, "recording missing items")
-        self.report.missing_items = found_items
-        self.report.missing_subitems = found_subitems
 
     def _unread(self, *, subitems: bool) -> list[MissingRow]:
         """Active mirror rows of the board that this pull did not read."""
@@ -353,8 +300,3 @@ class _Puller:
         """monday's state of each id: archived, deleted, or active elsewhere (absent: deleted)."""
         found = self.client.get_items(list(ids), column_ids=[], include_archived=True)
         return {item.id: item.state for item in found}
-
-
-def _with_state(row: MissingRow, states: dict[int, str]) -> MissingRow:
-    state = states.get(row.monday_id, "deleted")
-    return MissingRow(row.monday_id, row.order_key, row.size_label, state)

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.errors import ConfigError
-from ordersync.pulled import Source
 from ordersync.rejections import rejected_rows
+from ordersync.states import Source
 
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 ACTIONS = ("created", "adopted", "updated", "archived", "failed")

@@ -19,9 +19,10 @@ import sqlalchemy as sa
 from ordersync.adoption import Adoption, Differences, read_adopted
 from ordersync.board import BoardContext
 from ordersync.config import SyncConfig
-from ordersync.db import Database, upsert, utcnow
+from ordersync.db import Database, utcnow
 from ordersync.errors import MondayError, RowRejected
 from ordersync.lookup import find_items, find_subitems
+from ordersync.mirror import Mirror
 from ordersync.monday import MondayClient, Mutation, documents
 from ordersync.states import Action, MirrorState, RowStatus, Stage
 
@@ -50,6 +51,7 @@ class RowKind:
     ) -> None:
         self.db, self.config, self.client, self.board = db, config, client, board
         self.tables = db.tables
+        self.mirror = Mirror(db.tables, board.board_id)
 
     # --- to be specialised
     staged: sa.Table
@@ -67,15 +69,6 @@ class RowKind:
 
     def needs_request(self, row: sa.Row) -> bool:
         return True
-
-    def forget_hash(self, connection: sa.Connection, row: sa.Row) -> None:
-        """Clear the line's hash in the mirror: the next plan diffs it again."""
-        items = self.tables.items
-        connection.execute(
-            items.update()
-            .where(items.c.board_id == self.board.board_id, items.c.order_key == row.order_key)
-            .values(row_hash=None)
-        )
 
     def mutation(self, alias: str, row: sa.Row) -> Mutation:
         raise NotImplementedError
@@ -192,7 +185,7 @@ class RowKind:
             values["size_label"] = row.size_label
         connection.execute(self.errors.insert().values(**values))
         self.count(connection, batch_id, **{self.failed: 1})
-        self.forget_hash(connection, row)
+        self.mirror.forget_hashes(connection, [row.order_key])
 
     def count(self, connection: sa.Connection, batch_id: str, **increments: int) -> None:
         """Add to the batch's counters."""
@@ -310,10 +303,9 @@ class ItemCreates(_ItemKind):
             .where(self.staged.c.stg_id == row.stg_id)
             .values(status=status, monday_item_id=monday_id, error=None, updated_at=now)
         )
-        upsert(
+        self.mirror.promote_item(
             connection,
-            self.tables.items,
-            {"board_id": self.board.board_id, "order_key": row.order_key},
+            row.order_key,
             {
                 "monday_item_id": monday_id,
                 "item_name": row.item_name,
@@ -325,7 +317,6 @@ class ItemCreates(_ItemKind):
                 "customer": row.customer,
                 "po_number": row.po_number,
                 "season": row.season,
-                "state": MirrorState.ACTIVE,
                 "batch_id": row.batch_id,
                 "synced_at": now,
             },
@@ -359,34 +350,21 @@ class ItemUpdates(_ItemKind):
         self, connection: sa.Connection, row: sa.Row, monday_id: int, status: RowStatus
     ) -> None:
         """The mirror takes the changed values (a cleared column leaves it) and the new hash."""
-        items = self.tables.items
-        where = sa.and_(items.c.board_id == self.board.board_id, items.c.order_key == row.order_key)
-        current = connection.execute(sa.select(items.c.column_values).where(where)).scalar()
-        values = json.loads(current or "{}")
-        for column_id, value in json.loads(row.column_values).items():
-            if column_id == "name":
-                continue
-            if value is None:
-                values.pop(column_id, None)
-            else:
-                values[column_id] = value
         now = utcnow()
         _set_status(connection, self.staged, row, status, now)
-        connection.execute(
-            items.update()
-            .where(where)
-            .values(
-                column_values=json.dumps(values, ensure_ascii=False),
-                item_name=row.item_name,
-                row_hash=row.row_hash,
-                # a line moved to another PO, season or customer: the item goes with it,
-                # so the old scope's next sync does not archive it
-                customer=row.customer,
-                po_number=row.po_number,
-                season=row.season,
-                batch_id=row.batch_id,
-                synced_at=now,
-            )
+        self.mirror.merge_item_values(
+            connection,
+            row.order_key,
+            json.loads(row.column_values),
+            item_name=row.item_name,
+            row_hash=row.row_hash,
+            # a line moved to another PO, season or customer: the item goes with it,
+            # so the old scope's next sync does not archive it
+            customer=row.customer,
+            po_number=row.po_number,
+            season=row.season,
+            batch_id=row.batch_id,
+            synced_at=now,
         )
         self._resolve_errors(connection, self.errors.c.order_key == row.order_key)
 
@@ -412,18 +390,15 @@ class ItemMoves(_ItemKind):
     def record(
         self, connection: sa.Connection, row: sa.Row, monday_id: int, status: RowStatus
     ) -> None:
-        items = self.tables.items
         now = utcnow()
         _set_status(connection, self.staged, row, status, now)
-        connection.execute(
-            items.update()
-            .where(items.c.board_id == self.board.board_id, items.c.order_key == row.order_key)
-            .values(
-                group_title=row.group_title,
-                group_id=self.board.group_ids[row.group_title],
-                batch_id=row.batch_id,
-                synced_at=now,
-            )
+        self.mirror.update_item(
+            connection,
+            row.order_key,
+            group_title=row.group_title,
+            group_id=self.board.group_ids[row.group_title],
+            batch_id=row.batch_id,
+            synced_at=now,
         )
 
 
@@ -441,12 +416,7 @@ class ItemArchives(_ItemKind):
     ) -> None:
         now = utcnow()
         _set_status(connection, self.staged, row, status, now)
-        for table in (self.tables.items, self.tables.subitems):
-            connection.execute(
-                table.update()
-                .where(table.c.board_id == self.board.board_id, table.c.order_key == row.order_key)
-                .values(state=MirrorState.ARCHIVED, batch_id=row.batch_id, synced_at=now)
-            )
+        self.mirror.archive_lines(connection, [row.order_key], batch_id=row.batch_id, synced_at=now)
 
     gone_is_done = True
 
@@ -481,15 +451,13 @@ class _SubitemKind(RowKind):
         }
 
     def _update_mirror(self, connection: sa.Connection, row: sa.Row, **values: Any) -> None:
-        subitems = self.tables.subitems
-        connection.execute(
-            subitems.update()
-            .where(
-                subitems.c.board_id == self.board.board_id,
-                subitems.c.order_key == row.order_key,
-                subitems.c.size_label == row.size_label,
-            )
-            .values(batch_id=row.batch_id, synced_at=utcnow(), **values)
+        self.mirror.update_subitem(
+            connection,
+            row.order_key,
+            row.size_label,
+            batch_id=row.batch_id,
+            synced_at=utcnow(),
+            **values,
         )
 
 
@@ -569,21 +537,15 @@ class SubitemCreates(_SubitemKind):
                 updated_at=now,
             )
         )
-        key = {
-            "board_id": self.board.board_id,
-            "order_key": row.order_key,
-            "size_label": row.size_label,
-        }
-        upsert(
+        self.mirror.promote_subitem(
             connection,
-            self.tables.subitems,
-            key,
+            row.order_key,
+            row.size_label,
             {
                 "monday_subitem_id": monday_id,
                 "monday_parent_item_id": row.parent_item_id,
                 "qty": row.qty,
                 "row_hash": row.row_hash,
-                "state": MirrorState.ACTIVE,
                 "batch_id": row.batch_id,
                 "synced_at": now,
             },

@@ -25,7 +25,7 @@ Applying comes after the answer, in the server loop (``WebhookServer``): this bo
 events (another receiver's board is never touched), oldest first, ``[serve] events_per_apply``
 per hold of the board's lock (released between batches; a run waiting for the board, e.g.
 ``sync --wait``, goes first). The items a batch names are read from monday by id and recorded
-by ``pulled.ValueRecorder`` exactly as a pull records them (source ``webhook``; a
+by ``recorder.ValueRecorder`` exactly as a pull records them (source ``webhook``; a
 database-owned column changed by hand is drift); items archived or deleted there go through
 ``[pull] missing_item_policy``, items restored there are active again in the mirror
 (``missing.restore_rows``). Applying reads monday's current state instead of trusting the
@@ -76,17 +76,16 @@ from ordersync.errors import (
     MondayError,
     PermanentMondayError,
 )
-from ordersync.missing import MissingRow, archived_subitems_of, handle_missing, restore_rows
-from ordersync.monday import Item, MondayClient
-from ordersync.pulled import (
-    Drift,
-    Source,
-    ValueRecorder,
-    item_columns,
-    mirror_rows,
-    subitem_columns,
+from ordersync.missing import (
+    MissingRow,
+    archived_subitems_of,
+    restore_rows,
+    rows_of,
+    settle_missing,
 )
-from ordersync.states import EventState
+from ordersync.monday import Item, MondayClient
+from ordersync.recorder import Drift, ValueRecorder, item_columns, subitem_columns
+from ordersync.states import EventState, Source
 from ordersync.webhook_events import (
     Event,
     EventError,
@@ -524,28 +523,16 @@ class EventApplier:
         self, connection: sa.Connection, ids: list[int], states: dict[int, str], now: Any
     ) -> list[MissingRow]:
         """Mirror rows of items monday archived or deleted: the missing-item policy."""
-        tables, policy = self.db.tables, self.config.pull.missing_item_policy
-        items = mirror_rows(connection, tables.items, "monday_item_id", self.board_id, ids)
-        subitems = mirror_rows(connection, tables.subitems, "monday_subitem_id", self.board_id, ids)
-        missing_items = [_missing_row(row, row.monday_item_id, states) for row in items.values()]
-        gone_keys = {row.order_key for row in missing_items}
-        missing_subitems = [
-            _missing_row(row, row.monday_subitem_id, states)
-            for row in subitems.values()
-            if row.order_key not in gone_keys
-        ]
-        for rows, is_subitem in ((missing_items, False), (missing_subitems, True)):
-            handle_missing(
-                connection,
-                self.db,
-                self.board_id,
-                rows,
-                subitems=is_subitem,
-                policy=policy,
-                source=Source.WEBHOOK,
-                now=now,
-            )
-        return [*missing_items, *missing_subitems]
+        items, subitems = settle_missing(
+            connection,
+            self.db,
+            self.board_id,
+            *rows_of(connection, self.db, self.board_id, ids, states),
+            policy=self.config.pull.missing_item_policy,
+            source=Source.WEBHOOK,
+            now=now,
+        )
+        return [*items, *subitems]
 
     def _close(self, connection: sa.Connection, events: list[Event]) -> None:
         table = self.db.tables.webhook_events
@@ -565,11 +552,6 @@ class EventApplier:
                 .where(table.c.event_key.in_([e.key for e in events]))
                 .values(error=message[:2000])
             )
-
-
-def _missing_row(row: sa.Row, monday_id: int, states: dict[int, str]) -> MissingRow:
-    size = getattr(row, "size_label", None)
-    return MissingRow(monday_id, row.order_key, size, states.get(monday_id, "deleted"))
 
 
 # ---------------------------------------------------------------------------- the server

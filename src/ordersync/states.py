@@ -77,3 +77,11 @@ class Stage(StrEnum):
 
     PLAN = "PLAN"
     DELIVER = "DELIVER"
+
+
+class Source(StrEnum):
+    """Where a value recorded in ``value_changes`` (or a pulled value) came from."""
+
+    PULL = "pull"
+    WEBHOOK = "webhook"
+    DRIFT = "drift"

@@ -18,7 +18,7 @@ from typing import Any
 
 from ordersync.errors import AuthError, ExitCode, MondayError
 from ordersync.monday import MondayClient
-from ordersync.monday.documents import COMPLEXITY_SELECTION
+from ordersync.monday.documents import create_webhook_document, webhooks_document
 
 WEBHOOK_EVENTS: tuple[str, ...] = (
     "change_column_value",
@@ -33,21 +33,6 @@ WEBHOOK_EVENTS: tuple[str, ...] = (
 )
 """What the receiver applies: every column change (monday-owned values; drift on the rest),
 items or subitems made, archived or deleted by hand, and items restored."""
-
-CREATE_WEBHOOK = (
-    "mutation CreateWebhook($boardId: ID!, $url: String!, $event: WebhookEventType!) { "
-    f"{COMPLEXITY_SELECTION} "
-    "create_webhook(board_id: $boardId, url: $url, event: $event) { id board_id event } }"
-)
-LIST_WEBHOOKS = (
-    f"query Webhooks($boardId: ID!) {{ {COMPLEXITY_SELECTION} "
-    "webhooks(board_id: $boardId) { id board_id event config } }"
-)
-DOCUMENTS: tuple[tuple[str, str], ...] = (
-    ("CreateWebhook", CREATE_WEBHOOK),
-    ("Webhooks", LIST_WEBHOOKS),
-)
-"""Every document this module sends (validated against monday's schema by the tests)."""
 
 
 @dataclass
@@ -86,7 +71,9 @@ def secret_url(url: str, path_secret: str | None) -> str:
 
 def list_webhooks(client: MondayClient, board_id: int) -> list[dict[str, Any]]:
     """The board's webhooks (``id``, ``event``, ``config``; monday does not return URLs)."""
-    data = client.execute(LIST_WEBHOOKS, {"boardId": str(board_id)}, operation_name="Webhooks")
+    data = client.execute(
+        webhooks_document(), {"boardId": str(board_id)}, operation_name="Webhooks"
+    )
     return [hook for hook in data.get("webhooks") or [] if hook]
 
 
@@ -121,7 +108,10 @@ def install_webhooks(
         variables = {"boardId": str(board_id), "url": url, "event": event}
         try:
             data = client.execute(
-                CREATE_WEBHOOK, variables, operation_name="CreateWebhook", idempotency_key=key
+                create_webhook_document(),
+                variables,
+                operation_name="CreateWebhook",
+                idempotency_key=key,
             )
         except MondayError as error:
             if isinstance(error, AuthError):

@@ -18,8 +18,7 @@ from emulator.conftest import Poster, require_monday_sdk
 from emulator.official_documents import NPM_DOCUMENTS, npm_variables, sdk_documents
 from ordersync.clock import ManualClock
 from ordersync.emulator import CMS_BOARD_ID, Emulator
-from ordersync.monday.documents import ALL_DOCUMENTS
-from ordersync.webhooks import CREATE_WEBHOOK, LIST_WEBHOOKS
+from ordersync.monday.documents import ALL_DOCUMENTS, WEBHOOK_DOCUMENTS
 
 BOARD = str(CMS_BOARD_ID)
 TEXT_COLUMN = "text_mkr5wya6"
@@ -105,16 +104,12 @@ def _ordersync_variables(document: str, board: Board) -> dict[str, Any]:
     return variables
 
 
-WEBHOOK_DOCUMENTS = {"CreateWebhook": CREATE_WEBHOOK, "Webhooks": LIST_WEBHOOKS}
-
-
 @pytest.mark.schema
 @pytest.mark.parametrize(
     "document",
-    [*(d for _, d in ALL_DOCUMENTS), *WEBHOOK_DOCUMENTS.values(), *NPM_DOCUMENTS.values()],
+    [*(d for _, d in (*ALL_DOCUMENTS, *WEBHOOK_DOCUMENTS)), *NPM_DOCUMENTS.values()],
     ids=[
-        *(n for n, _ in ALL_DOCUMENTS),
-        *WEBHOOK_DOCUMENTS,
+        *(n for n, _ in (*ALL_DOCUMENTS, *WEBHOOK_DOCUMENTS)),
         *(f"npm {n}" for n in NPM_DOCUMENTS),
     ],
 )
@@ -139,8 +134,9 @@ def test_ordersyncs_webhook_documents_run(clock: ManualClock) -> None:
         with httpx.Client(transport=emu.transport(), base_url="https://api.monday.com") as http:
             gql = Poster(http)
             variables = {"boardId": BOARD, "url": "https://hooks.example/x", "event": "create_item"}
-            created = _run(gql, CREATE_WEBHOOK, variables)["create_webhook"]
-            listed = _run(gql, LIST_WEBHOOKS, {"boardId": BOARD})["webhooks"]
+            create, webhooks = (document for _, document in WEBHOOK_DOCUMENTS)
+            created = _run(gql, create, variables)["create_webhook"]
+            listed = _run(gql, webhooks, {"boardId": BOARD})["webhooks"]
     assert [w["id"] for w in listed] == [created["id"]]
 
 

@@ -20,10 +20,11 @@ def schema(schema_sdl: str) -> GraphQLSchema:
     return build_schema(schema_sdl)
 
 
+EVERY_DOCUMENT = (*documents.ALL_DOCUMENTS, *documents.WEBHOOK_DOCUMENTS)
+
+
 @pytest.mark.schema
-@pytest.mark.parametrize(
-    ("name", "document"), documents.ALL_DOCUMENTS, ids=[n for n, _ in documents.ALL_DOCUMENTS]
-)
+@pytest.mark.parametrize(("name", "document"), EVERY_DOCUMENT, ids=[n for n, _ in EVERY_DOCUMENT])
 def test_every_document_is_valid_against_monday_schema(
     schema: GraphQLSchema, name: str, document: str
 ) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from ordersync.chunking import chunked
 from ordersync.errors import ConfigError
 
 # The capability table: what differs per dialect, and nothing else.
@@ -96,6 +98,15 @@ def insert_rows(connection: sa.Connection, table: sa.Table, rows: list[dict[str,
 
 def max_parameters(connection: sa.Connection) -> int:
     return MAX_BOUND_PARAMETERS.get(connection.dialect.name, 999)
+
+
+T = TypeVar("T")
+
+
+def parameter_chunks(connection: sa.Connection, values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """``values`` in slices that fit one statement's bound parameters on this dialect (20 kept
+    for the rest of the statement; 1,000 at most, as long ``IN`` lists plan badly)."""
+    return chunked(values, max(1, min(1000, max_parameters(connection) - 20)))
 
 
 def utcnow() -> datetime:

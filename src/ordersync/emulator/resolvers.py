@@ -46,6 +46,30 @@ def mutation(method: F) -> F:
     return counted  # type: ignore[return-value]
 
 
+def _update_labels_column(column_type: str) -> Callable[..., ColumnView]:
+    """``update_status_column`` or ``update_dropdown_column``: one body, the type apart."""
+
+    @mutation
+    def update_labels_column(
+        self: Root,
+        info: GraphQLResolveInfo,
+        board_id: str,
+        id: str,
+        revision: str,
+        title: str | None = None,
+        description: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> ColumnView:
+        """Labels (``is_deactivated`` deactivates one), title, description."""
+        labels = (settings or {}).get("labels") or []
+        column = self._store.update_labels(
+            board_id, id, column_type, revision, labels, title, description
+        )
+        return ColumnView(column)
+
+    return update_labels_column
+
+
 class Root:
     """Query and Mutation root fields."""
 
@@ -234,41 +258,8 @@ class Root:
         )
         return ColumnView(column)
 
-    @mutation
-    def update_status_column(
-        self,
-        info: GraphQLResolveInfo,
-        board_id: str,
-        id: str,
-        revision: str,
-        title: str | None = None,
-        description: str | None = None,
-        settings: dict[str, Any] | None = None,
-    ) -> ColumnView:
-        """Labels (``is_deactivated`` deactivates one), title, description."""
-        labels = (settings or {}).get("labels") or []
-        column = self._store.update_labels(
-            board_id, id, "status", revision, labels, title, description
-        )
-        return ColumnView(column)
-
-    @mutation
-    def update_dropdown_column(
-        self,
-        info: GraphQLResolveInfo,
-        board_id: str,
-        id: str,
-        revision: str,
-        title: str | None = None,
-        description: str | None = None,
-        settings: dict[str, Any] | None = None,
-    ) -> ColumnView:
-        """Labels (``is_deactivated`` deactivates one), title, description."""
-        labels = (settings or {}).get("labels") or []
-        column = self._store.update_labels(
-            board_id, id, "dropdown", revision, labels, title, description
-        )
-        return ColumnView(column)
+    update_status_column = _update_labels_column("status")
+    update_dropdown_column = _update_labels_column("dropdown")
 
     @mutation
     def duplicate_board(

@@ -6,7 +6,8 @@ and joined into one request by ``build_mutation_document``; each argument travel
 variable named ``<alias>_<argument>``, so no value is ever written into query text. Reads are named
 operations with variables, shaped by ``ReadShape`` (which columns, whether subitems).
 Every document also selects ``complexity`` for pacing. ``all_documents()`` yields each
-document the client can build, so a test can validate them all against monday's schema.
+document the client can build, so a test can validate them all against monday's schema;
+``WEBHOOK_DOCUMENTS`` are those of ``webhooks install`` (``create_webhook``, ``webhooks``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ordersync.monday.models import Argument, Mutation
 __all__ = [
     "ALL_DOCUMENTS",
     "COMPLEXITY_SELECTION",
+    "WEBHOOK_DOCUMENTS",
     "ReadShape",
     "all_documents",
     "archive_item",
@@ -31,11 +33,13 @@ __all__ = [
     "create_group",
     "create_item",
     "create_subitem",
+    "create_webhook_document",
     "items_by_column_values_document",
     "items_by_ids_document",
     "items_page_document",
     "move_item_to_group",
     "next_items_page_document",
+    "webhooks_document",
 ]
 
 COMPLEXITY_SELECTION = "complexity { before query after reset_in_x_seconds }"
@@ -273,8 +277,8 @@ def _values(column_variable: str | None) -> str:
     return f"column_values {selection}"
 
 
-def _operation(name: str, declarations: list[str], body: str) -> str:
-    return f"query {name}({', '.join(declarations)}) {{ {COMPLEXITY_SELECTION} {body} }}"
+def _operation(name: str, declarations: list[str], body: str, kind: str = "query") -> str:
+    return f"{kind} {name}({', '.join(declarations)}) {{ {COMPLEXITY_SELECTION} {body} }}"
 
 
 def board_document() -> str:
@@ -330,6 +334,34 @@ def items_by_ids_document(shape: ReadShape) -> str:
         "items(ids: $ids, limit: $limit, exclude_nonactive: $excludeNonactive) "
         f"{{ {shape.item_fields()} }}",
     )
+
+
+# --- webhooks ------------------------------------------------------------------------------
+
+
+def create_webhook_document() -> str:
+    """``CreateWebhook($boardId, $url, $event)``: one webhook; its result is ``{"id", ...}``."""
+    return _operation(
+        "CreateWebhook",
+        ["$boardId: ID!", "$url: String!", "$event: WebhookEventType!"],
+        "create_webhook(board_id: $boardId, url: $url, event: $event) { id board_id event }",
+        kind="mutation",
+    )
+
+
+def webhooks_document() -> str:
+    """``Webhooks($boardId)``: the board's webhooks (monday does not return their URLs)."""
+    return _operation(
+        "Webhooks", ["$boardId: ID!"], "webhooks(board_id: $boardId) { id board_id event config }"
+    )
+
+
+WEBHOOK_DOCUMENTS: tuple[tuple[str, str], ...] = (
+    ("CreateWebhook", create_webhook_document()),
+    ("Webhooks", webhooks_document()),
+)
+"""``(operation name, document)`` for ``webhooks install`` (a webhook needs a URL that answers
+monday's challenge, so these are kept apart from ``ALL_DOCUMENTS``)."""
 
 
 def read_shapes() -> Iterator[ReadShape]:

@@ -5,8 +5,9 @@ transport of its own: the client's retry, pacing and error rules apply to every 
 Pages follow monday's cursor protocol (``items_page`` or ``items_page_by_column_values``
 first, then root ``next_items_page(cursor)``; at most 500 items a page), and a page monday
 refuses as too complex (over 5M points, e.g. 500 items with their subitems) is halved until
-it fits. Lookups by id go 100 ids a request, monday's limit for ``items(ids:)``; lookups by
-column value go 100 values a request.
+it fits (unless the caller has a better answer: ``iter_pages(..., halve=False)``). Lookups by
+id go 100 ids a request, monday's limit for ``items(ids:)``; lookups by column value go 100
+values a request.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
+from ordersync.chunking import chunked
 from ordersync.errors import PermanentMondayError
 from ordersync.monday import documents
 from ordersync.monday.column_values import decode_value
@@ -31,6 +33,7 @@ __all__ = [
     "get_items",
     "items_by_column_values",
     "iter_items",
+    "iter_pages",
     "parse_board",
     "parse_item",
 ]
@@ -176,11 +179,13 @@ def _page(
     *,
     operation_name: str,
     page_size: int,
+    halve: bool = True,
 ) -> tuple[dict[str, Any], int]:
     """Run a paged query, halving the page while monday finds it too complex.
 
     monday prices a page by its ``limit`` (times the subitems it may hold) and refuses a
-    query over 5M points outright, so ``page_size`` is a ceiling, not a promise.
+    query over 5M points outright, so ``page_size`` is a ceiling, not a promise. With
+    ``halve=False`` the refusal is raised instead.
 
     Returns:
         The answer's data and the page size that worked (use it for the next pages).
@@ -191,7 +196,7 @@ def _page(
                 document, {**variables, "limit": page_size}, operation_name=operation_name
             )
         except PermanentMondayError as error:
-            if error.code not in QUERY_TOO_COMPLEX or page_size <= 1:
+            if not halve or error.code not in QUERY_TOO_COMPLEX or page_size <= 1:
                 raise
             page_size = max(1, page_size // 2)
             logger.debug("monday %s: too complex, trying %d a page", operation_name, page_size)
@@ -204,13 +209,14 @@ def _pages(
     first: tuple[Mapping[str, Any] | None, int],
     shape: ReadShape,
     variables: dict[str, Any],
-) -> Iterator[Item]:
-    """Items of a first page (and its page size) and of every ``next_items_page`` after it."""
+    halve: bool = True,
+) -> Iterator[list[Item]]:
+    """The items of a first page (and its page size) and of every ``next_items_page`` after
+    it, a list a page."""
     page, page_size = first
     next_document = documents.next_items_page_document(shape)
     while page:
-        for raw in page.get("items") or []:
-            yield parse_item(raw)
+        yield [parse_item(raw) for raw in page.get("items") or [] if raw]
         cursor = page.get("cursor")
         if not cursor:
             return
@@ -220,8 +226,14 @@ def _pages(
             {"cursor": cursor, **variables},
             operation_name="NextItemsPage",
             page_size=page_size,
+            halve=halve,
         )
         page = data.get("next_items_page")
+
+
+def _items(pages: Iterable[list[Item]]) -> Iterator[Item]:
+    for page in pages:
+        yield from page
 
 
 def _check_page_size(page_size: int) -> None:
@@ -249,6 +261,14 @@ def get_board(execute: Execute, board_id: int | str) -> Board:
 
 
 def iter_items(
+    execute: Execute, board_id: int | str, *, include_archived: bool = False, **read: Any
+) -> Iterator[Item]:
+    """Every item of a board, page by page (see ``MondayClient.iter_items``); ``read`` takes
+    the arguments of ``iter_pages`` (columns, page size, subitems)."""
+    yield from _visible(_items(iter_pages(execute, board_id, **read)), include_archived)
+
+
+def iter_pages(
     execute: Execute,
     board_id: int | str,
     *,
@@ -256,9 +276,25 @@ def iter_items(
     page_size: int = MAX_PAGE_SIZE,
     with_subitems: bool = False,
     subitem_column_ids: Sequence[str] | None = None,
-    include_archived: bool = False,
-) -> Iterator[Item]:
-    """Every item of a board, page by page (see ``MondayClient.iter_items``)."""
+    halve: bool = True,
+) -> Iterator[list[Item]]:
+    """Every page of a board's items as monday answers it (archived subitems included), one
+    list a page, for a caller that works a page at a time (``pull`` records each in its own
+    transaction).
+
+    Args:
+        execute: runs one query (``MondayClient.execute``).
+        board_id: the board.
+        column_ids: only these columns' values (all columns when ``None``).
+        page_size: items a page, 1–500.
+        with_subitems: also fetch each item's subitems.
+        subitem_column_ids: only these subitem columns' values.
+        halve: halve a page monday finds too complex (else raise its error).
+
+    Raises:
+        PermanentMondayError: the board does not exist (``BOARD_NOT_FOUND``), a cursor expired
+            (``CursorExpiredError``: start again), or a refusal not retried.
+    """
     _check_page_size(page_size)
     shape, variables = _shape(column_ids, with_subitems, subitem_column_ids)
     data, page_size = _page(
@@ -267,14 +303,10 @@ def iter_items(
         {"boardId": str(board_id), **variables},
         operation_name="ItemsPage",
         page_size=page_size,
+        halve=halve,
     )
     first = _single_board(data, board_id).get("items_page")
-    yield from _visible(_pages(execute, (first, page_size), shape, variables), include_archived)
-
-
-def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+    yield from _pages(execute, (first, page_size), shape, variables, halve)
 
 
 def items_by_column_values(
@@ -293,7 +325,7 @@ def items_by_column_values(
     document = documents.items_by_column_values_document(shape)
     page_size = MAX_PAGE_SIZE
     found: dict[int, Item] = {}
-    for chunk in _chunks(list(dict.fromkeys(values)), MAX_VALUES_PER_REQUEST):
+    for chunk in chunked(list(dict.fromkeys(values)), MAX_VALUES_PER_REQUEST):
         data, page_size = _page(
             execute,
             document,
@@ -306,7 +338,7 @@ def items_by_column_values(
             page_size=page_size,
         )
         first = data.get("items_page_by_column_values")
-        items = _pages(execute, (first, page_size), shape, variables)
+        items = _items(_pages(execute, (first, page_size), shape, variables))
         for item in _visible(items, include_archived):
             found.setdefault(item.id, item)
     return list(found.values())
@@ -325,7 +357,7 @@ def get_items(
     shape, variables = _shape(column_ids, with_subitems, subitem_column_ids)
     document = documents.items_by_ids_document(shape)
     found: list[Item] = []
-    for chunk in _chunks([str(i) for i in dict.fromkeys(ids)], MAX_IDS_PER_REQUEST):
+    for chunk in chunked([str(i) for i in dict.fromkeys(ids)], MAX_IDS_PER_REQUEST):
         data = execute(
             document,
             {

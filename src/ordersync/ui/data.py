@@ -11,9 +11,8 @@ from ordersync.batches import BatchReport, load_report
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.pull_runs import PullRun, last_pull_runs
-from ordersync.pulled import Source
 from ordersync.rejections import count_by_code, rejected_rows
-from ordersync.states import FINISHED_BATCH_STATUSES, EventState
+from ordersync.states import FINISHED_BATCH_STATUSES, EventState, Source
 
 CHART_DAYS = 14
 SERIES = ("created", "updated", "archived", "rejected")  # the chart's lines per day

@@ -1,5 +1,5 @@
-"""Recording what monday holds for items and subitems: the values people own there, and the
-hand edits of the values ordersync owns (drift). Shared by ``pull`` and ``serve``.
+"""The value recorder: what monday holds for items and subitems (the values people own there,
+and the hand edits of the values ordersync owns: drift). Shared by ``pull`` and ``serve``.
 
 ``ValueRecorder.record`` takes a batch of ``monday.Item`` (a page of a pull, or the items a
 batch of webhook events names) and writes, on the caller's connection and so inside the
@@ -23,35 +23,28 @@ subitem gets ``qty`` and ``row_hash`` cleared and its parent item's ``row_hash``
 the next plan updates its quantity. A drift already waiting for its re-send is not logged
 twice.
 
-Mirror rows monday no longer holds (archived or deleted there) are ``missing``'s concern.
+The mirror rows are read and written through ``mirror.Mirror``. Mirror rows monday no longer
+holds (archived or deleted there) are ``missing``'s concern.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 
 from ordersync.config import MondayOwnedColumn, SyncConfig
 from ordersync.db import Database
-from ordersync.db.engine import max_parameters
+from ordersync.db.engine import parameter_chunks
+from ordersync.mirror import Mirror
 from ordersync.monday import Item
 from ordersync.monday.column_values import from_monday, to_monday
-from ordersync.states import MirrorState
-
-
-class Source(StrEnum):
-    """Where a recorded value (or report) came from."""
-
-    PULL = "pull"
-    WEBHOOK = "webhook"
-    DRIFT = "drift"
+from ordersync.states import Source
 
 
 @dataclass(frozen=True)
@@ -155,25 +148,25 @@ class Recorded:
 
 @dataclass
 class _Writes:
-    """Rows to write for one batch, flushed with one statement (or executemany) per kind."""
+    """Rows to write for one batch (read at ``now``), flushed with one statement (or
+    executemany) per kind."""
 
+    now: datetime
     inserts: list[dict[str, Any]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     deletes: list[dict[str, Any]] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
     stamped: list[int] = field(default_factory=list)
-    snapshots: list[dict[str, Any]] = field(default_factory=list)
-    drifted_items: list[dict[str, Any]] = field(default_factory=list)
+    snapshots: dict[int, str] = field(default_factory=dict)  # monday id → monday_values
+    drifted_items: dict[int, str] = field(default_factory=dict)  # → column_values still true
     drifted_subitems: list[int] = field(default_factory=list)
     parents_to_replan: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
 class _Kind:
-    """Items or subitems: their mirror table, id column and columns."""
+    """Items or subitems, and their columns."""
 
-    table: sa.Table
-    id_column: str
     columns: BoardColumns
     subitems: bool
 
@@ -200,10 +193,10 @@ class ValueRecorder:
         since: datetime | None = None,
     ) -> None:
         self.db, self.board_id, self.source, self.since = db, board_id, source, since
-        tables = db.tables
+        self.mirror = Mirror(db.tables, board_id)
         self.kinds = (
-            _Kind(tables.items, "monday_item_id", item_columns(config), subitems=False),
-            _Kind(tables.subitems, "monday_subitem_id", subitem_columns(config), subitems=True),
+            _Kind(item_columns(config), subitems=False),
+            _Kind(subitem_columns(config), subitems=True),
         )
 
     def record(
@@ -237,10 +230,8 @@ class ValueRecorder:
         event_keys: Mapping[int, str],
         recorded: Recorded,
     ) -> None:
-        rows = mirror_rows(
-            connection, kind.table, kind.id_column, self.board_id, (i.id for i in batch)
-        )
-        writes = _Writes()
+        rows = self.mirror.active_rows(connection, (i.id for i in batch), subitems=kind.subitems)
+        writes = _Writes(now)
         unknown = recorded.unknown_subitems if kind.subitems else recorded.unknown_items
         for item in batch:
             row = rows.get(item.id)
@@ -250,8 +241,8 @@ class ValueRecorder:
             if self.since is not None and row.pulled_at is not None and row.pulled_at >= self.since:
                 continue  # recorded earlier in this run (before a cursor restart)
             event_key = event_keys.get(item.id)
-            self._owned(kind, item, row, writes, now, event_key)
-            recorded.drifts.extend(self._drift(kind, item, row, writes, now, event_key))
+            self._owned(kind, item, row, writes, event_key)
+            recorded.drifts.extend(self._drift(kind, item, row, writes, event_key))
             writes.stamped.append(item.id)
         recorded.values_changed += sum(
             1 for c in writes.changes if c["source"] != Source.DRIFT.value
@@ -260,17 +251,11 @@ class ValueRecorder:
             recorded.subitems_read += len(writes.stamped)
         else:
             recorded.items_read += len(writes.stamped)
-        self._flush(connection, kind, writes, now)
+        self._flush(connection, kind, writes)
 
     # ------------------------------------------------------------------ monday-owned values
     def _owned(
-        self,
-        kind: _Kind,
-        item: Item,
-        row: sa.Row,
-        writes: _Writes,
-        now: datetime,
-        event_key: str | None,
+        self, kind: _Kind, item: Item, row: sa.Row, writes: _Writes, event_key: str | None
     ) -> None:
         """Compare the owned values with the row's snapshot; queue the differences."""
         old: dict[str, str] = json.loads(row.monday_values or "{}")
@@ -286,15 +271,13 @@ class ValueRecorder:
                 new.pop(column_id, None)
             else:
                 new[column_id] = value.text
-            self._queue_value(row, item.id, column, value, old.get(column_id), writes, now)
+            self._queue_value(row, item.id, column, value, old.get(column_id), writes)
             writes.changes.append(
-                self._change(row, item.id, column_id, old.get(column_id), value.text, now)
+                self._change(row, item.id, column_id, old.get(column_id), value.text, writes.now)
                 | {"source": str(self.source), "event_key": event_key}
             )
         if new != old:
-            writes.snapshots.append(
-                {"m_id": item.id, "m_values": json.dumps(new, sort_keys=True, ensure_ascii=False)}
-            )
+            writes.snapshots[item.id] = json.dumps(new, sort_keys=True, ensure_ascii=False)
 
     def _queue_value(
         self,
@@ -304,7 +287,6 @@ class ValueRecorder:
         value: PulledValue,
         old_text: str | None,
         writes: _Writes,
-        now: datetime,
     ) -> None:
         key = {"p_board": self.board_id, "p_id": monday_id, "p_column": column.column_id}
         if value.text is None:
@@ -315,8 +297,8 @@ class ValueRecorder:
             "number_value": value.number,
             "date_value": value.day,
             "source": str(self.source),
-            "changed_at": now,
-            "pulled_at": now,
+            "changed_at": writes.now,
+            "pulled_at": writes.now,
         }
         if old_text is None:
             writes.inserts.append(
@@ -355,66 +337,36 @@ class ValueRecorder:
 
     # ------------------------------------------------------------------ drift
     def _drift(
-        self,
-        kind: _Kind,
-        item: Item,
-        row: sa.Row,
-        writes: _Writes,
-        now: datetime,
-        event_key: str | None,
+        self, kind: _Kind, item: Item, row: sa.Row, writes: _Writes, event_key: str | None
     ) -> list[Drift]:
-        """Pushed columns whose board value is not what ordersync pushed."""
-        if kind.subitems:
-            pushed = _pushed_subitem_values(kind.columns, row)
-        elif row.column_values is None:
+        """Pushed columns whose board value is not what ordersync pushed: logged, and the
+        mirror queued to forget them."""
+        pushed = pushed_values(kind.columns, row, subitems=kind.subitems)
+        if pushed is None:
             return []  # nothing known about what was pushed
-        else:
-            pushed = json.loads(row.column_values)
         drifts = []
-        for column_id, (column_type, title) in kind.columns.pushed.items():
-            cell = item.values.get(column_id)
-            if cell is None:
-                continue
-            expected = pushed_value(column_type, pushed.get(column_id))
-            actual = read_value(column_type, cell.value, cell.text)
-            if expected.text == actual.text:
-                continue
-            if row.row_hash is None and (kind.subitems or column_id not in pushed):
-                continue  # already reported; waiting for the next sync to re-send it
+        for column_id, expected, actual in drifted_columns(
+            kind.columns, item, row, pushed, subitems=kind.subitems
+        ):
+            column_type, title = kind.columns.pushed[column_id]
+            size = getattr(row, "size_label", None)
             drifts.append(
-                Drift(
-                    item.id,
-                    row.order_key,
-                    getattr(row, "size_label", None),
-                    column_id,
-                    title,
-                    expected.text,
-                    actual.text,
-                )
+                Drift(item.id, row.order_key, size, column_id, title, expected.text, actual.text)
             )
             writes.changes.append(
-                self._change(row, item.id, column_id, expected.text, actual.text, now)
+                self._change(row, item.id, column_id, expected.text, actual.text, writes.now)
                 | {"source": str(Source.DRIFT), "event_key": event_key}
             )
-            if expected.text is None:
-                # Pushed empty, filled by hand: removing changes nothing, so the mirror takes
-                # the board's value and the next plan's diff clears it (sends null).
-                pushed[column_id] = board_write_format(column_type, actual)
-            else:
-                pushed.pop(column_id, None)
+            forget_pushed(pushed, column_id, column_type, expected, actual)
         if drifts and kind.subitems:
             writes.drifted_subitems.append(item.id)
             writes.parents_to_replan.add(row.order_key)
         elif drifts:
-            writes.drifted_items.append(
-                {"m_id": item.id, "m_columns": json.dumps(pushed, ensure_ascii=False)}
-            )
+            writes.drifted_items[item.id] = json.dumps(pushed, ensure_ascii=False)
         return drifts
 
     # ------------------------------------------------------------------ writing
-    def _flush(
-        self, connection: sa.Connection, kind: _Kind, writes: _Writes, now: datetime
-    ) -> None:
+    def _flush(self, connection: sa.Connection, kind: _Kind, writes: _Writes) -> None:
         pulled, changes = self.db.tables.pulled_values, self.db.tables.value_changes
         key = sa.and_(
             pulled.c.board_id == sa.bindparam("p_board"),
@@ -435,39 +387,21 @@ class ValueRecorder:
             connection.execute(pulled.delete().where(key), writes.deletes)
         if writes.changes:
             connection.execute(changes.insert(), writes.changes)
-        self._update_mirror(connection, kind, writes, now)
-
-    def _update_mirror(
-        self, connection: sa.Connection, kind: _Kind, writes: _Writes, now: datetime
-    ) -> None:
-        table, pulled = kind.table, self.db.tables.pulled_values
-        id_column = table.c[kind.id_column]
-        on_board = table.c.board_id == self.board_id
-        one_row = sa.and_(on_board, id_column == sa.bindparam("m_id"))
-        for ids in chunked(connection, writes.stamped):
-            connection.execute(
-                table.update().where(on_board, id_column.in_(ids)).values(pulled_at=now)
-            )
+        for ids in parameter_chunks(connection, writes.stamped):
             connection.execute(
                 pulled.update()
                 .where(pulled.c.board_id == self.board_id, pulled.c.monday_id.in_(ids))
-                .values(pulled_at=now)
+                .values(pulled_at=writes.now)
             )
-        if writes.snapshots:
-            statement = table.update().where(one_row).values(monday_values=sa.bindparam("m_values"))
-            connection.execute(statement, writes.snapshots)
-        if writes.drifted_items:
-            statement = (
-                table.update()
-                .where(one_row)
-                .values(column_values=sa.bindparam("m_columns"), row_hash=None)
-            )
-            connection.execute(statement, writes.drifted_items)
-        for ids in chunked(connection, writes.drifted_subitems):
-            connection.execute(
-                table.update().where(on_board, id_column.in_(ids)).values(qty=None, row_hash=None)
-            )
-        replan_items(connection, self.db, self.board_id, writes.parents_to_replan)
+        self._update_mirror(connection, kind, writes)
+
+    def _update_mirror(self, connection: sa.Connection, kind: _Kind, writes: _Writes) -> None:
+        mirror, subitems = self.mirror, kind.subitems
+        mirror.stamp_pulled(connection, writes.stamped, writes.now, subitems=subitems)
+        mirror.snapshot_values(connection, writes.snapshots, subitems=subitems)
+        mirror.forget_drifted_items(connection, writes.drifted_items)
+        mirror.forget_drifted_subitems(connection, writes.drifted_subitems)
+        mirror.forget_hashes(connection, writes.parents_to_replan)
 
 
 def board_write_format(column_type: str, value: PulledValue) -> Any:
@@ -481,8 +415,11 @@ def board_write_format(column_type: str, value: PulledValue) -> Any:
         return value.text
 
 
-def _pushed_subitem_values(columns: BoardColumns, row: sa.Row) -> dict[str, Any]:
-    """What ordersync pushed to a subitem, in monday's write format (from the mirror row)."""
+def pushed_values(columns: BoardColumns, row: sa.Row, *, subitems: bool) -> dict[str, Any] | None:
+    """What ordersync pushed to an item or subitem, in monday's write format, from its mirror
+    row (``None``: not known, for an item without ``column_values``)."""
+    if not subitems:
+        return None if row.column_values is None else dict(json.loads(row.column_values))
     size_column, qty_column = columns.pushed  # size first, then quantity
     pushed: dict[str, Any] = {size_column: {"labels": [row.size_label]}}
     if row.qty is not None:
@@ -490,45 +427,41 @@ def _pushed_subitem_values(columns: BoardColumns, row: sa.Row) -> dict[str, Any]
     return pushed
 
 
-def replan_items(
-    connection: sa.Connection, db: Database, board_id: int, order_keys: Iterable[str]
-) -> None:
-    """Clear the row hash of these items: the next plan diffs their lines again."""
-    items = db.tables.items
-    for keys in chunked(connection, sorted(set(order_keys))):
-        connection.execute(
-            items.update()
-            .where(items.c.board_id == board_id, items.c.order_key.in_(keys))
-            .values(row_hash=None)
-        )
+def drifted_columns(
+    columns: BoardColumns, item: Item, row: sa.Row, pushed: Mapping[str, Any], *, subitems: bool
+) -> list[tuple[str, PulledValue, PulledValue]]:
+    """``(column id, pushed, on the board)`` of each pushed column the board shows otherwise.
 
-
-def mirror_rows(
-    connection: sa.Connection,
-    table: sa.Table,
-    id_column: str,
-    board_id: int,
-    monday_ids: Iterable[int],
-) -> dict[int, sa.Row]:
-    """Active mirror rows of ``table`` for these monday ids (one query per slice of ids)."""
-    found: dict[int, sa.Row] = {}
-    ids = sorted(set(monday_ids))
-    column = table.c[id_column]
-    for chunk in chunked(connection, ids):
-        rows = connection.execute(
-            sa.select(table).where(
-                table.c.board_id == board_id,
-                table.c.state == MirrorState.ACTIVE,
-                column.in_(chunk),
-            )
-        )
-        for row in rows:
-            found[row._mapping[id_column]] = row
+    Both sides are read by ``from_monday`` (empty equals absent); a column not read is left
+    out, and so is a drift already waiting for its re-send (the row's hash is cleared and the
+    column forgotten; a subitem's hash alone says so).
+    """
+    found = []
+    for column_id, (column_type, _title) in columns.pushed.items():
+        cell = item.values.get(column_id)
+        if cell is None:
+            continue
+        expected = pushed_value(column_type, pushed.get(column_id))
+        actual = read_value(column_type, cell.value, cell.text)
+        if expected.text == actual.text:
+            continue
+        if row.row_hash is None and (subitems or column_id not in pushed):
+            continue  # already reported; waiting for the next sync to re-send it
+        found.append((column_id, expected, actual))
     return found
 
 
-def chunked(connection: sa.Connection, values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    """``values`` in slices that fit the dialect's bound-parameter limit."""
-    step = max(1, min(1000, max_parameters(connection) - 20))
-    for start in range(0, len(values), step):
-        yield values[start : start + step]
+def forget_pushed(
+    pushed: dict[str, Any],
+    column_id: str,
+    column_type: str,
+    expected: PulledValue,
+    actual: PulledValue,
+) -> None:
+    """The mirror's pushed values after a drift: the column forgotten, so the next plan sends
+    it again; or, pushed empty and filled by hand, the board's value taken, so the next plan's
+    diff clears it (sends ``null``)."""
+    if expected.text is None:
+        pushed[column_id] = board_write_format(column_type, actual)
+    else:
+        pushed.pop(column_id, None)
