@@ -9,11 +9,12 @@ import pytest
 import sqlalchemy as sa
 
 from ordersync.check import check_board
-from ordersync.config import SyncConfig, builtin_config_text, parse_config
+from ordersync.config import SyncConfig, parse_config
 from ordersync.db import Database
 from ordersync.emulator import CMS_BOARD_ID, Emulator
 from ordersync.errors import ConfigError
 from ordersync.monday import MondayClient
+from ordersync.settings import builtin_config_text
 from ordersync.source import Scope
 from ordersync.sync import run_sync
 

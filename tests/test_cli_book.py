@@ -12,9 +12,9 @@ from rich.console import Console
 
 from ordersync import cli
 from ordersync.batches import BatchReport
-from ordersync.config import TablesConfig, builtin_config_text
 from ordersync.demo_data import BAD_ROW_DUPLICATE_ORDER, BAD_ROWS_PO
 from ordersync.emulator import CMS_BOARD_ID, RunningServer
+from ordersync.settings import TablesConfig, builtin_config_text
 from test_cli import environment, run, server  # noqa: F401 - the fixture
 
 GREYSON_4755 = ("--customer", "GREYSON", "--po-number", "4755")
@@ -238,7 +238,7 @@ def test_init_db_creates_a_custom_table_set(
     _ready(env)  # the default set
     config = tmp_path / "custom.toml"
 
-    names = TablesConfig().model_dump()
+    names = TablesConfig().names()
     tables = "".join(f'{field} = "B2_{name}"\n' for field, name in names.items())
     config.write_text(builtin_config_text() + "\n[tables]\n" + tables)
     custom = {**env, "ORDERSYNC_CONFIG": str(config)}

@@ -9,14 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ordersync.config import (
-    SyncConfig,
-    builtin_config_text,
-    load_config,
-    load_settings,
-    parse_config,
-)
+from ordersync.config import SyncConfig, load_config, parse_config
 from ordersync.errors import ConfigError
+from ordersync.settings import builtin_config_text, load_settings, load_table_names
 from support import SHARED, require_shared
 
 BUILTIN = tomllib.loads(builtin_config_text())
@@ -139,3 +134,23 @@ def test_settings_never_show_the_token() -> None:
     settings = load_settings({"MONDAY_API_TOKEN": "secret-token-123"})
     assert "secret-token-123" not in repr(settings)
     assert "secret-token-123" not in str(settings)
+
+
+def test_table_names_are_read_alone_as_the_mapping_names_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``status`` reads ``[tables]`` without validating the mapping: the same names as
+    ``load_config`` finds, and the same refusals of unknown or empty names."""
+    file = tmp_path / "ordersync.toml"
+    file.write_text(builtin_config_text() + '\n[tables]\nbatches = "ACME_Batches"\n')
+    monkeypatch.setenv("ORDERSYNC_CONFIG", str(file))
+    names = load_table_names()
+    assert names == load_config().tables
+    assert (names.batches, names.journal) == ("ACME_Batches", "MON_DeliveryJournal")
+    assert load_table_names(tmp_path / "ordersync.toml").names()["batches"] == "ACME_Batches"
+    for bad, problem in (('batchez = "X"', "tables.batchez"), ("batches = 5", "tables.batches")):
+        file.write_text(f"[tables]\n{bad}\n")
+        with pytest.raises(ConfigError, match=problem):
+            load_table_names()
+        with pytest.raises(ConfigError, match=problem):
+            load_config()

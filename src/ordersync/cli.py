@@ -30,10 +30,11 @@ if TYPE_CHECKING:
 
     from ordersync.batches import BatchReport
     from ordersync.check import BoardCheck
-    from ordersync.config import Settings, SyncConfig
+    from ordersync.config import SyncConfig
     from ordersync.db import Database
     from ordersync.plan import LineChange, PlanResult
     from ordersync.pull import PullReport
+    from ordersync.settings import Settings, TablesConfig
     from ordersync.sync import BookOutcome, SyncOutcome
 
 # Heavy modules (sqlalchemy, alembic, httpx, graphql, rich) are imported inside the commands,
@@ -84,7 +85,7 @@ def load_config() -> SyncConfig:
 
 
 def load_settings() -> Settings:
-    from ordersync.config import load_settings as load
+    from ordersync.settings import load_settings as load
 
     return load()
 
@@ -96,16 +97,17 @@ def _text(*parts: str | tuple[str, str]) -> Text:
     return Text.assemble(*parts)
 
 
-def _database(config: SyncConfig, *, ordersync_tables: bool = True) -> Database:
-    """The configured database; with ``ordersync_tables``, checked to hold ordersync's tables."""
+def _database(names: TablesConfig, *, ordersync_tables: bool = True) -> Database:
+    """The configured database; with ``ordersync_tables``, checked to hold ordersync's tables
+    (named by the mapping's ``[tables]``)."""
     import sqlalchemy as sa
 
-    from ordersync.config import load_settings
     from ordersync.db import Database
     from ordersync.errors import ConfigError
+    from ordersync.settings import load_settings
 
-    db = Database.connect(load_settings().database_url, config.tables)
-    if ordersync_tables and not sa.inspect(db.engine).has_table(config.tables.batches):
+    db = Database.connect(load_settings().database_url, names)
+    if ordersync_tables and not sa.inspect(db.engine).has_table(names.batches):
         raise ConfigError(
             f"ordersync's tables are not in the database {db.engine.url!r}: "
             "run `ordersync init-db` first"
@@ -155,7 +157,7 @@ def init_db() -> None:
     from ordersync.db.migrate import upgrade
 
     config = load_config()
-    db = _database(config, ordersync_tables=False)
+    db = _database(config.tables, ordersync_tables=False)
     revision = upgrade(db.engine, config.tables)
     console.print(
         _text("ordersync tables at revision ", (revision, "bold"), f" in {db.engine.url!r}")
@@ -181,7 +183,7 @@ def demo_data(replace: bool) -> None:
     from ordersync.demo_data import create_source_table, fill_demo_orders
 
     config = load_config()
-    db = _database(config, ordersync_tables=False)
+    db = _database(config.tables, ordersync_tables=False)
     source = config.source
     where = f"{source.db_schema}.{source.table}" if source.db_schema else source.table
     verb = "rebuilding (if it holds demo data only)" if replace else "creating"
@@ -272,7 +274,7 @@ def sync(
     settings = load_settings()
     config.board_id(mode)  # an unknown mode, a missing board id or token: said first
     settings.require_token()
-    db = _database(config)
+    db = _database(config.tables)
     names = _customers(db, config, customers, all_customers)
     scopes = [Scope(customer=name, po_number=po_number, season=season) for name in names]
     single = len(customers) == 1 and not all_customers
@@ -354,7 +356,7 @@ def check_board_command(
         raise click.UsageError("give --customer (one or more) or --all, not both")
     config = load_config()
     settings = load_settings()
-    db = _database(config, ordersync_tables=False)
+    db = _database(config.tables, ordersync_tables=False)
     names = _customers(db, config, customers, all_customers=False) if customers else None
     with make_client(settings, config) as client:
         report = check_board(db, config, client, mode=mode, customers=names)
@@ -381,7 +383,7 @@ def retry(batch_id: str | None, as_json: bool) -> None:
 
     config = load_config()
     settings = load_settings()
-    db = _database(config)
+    db = _database(config.tables)
     with make_client(settings, config) as client, _progress(enabled=not as_json) as progress:
         outcome = run_retry(db, config, client, batch_id, progress=progress)
     if as_json:
@@ -413,9 +415,9 @@ def status(batch_id: str | None, limit: int, as_json: bool) -> None:
       ordersync status --json
     """
     from ordersync.batches import latest_batches, load_report, resolve_batch_id
+    from ordersync.settings import load_table_names
 
-    config = load_config()
-    db = _database(config)
+    db = _database(load_table_names())  # [tables] alone: no mapping validation (a fast start)
     if batch_id:
         report = load_report(db, resolve_batch_id(db, batch_id))
         assert report is not None
@@ -455,7 +457,7 @@ def errors_command(
     from ordersync.rejections import rejected_rows
 
     config = load_config()
-    db = _database(config)
+    db = _database(config.tables)
     batch = resolve_batch_id(db, batch_id) if batch_id else latest_batch_with_errors(db)
     rows = (
         rejected_rows(db, config, batch_id=batch, code=code, open_only=open_only, limit=limit)
@@ -503,7 +505,7 @@ def report(since: str, customer: str | None, output_format: str, fail_over: floa
     from ordersync.report import build_report, exceeds, parse_since, render_html, render_markdown
 
     config = load_config()
-    db = _database(config)
+    db = _database(config.tables)
     now = utcnow()
     result = build_report(db, config, parse_since(since, now), now, customer=customer)
     if output_format == "json":
@@ -534,7 +536,7 @@ def ui(port: int, host: str) -> None:
     token = os.environ.get("ORDERSYNC_UI_TOKEN") or None
     check_bind(host, token)
     config = load_config()
-    dashboard = Dashboard(_database(config), config, token=token)
+    dashboard = Dashboard(_database(config.tables), config, token=token)
     console.print(f"ordersync dashboard on http://{host}:{port}/ (Ctrl+C to stop)")
     serve_dashboard(dashboard, host, port)
 
@@ -628,7 +630,7 @@ def pull(board_id: int | None, mode: str | None, as_json: bool, wait: float) -> 
 
     config = load_config()
     settings = load_settings()
-    db = _database(config)
+    db = _database(config.tables)
     with make_client(settings, config) as client:
         report = pull_board(db, config, client, mode=mode, board_id=board_id, wait=wait)
     if as_json:
@@ -667,7 +669,7 @@ def serve(port: int, host: str, board_id: int | None, mode: str | None, insecure
     settings = load_settings()
     auth = Authentication(settings.webhook_secret, settings.webhook_path_secret, insecure)
     auth.check()
-    db = _database(config)
+    db = _database(config.tables)
     board = board_id or config.board_id(mode)
     if insecure:
         errors.print(

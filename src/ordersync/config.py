@@ -8,26 +8,20 @@ Where the mapping comes from, first match wins: the ``ORDERSYNC_CONFIG`` environ
 
 from __future__ import annotations
 
-import ipaddress
-import os
 import tomllib
-from dataclasses import dataclass
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ordersync.errors import ConfigError
+from ordersync.settings import TablesConfig, builtin_config_text, read_config_text
 from ordersync.timeouts import API_VERSION, REQUEST_TIMEOUT, SERVER_TIMEOUT
 
 ColumnType = Literal["text", "long_text", "numbers", "status", "dropdown", "date"]
 LABEL_TYPES = frozenset({"status", "dropdown"})
-DEFAULT_API_URL = "https://api.monday.com/v2"
 DEFAULT_API_VERSION = API_VERSION
-DEFAULT_DATABASE_URL = "sqlite:///ordersync.db"
 
 
 class _Model(BaseModel):
@@ -114,25 +108,6 @@ class SubitemsConfig(_Model):
 
 class BoardSet(_Model):
     items_board_id: int | None = None
-
-
-class TablesConfig(_Model):
-    """Names of ordersync's own tables (defaults follow the original system)."""
-
-    batches: str = "MON_BatchProcessing"
-    staged_items: str = "STG_MON_CustMasterSchedule"
-    staged_subitems: str = "STG_MON_CustMasterSchedule_Subitems"
-    items: str = "MON_CustMasterSchedule"
-    subitems: str = "MON_CustMasterSchedule_Subitems"
-    item_errors: str = "ERR_MON_CustMasterSchedule"
-    subitem_errors: str = "ERR_MON_CustMasterSchedule_Subitems"
-    journal: str = "MON_DeliveryJournal"
-    locks: str = "MON_SyncLock"
-    scan: str = "MON_SyncScan"
-    pulled_values: str = "MON_PulledValues"
-    value_changes: str = "MON_ValueChanges"
-    webhook_events: str = "MON_WebhookEvents"
-    pull_runs: str = "MON_PullRuns"
 
 
 class DeliveryConfig(_Model):
@@ -241,7 +216,7 @@ def load_config(path: str | Path | None = None) -> SyncConfig:
     Raises:
         ConfigError: the file is missing, is not TOML, or fails validation.
     """
-    source, text = _read_config_text(path)
+    source, text = read_config_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -263,79 +238,6 @@ def parse_config(data: dict[str, Any], *, source: str = "configuration") -> Sync
     return config
 
 
-def builtin_config_text() -> str:
-    return resources.files("ordersync.builtin").joinpath("cms.toml").read_text("utf-8")
-
-
 def load_builtin_config() -> SyncConfig:
     """The built-in Customer Master Schedule configuration, whatever the environment says."""
     return parse_config(tomllib.loads(builtin_config_text()), source="built-in configuration")
-
-
-def _read_config_text(path: str | Path | None) -> tuple[str, str]:
-    if path is None:
-        env = os.environ.get("ORDERSYNC_CONFIG")
-        if env:
-            path = env
-        elif Path("ordersync.toml").is_file():
-            path = "ordersync.toml"
-        else:
-            return "built-in configuration", builtin_config_text()
-    file = Path(path)
-    try:
-        return str(file), file.read_text("utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read configuration {file}: {exc.strerror}") from exc
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Runtime settings from the environment. The token is kept out of ``repr``."""
-
-    database_url: str
-    api_url: str
-    api_token: str | None
-    webhook_secret: str | None = None
-    webhook_path_secret: str | None = None
-
-    def __repr__(self) -> str:
-        token = "<set>" if self.api_token else None
-        secret = "<set>" if self.webhook_secret else None
-        path = "<set>" if self.webhook_path_secret else None
-        return (
-            f"Settings(database_url={self.database_url!r}, api_url={self.api_url!r}, "
-            f"token={token}, webhook_secret={secret}, webhook_path_secret={path})"
-        )
-
-    def require_token(self) -> None:
-        """A real monday URL needs a token; a loopback emulator does not."""
-        if not self.api_token and not is_loopback_url(self.api_url):
-            raise ConfigError(
-                f"MONDAY_API_TOKEN is not set; it is required to reach {self.api_url}"
-            )
-
-
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Read ``ORDERSYNC_DATABASE_URL``, ``MONDAY_API_URL``, ``MONDAY_API_TOKEN``,
-    ``ORDERSYNC_WEBHOOK_SECRET`` and ``ORDERSYNC_WEBHOOK_PATH_SECRET``."""
-    env = os.environ if environ is None else environ
-    api_url = env.get("MONDAY_API_URL") or DEFAULT_API_URL
-    if urlsplit(api_url).scheme not in ("http", "https"):
-        raise ConfigError(f"MONDAY_API_URL must be an http(s) URL, got {api_url!r}")
-    return Settings(
-        database_url=env.get("ORDERSYNC_DATABASE_URL") or DEFAULT_DATABASE_URL,
-        api_url=api_url,
-        api_token=env.get("MONDAY_API_TOKEN") or None,
-        webhook_secret=env.get("ORDERSYNC_WEBHOOK_SECRET") or None,
-        webhook_path_secret=env.get("ORDERSYNC_WEBHOOK_PATH_SECRET") or None,
-    )
-
-
-def is_loopback_url(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -20,7 +20,7 @@ from ordersync.batches import (
 )
 from ordersync.board import BoardContext
 from ordersync.clock import Clock
-from ordersync.config import Settings, SyncConfig
+from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.db.lock import board_lock
 from ordersync.db.retry import retry_transient
@@ -37,6 +37,7 @@ from ordersync.errors import (
 )
 from ordersync.monday import MondayClient
 from ordersync.plan import LineChange, PlanResult, plan_batch
+from ordersync.settings import Settings
 from ordersync.source import Scope
 from ordersync.states import COMPLETED_BATCH_STATUSES as COMPLETED
 from ordersync.states import BatchStatus, SyncStatus

@@ -10,7 +10,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.dialects import mssql, postgresql, sqlite
 
-from ordersync.config import TablesConfig
 from ordersync.db import Database, build_tables
 from ordersync.db.migrate import (
     VERSION_TABLE,
@@ -19,6 +18,7 @@ from ordersync.db.migrate import (
     head_revision,
     upgrade,
 )
+from ordersync.settings import TablesConfig
 
 
 def test_upgrade_builds_the_described_schema(db_url: str) -> None:
@@ -81,9 +81,7 @@ def test_an_existing_database_upgrades_in_place(db_url: str) -> None:
 
 
 def _prefixed(prefix: str) -> TablesConfig:
-    return TablesConfig(
-        **{key: f"{prefix}{name}" for key, name in TablesConfig().model_dump().items()}
-    )
+    return TablesConfig(**{key: f"{prefix}{name}" for key, name in TablesConfig().names().items()})
 
 
 def test_custom_table_sets_have_their_own_version(db_url: str) -> None:

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ordersync.config import TablesConfig
 from ordersync.db.engine import make_engine, upsert, utcnow
 from ordersync.db.tables import Tables, build_tables
+from ordersync.settings import TablesConfig
 
 __all__ = ["Database", "Tables", "build_tables", "make_engine", "upsert", "utcnow"]
 

@@ -18,7 +18,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from ordersync.config import TablesConfig
+from ordersync.settings import TablesConfig
 
 VERSION_TABLE = "ordersync_alembic_version"
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ordersync.config import TablesConfig
 from ordersync.db.types import LONG_TEXT
+from ordersync.settings import TablesConfig
 
 KEY = sa.Unicode(450)
 ID = sa.String(36)

@@ -11,8 +11,8 @@ Later shape changes go into new numbered revisions; tables only ever gain column
 import sqlalchemy as sa
 from alembic import context, op
 
-from ordersync.config import TablesConfig
 from ordersync.db.types import LONG_TEXT
+from ordersync.settings import TablesConfig
 
 revision = "0001"
 down_revision = None

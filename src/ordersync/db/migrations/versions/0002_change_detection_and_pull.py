@@ -9,8 +9,8 @@ Create Date: 2026-11-29
 import sqlalchemy as sa
 from alembic import context, op
 
-from ordersync.config import TablesConfig
 from ordersync.db.types import LONG_TEXT
+from ordersync.settings import TablesConfig
 
 revision = "0002"
 down_revision = "0001"

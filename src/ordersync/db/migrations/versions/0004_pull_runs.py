@@ -9,9 +9,9 @@ Create Date: 2026-12-02
 import sqlalchemy as sa
 from alembic import context, op
 
-from ordersync.config import TablesConfig
 from ordersync.db.tables import PULL_COUNTERS
 from ordersync.db.types import LONG_TEXT
+from ordersync.settings import TablesConfig
 
 revision = "0004"
 down_revision = "0003"

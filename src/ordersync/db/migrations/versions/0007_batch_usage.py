@@ -9,7 +9,7 @@ Create Date: 2026-12-02
 import sqlalchemy as sa
 from alembic import context, op
 
-from ordersync.config import TablesConfig
+from ordersync.settings import TablesConfig
 
 revision = "0007"
 down_revision = "0005"
