@@ -233,6 +233,16 @@ ALL_OPTION = click.option(
     is_flag=True,
     help="Archive even more than [delivery] max_archive_share of the scope's items.",
 )
+@click.option(
+    "--bulk",
+    type=click.Choice(["never", "auto", "always"]),
+    help="Import jobs for item creates: above [delivery.bulk] threshold (auto), always, never.",
+)
+@click.option(
+    "--backfill",
+    is_flag=True,
+    help="Import with backfill_items (an admin's first load: no automations, no activity log).",
+)
 def sync(
     customers: tuple[str, ...],
     all_customers: bool,
@@ -245,6 +255,8 @@ def sync(
     pull_first: bool,
     wait: float,
     allow_mass_archive: bool,
+    bulk: str | None,
+    backfill: bool,
 ) -> None:
     """Plan and deliver the changes of one customer (and PO), several, or all, to monday.
 
@@ -258,6 +270,7 @@ def sync(
       ordersync sync --all --json                   # the whole order book, one summary
       ordersync sync --pull --customer GREYSON     # both directions, one scheduled command
       ordersync sync --customer GREYSON --wait 300  # a scheduled run waits for a busy board
+      ordersync sync --all --bulk always --backfill # an admin's first load, import jobs
     """
     from ordersync.source import Scope
     from ordersync.sync import make_client, run_book, run_sync
@@ -266,7 +279,7 @@ def sync(
         raise click.UsageError("--pull writes what it reads; it cannot be used with --dry-run")
     if bool(customers) == all_customers:
         raise click.UsageError("give --customer (one or more) or --all")
-    config = load_config()
+    config = _with_bulk(load_config(), bulk, backfill)
     settings = load_settings()
     config.board_id(mode)  # an unknown mode, a missing board id or token: said first
     settings.require_token()
@@ -307,6 +320,20 @@ def sync(
         else:
             _print_book(outcome)
     sys.exit(outcome.exit_code)
+
+
+def _with_bulk(config: SyncConfig, mode: str | None, backfill: bool) -> SyncConfig:
+    """The configuration with ``sync --bulk`` / ``--backfill`` over ``[delivery.bulk]``."""
+    changes: dict[str, Any] = {}
+    if mode is not None:
+        changes["mode"] = mode
+    if backfill:
+        changes["backfill"] = True
+    if not changes:
+        return config
+    delivery = config.delivery
+    bulk = delivery.bulk.model_copy(update=changes)
+    return config.model_copy(update={"delivery": delivery.model_copy(update={"bulk": bulk})})
 
 
 def _customers(

@@ -133,6 +133,23 @@ class TablesConfig(_Model):
     value_changes: str = "MON_ValueChanges"
     webhook_events: str = "MON_WebhookEvents"
     pull_runs: str = "MON_PullRuns"
+    bulk_jobs: str = "MON_BulkJobs"
+
+
+class BulkConfig(_Model):
+    """``[delivery.bulk]``: large first loads through monday's import jobs (``bulk/``).
+
+    ``mode``: ``never`` (mutations only), ``auto`` (item creates above ``threshold`` lines go
+    through an import job, falling back to mutations where a job cannot help), ``always``
+    (every item create a job can carry). ``backfill``: ``backfill_items`` (an account admin's
+    initial load: no automations, no activity log, no hourly item budget) instead of
+    ``ingest_items``. ``poll_seconds``: between two ``fetch_job_status`` calls.
+    """
+
+    mode: Literal["never", "auto", "always"] = "auto"
+    threshold: int = Field(default=500, ge=0)
+    backfill: bool = False
+    poll_seconds: float = Field(default=10.0, gt=0, le=600)
 
 
 class DeliveryConfig(_Model):
@@ -145,6 +162,7 @@ class DeliveryConfig(_Model):
     # A plan that would archive more than this share of a scope's items (and more than
     # plan.MASS_ARCHIVE_FLOOR of them) is refused unless `sync --allow-mass-archive`.
     max_archive_share: float = Field(default=0.5, ge=0, le=1)
+    bulk: BulkConfig = BulkConfig()
 
 
 class PullConfig(_Model):
