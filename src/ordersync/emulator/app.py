@@ -13,9 +13,14 @@ Test endpoints, for clients in another process: ``GET /emulator/stats``,
 ``{"item_id": N, "column_id": "...", "value": ...}``, ``{"item_id": N, "archive": true}`` or
 ``{"item_id": N, "delete": true}``; see ``Emulator.act``), ``POST /emulator/webhooks/flush``
 (``{"timeout": 5}``; 504 when deliveries are still running) and
-``GET /emulator/webhooks/deliveries``, ``POST /emulator/idempotency``
+``GET /emulator/webhooks/deliveries``, ``POST /emulator/bulk/fail`` (``{"reason":
+"INTERNAL_ERROR", "after_rows": 0}``: the next import job fails so), ``POST /emulator/idempotency``
 (``{"forget": true}`` drops every cached key; ``{"remember": false}`` caches none from then
 on; see ``Emulator.forget_idempotency_keys``).
+
+The bulk import's pre-signed URLs live here too: ``PUT /emulator/uploads/<job id>?...`` and
+``GET /emulator/reports/<job id>?...`` (``bulk``); every request first applies the import rows
+due by then.
 
 Faults that must break the transport (a lost answer, a timeout) can't be expressed by a WSGI
 response; the app marks them with the ``X-Emulator-Fault`` header on a 502, and the in-process
@@ -33,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from graphql import FieldNode
 from werkzeug.wrappers import Request, Response
 
-from ordersync.emulator import api_errors
+from ordersync.emulator import api_errors, bulk
 from ordersync.emulator.api_errors import HttpAnswer
 from ordersync.emulator.execution import PreparedOperation
 from ordersync.emulator.faults import Fault
@@ -80,13 +85,16 @@ class EmulatorApp:
             ("POST", "/emulator/act"): self._act,
             ("POST", "/emulator/webhooks/flush"): self._flush_webhooks,
             ("GET", "/emulator/webhooks/deliveries"): self._webhook_deliveries,
+            ("POST", "/emulator/bulk/fail"): self._fail_import_job,
         }
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
         path = request.path.rstrip("/") or "/"
         handler = self._routes.get((request.method, path))
-        if handler is not None:
+        if path.startswith((bulk.UPLOAD_PATH, bulk.REPORT_PATH)):
+            answer = self._presigned(request, path)
+        elif handler is not None:
             answer = handler(request)
         elif any(route_path == path for _, route_path in self._routes):
             answer = HttpAnswer(405, {"error": f"{request.method} not allowed on {path}"})
@@ -101,6 +109,7 @@ class EmulatorApp:
         emu = self._emu
         with emu.stats.lock:
             emu.stats.requests += 1
+        self._advance_imports()
         try:
             with emu.concurrency.slot():
                 answer = self._admitted(request)
@@ -139,6 +148,7 @@ class EmulatorApp:
             return self._throttled(throttle)
         if prepared.answer is not None:
             return prepared.answer
+        prepared.base_url = request.host_url
         key = request.headers.get("Idempotency-Key") if prepared.is_mutation else None
         if not key:
             return self._execute(prepared, None)
@@ -202,6 +212,11 @@ class EmulatorApp:
             if key:
                 emu.idempotency.abandon(key)
             return _transport_fault(fault)
+        starts_refused = emu.bulk.throttle(prepared.operation, legacy=emu.legacy_errors)
+        if starts_refused is not None:
+            with emu.stats.lock:
+                emu.stats.throttled[api_errors.RATE_LIMIT] += 1
+            return self._refused(key, starts_refused)
         outcome = emu.service.run(prepared)
         emu.record(outcome)
         if outcome.throttled is not None:
@@ -247,6 +262,36 @@ class EmulatorApp:
             legacy=self._emu.legacy_errors,
             daily_limit_status=self._emu.undocumented.daily_limit_status,
         )
+
+    # -- bulk import: the pre-signed upload and report URLs ---------------------------------
+
+    def _advance_imports(self) -> None:
+        """Apply the import rows due by now (``bulk``), and keep the state file current."""
+        if self._emu.bulk.advance() and self._emu.state_file is not None:
+            self._emu.save()
+
+    def _presigned(self, request: Request, path: str) -> HttpAnswer:
+        """An upload (``PUT``) or report (``GET``) URL; faults matching ``upload`` strike the
+        upload: ``status`` refuses it, ``lost_response``/``timeout`` store it, lose the answer."""
+        self._advance_imports()
+        args = dict(request.args)
+        if path.startswith(bulk.REPORT_PATH):
+            return self._emu.bulk.report(path.removeprefix(bulk.REPORT_PATH), request.method, args)
+        fault = self._emu.faults.take_named("upload")
+        if fault is not None and fault.kind == "status":
+            return _status_answer(fault, legacy=self._emu.legacy_errors)
+        answer = self._emu.bulk.upload(
+            path.removeprefix(bulk.UPLOAD_PATH),
+            request.method,
+            args,
+            request.headers.get("Content-Type", ""),
+            request.get_data(),
+        )
+        if self._emu.state_file is not None:
+            self._emu.save()
+        if fault is not None and fault.kind in ("lost_response", "timeout"):
+            return _transport_fault(fault)
+        return answer
 
     # -- test endpoints ------------------------------------------------------------------
 
@@ -316,6 +361,20 @@ class EmulatorApp:
         except TimeoutError as exc:
             return HttpAnswer(504, {"error": str(exc), "pending": self._emu.pending_webhooks})
         return HttpAnswer(200, {"pending": self._emu.pending_webhooks})
+
+    def _fail_import_job(self, request: Request) -> HttpAnswer:
+        """``{"reason": "INTERNAL_ERROR", "after_rows": 0}``: the next import job fails so."""
+        payload = _json_object(request)
+        usage = 'expected {"reason": "INTERNAL_ERROR", "after_rows": N}'
+        if payload is None or set(payload) - {"reason", "after_rows"}:
+            return HttpAnswer(400, {"error": usage})
+        try:
+            self._emu.bulk.fail_next_job(
+                payload.get("reason", bulk.INTERNAL_ERROR), int(payload.get("after_rows", 0))
+            )
+        except (TypeError, ValueError) as error:
+            return HttpAnswer(400, {"error": f"{error}; {usage}"})
+        return HttpAnswer(200, {"armed": payload})
 
     def _webhook_deliveries(self, request: Request) -> HttpAnswer:
         return HttpAnswer(200, [d.to_dict() for d in self._emu.webhook_deliveries])

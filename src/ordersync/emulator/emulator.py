@@ -21,6 +21,7 @@ import httpx
 
 from ordersync.clock import Clock, SystemClock
 from ordersync.emulator.app import EmulatorApp
+from ordersync.emulator.bulk import BulkImports
 from ordersync.emulator.events import PERSON_USER_ID, BoardEvent
 from ordersync.emulator.execution import GraphQLService, Outcome
 from ordersync.emulator.faults import Fault, FaultPlan
@@ -80,6 +81,8 @@ class Emulator:
             minute for 30 minutes).
         undocumented: the switches for what monday's docs leave open (``Undocumented``;
             default: the emulator's behaviour before they were switches).
+        account_admin: whether the token's user is an account admin (``backfill_items``
+            needs one; otherwise its job is ``REJECTED`` / ``PERMISSION_DENIED``).
 
     Example:
         >>> emu = Emulator(clock=ManualClock())
@@ -101,6 +104,7 @@ class Emulator:
         webhook_transport: httpx.BaseTransport | None = None,
         webhook_policy: WebhookPolicy | None = None,
         undocumented: Undocumented | None = None,
+        account_admin: bool = True,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.limits = limits or Limits()
@@ -131,6 +135,9 @@ class Emulator:
             per_ip=self.limits.ip_requests_per_window,
             ip_window=self.limits.ip_window,
         )
+        self.bulk = BulkImports(
+            self.store, self.clock, self.limits, self.undocumented, account_admin=account_admin
+        )
         self.concurrency = ConcurrencyGate(self.limits.max_concurrency)
         self.idempotency = IdempotencyCache(self.clock, self.limits.idempotency_ttl)
         cursors = CursorRegistry(self.clock, self.limits.cursor_ttl, self.limits.max_page_size)
@@ -140,6 +147,7 @@ class Emulator:
             self.budget,
             self.limits.max_query_complexity,
             legacy_errors=legacy_errors,
+            bulk=self.bulk,
         )
         self.wsgi_app = EmulatorApp(self)
 
@@ -185,6 +193,9 @@ class Emulator:
             self.stats.errors.update(outcome.error_codes)
             if outcome.throttled is not None:
                 self.stats.throttled[outcome.throttled] += 1
+        self.bulk.count_mutation_creates(
+            outcome.applied["create_item"] + outcome.applied["create_subitem"]
+        )
 
     @property
     def webhooks(self) -> list[Webhook]:
@@ -195,8 +206,9 @@ class Emulator:
 
         Each is ``{"id", "name", "group_id", "group_title", "state", "parent_id",
         "column_values": {column_id: decoded JSON value or None}, "texts": {column_id: text}}``
-        over all columns but ``name``.
+        over all columns but ``name``. Import rows due by now are applied first (``bulk``).
         """
+        self.bulk.advance()
         with self.store.lock:
             board = self.store.board(board_id)
             columns = [c for c in board.columns.values() if c.type != "name"]

@@ -54,6 +54,8 @@ def load_schema() -> GraphQLSchema:
     schema = build_schema(sdl)
     column_value = schema.get_type("ColumnValue")
     column_value.resolve_type = views.resolve_value_type  # type: ignore[union-attr]
+    job_status = schema.get_type("JobStatus")
+    job_status.resolve_type = lambda value, *_: "ItemsJobStatus"  # type: ignore[union-attr]
     return schema
 
 
@@ -68,6 +70,8 @@ class PreparedOperation:
     is_mutation: bool = False
     cost: int = 0
     answer: HttpAnswer | None = None
+    base_url: str = ""
+    """Scheme and host the request was sent to (the bulk import's URLs point there)."""
 
 
 @dataclass
@@ -90,8 +94,10 @@ class GraphQLService:
         max_query_complexity: int,
         *,
         legacy_errors: bool = False,
+        bulk: Any = None,
     ) -> None:
         self._schema = load_schema()
+        self._bulk = bulk
         self._store = store
         self._cursors = cursors
         self._budget = budget
@@ -151,7 +157,9 @@ class GraphQLService:
                 budget=self._budget.budget,
             )
             return Outcome(answer, throttled=throttle.code)
-        context = RequestContext(self._store, self._cursors, charge)
+        context = RequestContext(
+            self._store, self._cursors, charge, bulk=self._bulk, base_url=prepared.base_url
+        )
         with self._store.lock:
             result = execute_sync(
                 self._schema,

@@ -14,6 +14,8 @@ ever) whose root fields include ``match`` (any request when ``match`` is ``None`
 * ``alias_error``: apply nothing; HTTP 200 where every root alias fails with ``code`` (e.g.
   ``ItemsLimitationException``, ``DAILY_LIMIT_EXCEEDED``), ``status`` as its reported
   ``status_code`` (default 200);
+* faults with ``match="upload"`` strike the bulk import's upload URL instead (``status``:
+  refuse it, nothing stored; ``lost_response``: store the file, lose the answer);
 * ``latency``: delay the request by ``delay`` seconds (``clock.sleep`` in-process, real sleep
   over HTTP); latency faults add up and don't stop other faults from firing.
 """
@@ -99,6 +101,16 @@ class FaultPlan:
         with self._lock:
             for fault in self._faults:
                 if fault.kind != "latency" and fault.matches(root_fields):
+                    self._consume(fault)
+                    return fault
+            return None
+
+    def take_named(self, name: str) -> Fault | None:
+        """The first fault (not latency) whose ``match`` is exactly ``name``, consumed once;
+        for requests that are not GraphQL (``upload``: the bulk import's pre-signed URL)."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.kind != "latency" and fault.match == name:
                     self._consume(fault)
                     return fault
             return None

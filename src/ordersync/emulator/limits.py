@@ -65,6 +65,18 @@ class Limits:
     ip_requests_per_window: int | None = 5_000
     ip_window: float = 10.0
     items_per_board: int | None = 10_000
+    bulk_starts_per_hour: int | None = 100
+    bulk_items_per_hour: int | None = 19_000
+    bulk_ingest_rows: int = 10_000
+    bulk_backfill_rows: int = 20_000
+    bulk_max_file_bytes: int = 150 * 1024 * 1024
+    bulk_url_ttl: float = 10 * 60.0
+    bulk_job_seconds: float = 2.0
+    bulk_rows_per_second: float | None = 100.0
+    """Bulk import (``bulk``; FACTS.md "Bulk import"): job starts per account per hour, the
+    ingest budget of items per hour, rows per ingest / backfill job, file size, the lifetime of
+    upload and report URLs; and the emulator's own processing time (a job's set-up seconds,
+    then rows per second; ``None``: all rows at once), which monday does not publish."""
 
     @classmethod
     def for_plan(cls, plan: str, **overrides: Any) -> Limits:
@@ -114,18 +126,26 @@ class Undocumented:
             worked beside errors naming the others (``True``), or carries ``data: null`` and
             errors without a ``path``, so no alias's fate can be told.
         daily_limit_status: the HTTP status of ``DAILY_LIMIT_EXCEEDED`` (429 or 200).
+        bulk_budget_counts_mutations: items made by ``create_item`` / ``create_subitem`` use
+            the 19,000 items per hour that ``ingest_items`` reserves from (``True``), or not.
+        bulk_parallel_jobs: import jobs that process at once per account (0: no limit); a
+            job uploaded while all slots are busy waits in ``PROCESSING`` at 0%.
     """
 
     cache_error_answers: bool = False
     same_key_other_body: Literal["conflict", "replay", "execute"] = "conflict"
     alias_data_with_errors: bool = True
     daily_limit_status: int = 429
+    bulk_budget_counts_mutations: bool = False
+    bulk_parallel_jobs: int = 0
 
     def __post_init__(self) -> None:
         if self.same_key_other_body not in ("conflict", "replay", "execute"):
             raise ValueError("same_key_other_body is one of conflict, replay, execute")
         if self.daily_limit_status not in (200, 429):
             raise ValueError("daily_limit_status is 200 or 429")
+        if self.bulk_parallel_jobs < 0:
+            raise ValueError("bulk_parallel_jobs is 0 (no limit) or more")
 
 
 def parse_undocumented(settings: Iterable[str]) -> Undocumented:

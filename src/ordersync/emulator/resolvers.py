@@ -104,6 +104,10 @@ class Root:
         items = paging.items_by_column_values(self._store, board, columns)
         return views.first_page(self._ctx, items, limit, board.id)
 
+    def fetch_job_status(self, info: GraphQLResolveInfo, job_id: str) -> dict[str, Any]:
+        """A bulk import job's ``ItemsJobStatus`` (``bulk``)."""
+        return self._ctx.bulk.status(job_id, self._ctx.base_url)
+
     def me(self, info: GraphQLResolveInfo) -> dict[str, str]:
         return ME
 
@@ -285,6 +289,26 @@ class Root:
     @mutation
     def delete_item(self, info: GraphQLResolveInfo, item_id: str | None = None) -> ItemView:
         return ItemView(self._ctx, self._store.set_state(item_id, ItemState.DELETED))
+
+    @mutation
+    def ingest_items(
+        self,
+        info: GraphQLResolveInfo,
+        board_id: str,
+        group_id: str,
+        on_match: dict[str, Any] | None = None,
+    ) -> dict[str, str]:
+        """A bulk import job with side effects (``bulk``): ``{job_id, upload_url}``."""
+        start = self._ctx.bulk.start
+        return start("ingest", board_id, group_id, on_match, self._ctx.base_url)
+
+    @mutation
+    def backfill_items(
+        self, info: GraphQLResolveInfo, board_id: str, group_id: str
+    ) -> dict[str, str]:
+        """A bulk import job for an admin's initial load (``bulk``)."""
+        start = self._ctx.bulk.start
+        return start("backfill", board_id, group_id, None, self._ctx.base_url)
 
     @mutation
     def create_webhook(

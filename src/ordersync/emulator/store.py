@@ -58,6 +58,8 @@ class Store:
         self._next_board_id = FIRST_BOARD_ID
         self._next_column_number = 1
         self.items_per_board: int | None = None
+        self.silent = False
+        """While set, changes report no events (a backfill import runs no automations)."""
         """Items one board may hold (``Limits.items_per_board``, monday's 10,000); ``None``:
         no limit."""
 
@@ -516,7 +518,8 @@ class Store:
         return self.items[item.parent_id] if item.parent_id is not None else None
 
     def _emit(self, event: BoardEvent) -> None:
-        self._on_event(event)
+        if not self.silent:
+            self._on_event(event)
 
     # -- persistence ---------------------------------------------------------------------
 

@@ -46,6 +46,10 @@ class RequestContext:
     cursors: CursorRegistry
     charge: Charge | None = None
     applied: Counter[str] = field(default_factory=Counter)
+    bulk: Any = None
+    """The account's import jobs (``bulk.BulkImports``)."""
+    base_url: str = ""
+    """Scheme and host the request came to (the bulk import's URLs point there)."""
 
 
 def context_of(info: GraphQLResolveInfo) -> RequestContext:
