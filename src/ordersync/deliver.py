@@ -103,6 +103,7 @@ class Delivery:
             self.subitem_creates,
             progress=self.progress,
             heartbeat=self.heartbeat,
+            send_rows=self.send_rows,
         )
         self.kinds: dict[str, RowKind] = {
             kind.journal_kind: kind for kind in [*self.item_kinds, *self.subitem_kinds]
@@ -194,6 +195,16 @@ class Delivery:
             if rows:
                 self._send(kind, batch_id, {f"{kind.alias}{n}": r for n, r in enumerate(rows, 1)})
             self.progress(kind.phase, total - kind.count_pending(batch_id), total)
+
+    def send_rows(self, kind: RowKind, batch_id: str, rows: list[sa.Row]) -> None:
+        """Adopt, screen and send these rows of one kind now, chunk by chunk (``bulk``: the
+        lines whose labels must exist before an import file can name them)."""
+        size = getattr(self.config.delivery, kind.chunk_setting)
+        for start in range(0, len(rows), size):
+            chunk = kind.adopt(batch_id, rows[start : start + size], before_create=True)
+            chunk = kind.screen(batch_id, chunk)
+            if chunk:
+                self._send(kind, batch_id, {f"{kind.alias}{n}": r for n, r in enumerate(chunk, 1)})
 
     def _send(
         self,

@@ -6,7 +6,9 @@ Per batch (``Delivery.deliver``, before the item mutations): with ``[delivery.bu
 number; ``never``: none). The board is asked first for items with those keys (adopted, as
 before any create); the lines an import file can carry (``files.importable``: labels that
 exist, a known group) are packed into jobs, one group each, at most the job's row limit with
-every item's subitems in the same file. Everything else stays on mutations.
+every item's subitems in the same file. Labels the board lacks (a file cannot create them)
+are created first: the fewest lines naming them go by mutation, with
+``create_labels_if_missing`` where the mapping allows it. Everything else stays on mutations.
 
 A job's steps: start (``ingest_items`` or ``backfill_items``) → journal (``jobs.record_job``,
 committed) → ``PUT`` the file → poll ``fetch_job_status`` (every ``poll_seconds``, paced by
@@ -28,11 +30,22 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from typing import cast
 
 import sqlalchemy as sa
 
 from ordersync.board import BoardContext
-from ordersync.bulk.files import ROW_LIMITS, JobPlan, Line, build_file, importable, plan_jobs
+from ordersync.bulk.files import (
+    ROW_LIMITS,
+    JobPlan,
+    Line,
+    build_file,
+    fits,
+    importable,
+    label_seeds,
+    missing_labels,
+    plan_jobs,
+)
 from ordersync.bulk.jobs import (
     BulkJob,
     close_job,
@@ -54,17 +67,20 @@ from ordersync.errors import (
 from ordersync.monday import MondayClient
 from ordersync.monday.errors import JOB_STOP_REASONS, classify_job_failure
 from ordersync.monday.models import JobStatus
-from ordersync.rows import MAX_ATTEMPTS, ItemCreates, SubitemCreates
+from ordersync.rows import MAX_ATTEMPTS, ItemCreates, RowKind, SubitemCreates
 from ordersync.states import Action, BulkJobState, RowStatus
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
+SendRows = Callable[[RowKind, str, list[sa.Row]], None]  # Delivery.send_rows
 FIRST_BULK_API_VERSION = "2026-07"
 FALLBACK_REASONS = frozenset({"ACCOUNT_CAPACITY_EXCEEDED", "PERMISSION_DENIED"})
 """Job failures after which ``auto`` sends the rows by mutation (that can pass where the job
 could not); any other stopping reason stops the batch in every mode."""
 NOT_CREATED = "IMPORT_NOT_CREATED"
+JOB_NOT_FOUND_CODES = frozenset({"JOB_NOT_FOUND", "ResourceNotFoundException"})
+IN_CHUNK = 500  # ids per IN list (SQL Server takes at most 2,100 parameters a statement)
 
 
 def wants_bulk(mode: str, threshold: int, creates: int, api_version: str) -> bool:
@@ -92,10 +108,11 @@ class BulkDelivery:
         *,
         progress: Progress,
         heartbeat: Callable[[], None],
+        send_rows: SendRows,
     ) -> None:
         self.db, self.config, self.client, self.board = db, config, client, board
         self.item_creates, self.subitem_creates = item_creates, subitem_creates
-        self.progress, self.heartbeat = progress, heartbeat
+        self.progress, self.heartbeat, self.send_rows = progress, heartbeat, send_rows
         self.settings = config.delivery.bulk
         self.kind = "backfill" if self.settings.backfill else "ingest"
         self.fallback: str | None = None  # why this run sends by mutation (auto only)
@@ -108,7 +125,10 @@ class BulkDelivery:
         rows = self.item_creates.adopt(
             batch_id, self._pending_creates(batch_id), before_create=True
         )
-        lines = self._importable(self._lines(batch_id, rows))
+        lines = self._lines(batch_id, rows)
+        if self._create_labels(batch_id, lines):
+            lines = self._lines(batch_id, self._pending_creates(batch_id))
+        lines = self._importable(lines)
         if not self._wanted(len(lines)):
             return
         plans = plan_jobs(lines, self.board.group_ids, ROW_LIMITS[self.kind])
@@ -164,6 +184,27 @@ class BulkDelivery:
                 subitems.setdefault(row.parent_stg_id, []).append(row)
         return [Line(item, tuple(subitems.get(item.stg_id, ()))) for item in items]
 
+    def _create_labels(self, batch_id: str, lines: list[Line]) -> bool:
+        """Send by mutation the fewest lines that name every label the board lacks (monday
+        creates them), then read the board again; ``True`` when anything was sent."""
+        limit = ROW_LIMITS[self.kind]
+        size_column = self.board.subitems_board.columns[self.config.subitems.size_column_id]
+        candidates = [line for line in lines if fits(line, self.board.group_ids, limit)]
+        missing = [
+            missing_labels(line, self.config, self.board.board.columns, size_column)
+            for line in candidates
+        ]
+        seeds = label_seeds(candidates, missing)
+        if not seeds or not self._wanted(sum(1 for m in missing if m is not None) - len(seeds)):
+            return False
+        logger.info("bulk import: %d lines go first by mutation to create labels", len(seeds))
+        self.send_rows(self.item_creates, batch_id, [cast(sa.Row, line.item) for line in seeds])
+        subitems = tuple(s.stg_id for line in seeds for s in line.subitems)
+        self.send_rows(self.subitem_creates, batch_id, _pending(self.subitem_creates, subitems))
+        self.board.board = self.client.get_board(self.board.board_id)
+        self.board.subitems_board = self.client.get_board(self.board.subitems_board.id)
+        return True
+
     def _importable(self, lines: list[Line]) -> list[Line]:
         size_column = self.board.subitems_board.columns[self.config.subitems.size_column_id]
         limit = ROW_LIMITS[self.kind]
@@ -211,10 +252,14 @@ class BulkDelivery:
         self.subitem_creates.mark_sent(job.job_id, list(file.subitem_stg_ids))
         try:
             self.client.upload_file(started.upload_url, file.body)
-        except PermanentMondayError as error:  # the URL expired or refused the file
-            self._settle(job, None, BulkJobState.ABANDONED)
-            self._cannot_help(error)
-            return
+        except PermanentMondayError as error:
+            # Refused: expired, already used (a lost answer to a PUT that arrived), or the
+            # job was refused at its start. Only monday's job status tells which.
+            status = self._outwait_upload(job, self.client.job_status(job.job_id))
+            if status.status == "UPLOAD_PENDING":
+                self._settle(job, status, BulkJobState.ABANDONED)
+                self._cannot_help(error)
+                return
         mark_uploaded(self.db, job.job_id)
         self._finish(job, self._wait(job.job_id, label))
 
@@ -258,29 +303,42 @@ class BulkDelivery:
         board become ERR rows with monday's reason; otherwise they stay PENDING.
         """
         completed = status is not None and status.status == "COMPLETED"
-        reasons = report_reasons(self.client, status, self.config) if completed else {}
-        items = self._ordered(self.item_creates.rows_by_id(list(job.item_stg_ids)), job)
+        items = _pending(self.item_creates, job.item_stg_ids)
         missing = self.item_creates.adopt(job.batch_id, items, before_create=False, created=True)
-        subitems = self.subitem_creates.rows_by_id(list(job.subitem_stg_ids))
+        subitems = _pending(self.subitem_creates, job.subitem_stg_ids)
         left = self.subitem_creates.adopt(job.batch_id, subitems, before_create=False, created=True)
+        reasons: dict[str, tuple[str, str]] = {}
+        if completed and (missing or left):
+            reasons = report_reasons(self.client, status, self._file_order(job))
         with self.db.engine.begin() as connection:
             if completed:
                 for row in missing:
-                    self.item_creates.fail(
-                        connection, job.batch_id, row, _not_created(job, reasons.get(row.order_key))
-                    )
+                    problem = _not_created(job, reasons.get(row.stg_id))
+                    self.item_creates.fail(connection, job.batch_id, row, problem)
                 for row in left:
                     if row.parent_item_id is not None:  # else PARENT_FAILED with its item
-                        reason = reasons.get(f"{row.order_key}\x1f{row.size_label}")
-                        self.subitem_creates.fail(
-                            connection, job.batch_id, row, _not_created(job, reason)
-                        )
+                        problem = _not_created(job, reasons.get(row.stg_id))
+                        self.subitem_creates.fail(connection, job.batch_id, row, problem)
             close_job(connection, self.db, job.job_id, state, status)
 
-    @staticmethod
-    def _ordered(rows: list[sa.Row], job: BulkJob) -> list[sa.Row]:
-        position = {stg_id: n for n, stg_id in enumerate(job.item_stg_ids)}
-        return sorted(rows, key=lambda row: position.get(row.stg_id, 0))
+    def _file_order(self, job: BulkJob) -> list[str]:
+        """The staged row ids in the job's file order (item, its subitems, next item …)."""
+        staged = self.db.tables.staged_subitems
+        parents: dict[str, str] = {}
+        with self.db.engine.connect() as connection:
+            for start in range(0, len(job.subitem_stg_ids), IN_CHUNK):
+                chunk = list(job.subitem_stg_ids[start : start + IN_CHUNK])
+                parents.update(
+                    connection.execute(
+                        sa.select(staged.c.stg_id, staged.c.parent_stg_id).where(
+                            staged.c.stg_id.in_(chunk)
+                        )
+                    ).tuples()
+                )
+        children: dict[str, list[str]] = {}
+        for stg_id in job.subitem_stg_ids:
+            children.setdefault(parents.get(stg_id, ""), []).append(stg_id)
+        return [row for item in job.item_stg_ids for row in (item, *children.get(item, []))]
 
     # ----------------------------------------------------------------------------- resume
     def resolve_open_jobs(self) -> None:
@@ -289,7 +347,7 @@ class BulkDelivery:
             try:
                 status: JobStatus | None = self.client.job_status(job.job_id)
             except PermanentMondayError as error:
-                if error.code != "JOB_NOT_FOUND":
+                if error.code not in JOB_NOT_FOUND_CODES:
                     raise
                 status = None  # monday never ran it
             if status is not None and status.status == "UPLOAD_PENDING":
@@ -318,6 +376,14 @@ class BulkDelivery:
             remaining -= self.settings.poll_seconds
             status = self.client.job_status(job.job_id)
         return status
+
+
+def _pending(kind: ItemCreates | SubitemCreates, stg_ids: tuple[str, ...]) -> list[sa.Row]:
+    """The still-PENDING rows among ``stg_ids``, in their order (IN lists in chunks)."""
+    rows: dict[str, sa.Row] = {}
+    for start in range(0, len(stg_ids), IN_CHUNK):
+        rows.update((r.stg_id, r) for r in kind.rows_by_id(list(stg_ids[start : start + IN_CHUNK])))
+    return [rows[stg_id] for stg_id in stg_ids if stg_id in rows]
 
 
 def _not_created(job: BulkJob, reason: tuple[str, str] | None) -> RowRejected:

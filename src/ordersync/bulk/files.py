@@ -163,6 +163,43 @@ def build_file(config: SyncConfig, lines: Sequence[Line]) -> ImportFile:
     )
 
 
+def missing_labels(
+    line: Line, config: SyncConfig, item_columns: Mapping[str, Column], size_column: Column
+) -> frozenset[tuple[str, str]] | None:
+    """The (column id, label) pairs ``line`` names that their columns lack and may create.
+
+    A file cannot create labels, so these must be created first (a mutation with
+    ``create_labels_if_missing``). ``None``: no file can carry the line as it is (a label it may
+    not create, a deactivated label, a label with a comma, the file's separator).
+    """
+    wanted: list[tuple[Column | None, str, bool]] = []
+    values = _values(line.item.column_values)
+    for column in config.items.columns:
+        if column.type in LABEL_TYPES:
+            for label in _labels(values.get(column.column_id)):
+                wanted.append(
+                    (item_columns.get(column.column_id), label, column.create_labels_if_missing)
+                )
+    may_create_sizes = config.subitems.size_labels_create_if_missing
+    wanted += [(size_column, s.size_label, may_create_sizes) for s in line.subitems]
+    missing: set[tuple[str, str]] = set()
+    for board_column, label, may_create in wanted:
+        if board_column is None or "," in label or label in board_column.deactivated_labels:
+            return None
+        if label not in board_column.labels:
+            if not may_create:
+                return None
+            missing.add((board_column.id, label))
+    return frozenset(missing)
+
+
+def fits(line: Line, group_ids: Mapping[str, str], row_limit: int) -> bool:
+    """A known group, a name, and not more rows than a job takes."""
+    return (
+        line.item.group_title in group_ids and line.rows <= row_limit and bool(line.item.item_name)
+    )
+
+
 def importable(
     line: Line,
     config: SyncConfig,
@@ -171,21 +208,26 @@ def importable(
     group_ids: Mapping[str, str],
     row_limit: int,
 ) -> bool:
-    """Whether an import file can carry ``line`` as it is.
+    """Whether an import file can carry ``line`` as it is: it fits a job, and every status and
+    dropdown label (and size) it names is an active label of its column already."""
+    return (
+        fits(line, group_ids, row_limit)
+        and missing_labels(line, config, item_columns, size_column) == frozenset()
+    )
 
-    A file cannot create labels: every status and dropdown label (and every size) must be an
-    active label of its column already, and contain no comma (the file's label separator).
-    The group must exist and the line fit in one job. Anything else goes by mutation.
-    """
-    if line.item.group_title not in group_ids or line.rows > row_limit or not line.item.item_name:
-        return False
-    values = _values(line.item.column_values)
-    for column in config.items.columns:
-        if column.type in LABEL_TYPES and not _labels_exist(
-            item_columns.get(column.column_id), _labels(values.get(column.column_id))
-        ):
-            return False
-    return all(_labels_exist(size_column, [s.size_label]) for s in line.subitems)
+
+def label_seeds(
+    lines: Sequence[Line], missing: Sequence[frozenset[tuple[str, str]] | None]
+) -> list[Line]:
+    """The fewest lines, first come first served, that name every missing label: sent by
+    mutation first, they create the labels, and the other lines can then go in files."""
+    covered: set[tuple[str, str]] = set()
+    seeds = []
+    for line, labels in zip(lines, missing, strict=True):
+        if labels and not labels <= covered:
+            seeds.append(line)
+            covered |= labels
+    return seeds
 
 
 def _labels_exist(column: Column | None, labels: list[str]) -> bool:
