@@ -119,9 +119,9 @@ def test_names_and_values_survive_a_round_trip(config: SyncConfig) -> None:
     assert first[KEY] == "K-00000"
     # subitems under their item, in staged (size-column) order, values in import formats
     for line in back:
-        assert [(s["name.subitem"], s[f"{SIZE}.subitem"], s[f"{QTY}.subitem"]) for s in line[
-            "subitems"
-        ]] == [("XS", "XS", "1"), ("S", "S", "20"), ("M", "M", "3")]
+        assert [
+            (s["name.subitem"], s[f"{SIZE}.subitem"], s[f"{QTY}.subitem"]) for s in line["subitems"]
+        ] == [("XS", "XS", "1"), ("S", "S", "20"), ("M", "M", "3")]
     # each import cell reads back to what a mutation would have sent
     for column_id, kind in ((PRICE, "numbers"), (DATE, "date"), (STATUS, "status")):
         assert to_monday(kind, from_monday(kind, None, first[column_id])) == values[column_id]

@@ -329,11 +329,12 @@ class BulkDelivery:
             for start in range(0, len(job.subitem_stg_ids), IN_CHUNK):
                 chunk = list(job.subitem_stg_ids[start : start + IN_CHUNK])
                 parents.update(
-                    connection.execute(
+                    (row.stg_id, row.parent_stg_id)
+                    for row in connection.execute(
                         sa.select(staged.c.stg_id, staged.c.parent_stg_id).where(
                             staged.c.stg_id.in_(chunk)
                         )
-                    ).tuples()
+                    )
                 )
         children: dict[str, list[str]] = {}
         for stg_id in job.subitem_stg_ids:
