@@ -12,15 +12,17 @@ from typing import Any
 
 import pytest
 
+from ordersync.bulk.delivery import wants_bulk
 from ordersync.bulk.files import (
     ROW_LIMITS,
     Line,
     build_file,
     file_header,
     importable,
+    label_seeds,
+    missing_labels,
     plan_jobs,
 )
-from ordersync.bulk.delivery import wants_bulk
 from ordersync.config import SyncConfig
 from ordersync.monday.column_values import from_monday, to_import_text, to_monday
 from ordersync.monday.models import Column
@@ -186,7 +188,7 @@ def test_jobs_are_per_group_within_the_limit_and_lines_are_never_split() -> None
     jobs = plan_jobs(lines, {"G1": "g1", "G2": "g2"}, row_limit=8)
     assert [(job.group_id, job.rows) for job in jobs] == [("g1", 8), ("g1", 6), ("g2", 6)]
     carried = [line for job in jobs for line in job.lines]
-    assert sorted(line.item.stg_id for line in carried) == sorted(l.item.stg_id for l in lines)
+    assert sorted(line.item.stg_id for line in carried) == sorted(one.item.stg_id for one in lines)
     for job in jobs:
         assert job.rows <= 8
         assert {line.item.group_title for line in job.lines} == {job.group_id.upper()}
@@ -250,3 +252,34 @@ def test_which_lines_a_file_can_carry(
 )
 def test_threshold_choice(mode: str, creates: int, version: str, expected: bool) -> None:
     assert wants_bulk(mode, 500, creates, version) is expected
+
+
+def test_labels_the_board_lacks_are_named_for_creation_first(config: SyncConfig) -> None:
+    """dropdown_mkr58de6 may create labels (the mapping says so), the status may not."""
+    columns = {STATUS: _column(STATUS, ("Approved",)), DROPDOWN: _column(DROPDOWN, ("NAVY",))}
+    size_column = _column(SIZE, ("M",))
+
+    def missing(values: dict[str, Any], sizes: list[str]) -> Any:
+        line = Line(item(1, "x", **values), tuple(subitem(1, s, 1) for s in sizes))
+        return missing_labels(line, config, columns, size_column)
+
+    assert missing({DROPDOWN: {"labels": ["NAVY"]}}, ["M"]) == frozenset()
+    assert missing({DROPDOWN: {"labels": ["NAVY", "TEAL"]}}, ["M", "XXL"]) == {
+        (DROPDOWN, "TEAL"),
+        (SIZE, "XXL"),
+    }
+    assert missing({STATUS: {"label": "Rejected"}}, []) is None  # may not be created
+    assert missing({DROPDOWN: {"labels": ["A,B"]}}, []) is None  # the file's separator
+
+
+def test_the_fewest_lines_first_come_create_every_missing_label() -> None:
+    lines = lines_of([0] * 5)
+    missing = [
+        frozenset({("c", "A")}),
+        frozenset({("c", "A")}),
+        frozenset(),
+        None,
+        frozenset({("c", "A"), ("c", "B")}),
+    ]
+    seeds = label_seeds(lines, missing)
+    assert [line.item.stg_id for line in seeds] == ["i00000", "i00004"]
