@@ -34,9 +34,7 @@ TOKEN = "t0ken-for-bulk-tests"
 
 def bulk_config(config: SyncConfig, **changes: Any) -> SyncConfig:
     """The configuration with ``[delivery.bulk]`` changed (as ``sync --bulk`` does)."""
-    bulk = config.delivery.bulk.model_copy(update=changes)
-    delivery = config.delivery.model_copy(update={"bulk": bulk})
-    return config.model_copy(update={"delivery": delivery})
+    return config.with_bulk(**changes)
 
 
 class BulkTransport(httpx.BaseTransport):

@@ -283,3 +283,14 @@ def test_the_fewest_lines_first_come_create_every_missing_label() -> None:
     ]
     seeds = label_seeds(lines, missing)
     assert [line.item.stg_id for line in seeds] == ["i00000", "i00004"]
+
+
+def test_sync_bulk_options_override_the_configuration(config: SyncConfig) -> None:
+    assert config.delivery.bulk.mode == "auto" and config.delivery.bulk.threshold == 500
+    assert config.with_bulk() is config
+    changed = config.with_bulk("always", backfill=True)
+    assert (changed.delivery.bulk.mode, changed.delivery.bulk.backfill) == ("always", True)
+    assert changed.delivery.items_per_request == config.delivery.items_per_request
+    assert config.delivery.bulk.mode == "auto"  # the original is untouched
+    with pytest.raises(ValueError):
+        config.with_bulk("sometimes")

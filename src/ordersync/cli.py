@@ -279,7 +279,7 @@ def sync(
         raise click.UsageError("--pull writes what it reads; it cannot be used with --dry-run")
     if bool(customers) == all_customers:
         raise click.UsageError("give --customer (one or more) or --all")
-    config = _with_bulk(load_config(), bulk, backfill)
+    config = load_config().with_bulk(bulk, backfill=backfill)
     settings = load_settings()
     config.board_id(mode)  # an unknown mode, a missing board id or token: said first
     settings.require_token()
@@ -320,20 +320,6 @@ def sync(
         else:
             _print_book(outcome)
     sys.exit(outcome.exit_code)
-
-
-def _with_bulk(config: SyncConfig, mode: str | None, backfill: bool) -> SyncConfig:
-    """The configuration with ``sync --bulk`` / ``--backfill`` over ``[delivery.bulk]``."""
-    changes: dict[str, Any] = {}
-    if mode is not None:
-        changes["mode"] = mode
-    if backfill:
-        changes["backfill"] = True
-    if not changes:
-        return config
-    delivery = config.delivery
-    bulk = delivery.bulk.model_copy(update=changes)
-    return config.model_copy(update={"delivery": delivery.model_copy(update={"bulk": bulk})})
 
 
 def _customers(

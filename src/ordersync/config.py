@@ -232,6 +232,21 @@ class SyncConfig(_Model):
             )
         return board_id
 
+    def with_bulk(
+        self, mode: str | None = None, *, backfill: bool = False, **more: Any
+    ) -> SyncConfig:
+        """This configuration with ``[delivery.bulk]`` changed (``sync --bulk``, ``--backfill``)."""
+        changes: dict[str, Any] = dict(more)
+        if mode is not None:
+            changes["mode"] = mode
+        if backfill:
+            changes["backfill"] = True
+        if not changes:
+            return self
+        bulk = BulkConfig.model_validate({**self.delivery.bulk.model_dump(), **changes})
+        delivery = self.delivery.model_copy(update={"bulk": bulk})
+        return self.model_copy(update={"delivery": delivery})
+
     @property
     def key_column_mapping(self) -> ColumnMapping:
         """The board column that holds the first key column (used to find items on monday)."""
