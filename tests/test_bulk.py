@@ -107,10 +107,12 @@ def test_a_large_first_load_goes_through_an_import_job(
     assert len(jobs) == 1 and jobs[0]["state"] == BulkJobState.SETTLED
     assert jobs[0]["job_status"] == "COMPLETED"
     keys, sizes = expected_board(db, config)
-    carried = len(json.loads(jobs[0]["item_stg_ids"]))
-    # lines naming labels the board lacked went first by mutation; the rest in the file
-    assert 0 < carried < len(keys)
-    assert jobs[0]["file_rows"] == carried + len(json.loads(jobs[0]["subitem_stg_ids"]))
+    # the dropdown labels the board lacked were created first: every line went in the file
+    assert len(json.loads(jobs[0]["item_stg_ids"])) == len(keys)
+    assert len(json.loads(jobs[0]["subitem_stg_ids"])) == len(sizes)
+    assert jobs[0]["file_rows"] == len(keys) + len(sizes)
+    assert emulator.stats.mutations.get("create_item", 0) == 0
+    assert transport.seen["AddDropdownLabels"] >= 1
     assert outcome.report.items_created == len(keys)
     assert outcome.report.subitems_created == len(sizes)
     assert outcome.report.items_adopted == 0
@@ -137,8 +139,7 @@ def test_a_second_sync_of_a_bulk_load_changes_nothing(
     [
         ("auto", 500, 0),
         ("auto", 69, 0),  # 69 creates, not above
-        ("auto", 30, 1),  # 34 lines go first to create labels, 35 remain: above 30
-        ("auto", 40, 0),  # … not above 40: all by mutation
+        ("auto", 68, 1),
         ("never", 0, 0),
         ("always", 500, 1),
     ],
@@ -415,9 +416,7 @@ def test_killed_after_the_job_completed_then_resumed(
     config = bulk_config(config, mode="always")
     t = db.tables
     when = _recording(t.staged_items.name) if point == "recording" else _settling(t.bulk_jobs.name)
-    # the first DONE records are the lines sent by mutation to create labels: the job's own
-    # come after them, so the crash strikes the job's rows
-    nth = 1 if point == "settling" else 40
+    nth = 1 if point == "settling" else 40  # the 40th of the job's 69 items
     with crash_on_statement(db.engine, when, nth=nth), pytest.raises(Crash):
         run(db, config, BulkTransport(emulator), clock)
     (job,) = count_jobs(db)
@@ -442,3 +441,25 @@ def test_a_lost_upload_answer_is_not_an_expired_url(
     (job,) = count_jobs(db)
     assert job["state"] == BulkJobState.SETTLED
     assert_exactly_once(db, config, emulator)
+
+
+def test_dropdown_labels_are_added_and_existing_ones_kept(
+    config: SyncConfig, emulator: Emulator, clock: ManualClock
+) -> None:
+    column = "dropdown_mkr518fc"  # RECEIVED, CANCELLED on the seeded board
+    with MondayClient(
+        "http://emulator.test/v2", TOKEN, transport=emulator.transport(), clock=clock
+    ) as client:
+        before = client.get_board(CMS_BOARD_ID).columns[column]
+        labels = client.add_dropdown_labels(CMS_BOARD_ID, column, ["NEW, ONE", "RECEIVED", "Z"])
+        again = client.add_dropdown_labels(CMS_BOARD_ID, column, ["Z"])  # nothing to add
+        after = client.get_board(CMS_BOARD_ID).columns[column]
+    assert set(before.labels) == {"RECEIVED", "CANCELLED"}
+    assert labels == again
+    assert after.labels == (*before.labels, "NEW, ONE", "Z")
+    ids = {entry["label"]: entry["id"] for entry in after.settings["labels"]}
+    assert all(
+        ids[label] == entry["id"]
+        for entry in before.settings["labels"]
+        for label in [entry["label"]]
+    )

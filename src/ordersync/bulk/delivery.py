@@ -7,8 +7,9 @@ number; ``never``: none). The board is asked first for items with those keys (ad
 before any create); the lines an import file can carry (``files.importable``: labels that
 exist, a known group) are packed into jobs, one group each, at most the job's row limit with
 every item's subitems in the same file. Labels the board lacks (a file cannot create them)
-are created first: the fewest lines naming them go by mutation, with
-``create_labels_if_missing`` where the mapping allows it. Everything else stays on mutations.
+are created first where the mapping allows it: dropdown labels through
+``update_dropdown_column``, others by sending the fewest lines naming them by mutation (with
+``create_labels_if_missing``). Everything else stays on mutations.
 
 A job's steps: start (``ingest_items`` or ``backfill_items``) → journal (``jobs.record_job``,
 committed) → ``PUT`` the file → poll ``fetch_job_status`` (every ``poll_seconds``, paced by
@@ -185,8 +186,10 @@ class BulkDelivery:
         return [Line(item, tuple(subitems.get(item.stg_id, ()))) for item in items]
 
     def _create_labels(self, batch_id: str, lines: list[Line]) -> bool:
-        """Send by mutation the fewest lines that name every label the board lacks (monday
-        creates them), then read the board again; ``True`` when anything was sent."""
+        """Create the labels the lines name that the board lacks (a file cannot): dropdown
+        labels through ``update_dropdown_column``; others by sending the fewest lines naming
+        them by mutation first. Then the board is read again; ``True`` when anything changed.
+        """
         limit = ROW_LIMITS[self.kind]
         size_column = self.board.subitems_board.columns[self.config.subitems.size_column_id]
         candidates = [line for line in lines if fits(line, self.board.group_ids, limit)]
@@ -194,13 +197,31 @@ class BulkDelivery:
             missing_labels(line, self.config, self.board.board.columns, size_column)
             for line in candidates
         ]
-        seeds = label_seeds(candidates, missing)
-        if not seeds or not self._wanted(sum(1 for m in missing if m is not None) - len(seeds)):
+        wanted = {pair for labels in missing if labels for pair in labels}
+        if not wanted or not self._wanted(sum(1 for m in missing if m is not None)):
             return False
-        logger.info("bulk import: %d lines go first by mutation to create labels", len(seeds))
-        self.send_rows(self.item_creates, batch_id, [cast(sa.Row, line.item) for line in seeds])
-        subitems = tuple(s.stg_id for line in seeds for s in line.subitems)
-        self.send_rows(self.subitem_creates, batch_id, _pending(self.subitem_creates, subitems))
+        boards = {
+            **{column_id: self.board.board for column_id in self.board.board.columns},
+            size_column.id: self.board.subitems_board,
+        }
+        dropdowns: dict[str, list[str]] = {}
+        for column_id, label in sorted(wanted):
+            if boards[column_id].columns[column_id].type == "dropdown":
+                dropdowns.setdefault(column_id, []).append(label)
+        for column_id, labels in dropdowns.items():
+            self.heartbeat()
+            self.client.add_dropdown_labels(boards[column_id].id, column_id, labels)
+        others = [
+            (labels - {p for p in labels if p[0] in dropdowns}) if labels else labels
+            for labels in missing
+        ]
+        seeds = label_seeds(candidates, others)
+        if seeds:
+            logger.info("bulk import: %d lines go first by mutation to create labels", len(seeds))
+            items = [cast(sa.Row, line.item) for line in seeds]
+            self.send_rows(self.item_creates, batch_id, items)
+            subitems = tuple(s.stg_id for line in seeds for s in line.subitems)
+            self.send_rows(self.subitem_creates, batch_id, _pending(self.subitem_creates, subitems))
         self.board.board = self.client.get_board(self.board.board_id)
         self.board.subitems_board = self.client.get_board(self.board.subitems_board.id)
         return True

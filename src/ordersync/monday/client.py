@@ -556,6 +556,77 @@ class MondayClient:
             f"outcome of creating group {group_name!r} is unknown", code="UNKNOWN_OUTCOME"
         )
 
+    def add_dropdown_labels(
+        self, board_id: int | str, column_id: str, labels: Sequence[str]
+    ) -> tuple[str, ...]:
+        """Add labels to a dropdown column (``update_dropdown_column``); returns its labels.
+
+        The column's existing labels are sent with their ids beside the new ones, so the
+        outcome is the same whether monday keeps or drops labels a request leaves out (its
+        docs do not say). A stale revision (someone changed the column) or a lost answer is
+        settled by reading the column again: labels already there are not sent twice.
+
+        Raises:
+            PermanentMondayError: monday refused (e.g. no permission to change the board).
+        """
+        for _ in range(3):
+            revision, current = self._dropdown_labels(board_id, column_id)
+            names = {str(label.get("label")) for label in current}
+            new = [label for label in dict.fromkeys(labels) if label not in names]
+            if not new:
+                return tuple(str(label.get("label")) for label in current)
+            settings = {
+                "labels": [
+                    {
+                        "id": label["id"],
+                        "label": label["label"],
+                        "is_deactivated": bool(label.get("is_deactivated")),
+                    }
+                    for label in current
+                ]
+                + [{"label": label} for label in new]
+            }
+            try:
+                self.execute(
+                    documents.add_dropdown_labels_document(),
+                    {
+                        "boardId": str(board_id),
+                        "columnId": column_id,
+                        "revision": revision,
+                        "settings": settings,
+                    },
+                    operation_name="AddDropdownLabels",
+                )
+            except PermanentMondayError as error:
+                if error.code != "InvalidArgumentException":  # else a stale revision
+                    raise
+            except RetryableMondayError as error:
+                if not monday_errors.may_have_applied(error):
+                    raise
+        raise RetryableMondayError(
+            f"could not add labels to column {column_id}: it keeps changing", code="CONFLICT"
+        )
+
+    def _dropdown_labels(
+        self, board_id: int | str, column_id: str
+    ) -> tuple[str, list[dict[str, Any]]]:
+        data = self.execute(
+            documents.column_revisions_document(),
+            {"boardId": str(board_id), "columnIds": [column_id]},
+            operation_name="ColumnRevisions",
+        )
+        boards = data.get("boards") or []
+        columns = (boards[0].get("columns") if boards else None) or []
+        if not columns:
+            raise PermanentMondayError(
+                f"column {column_id} is not on board {board_id}", code="InvalidColumnIdException"
+            )
+        settings = columns[0].get("settings")
+        if isinstance(settings, str):
+            settings = json.loads(settings)
+        labels = (settings or {}).get("labels") or []
+        return str(columns[0]["revision"]), [dict(label) for label in labels]
+
     # --- bulk import ---------------------------------------------------------------------
 
     @property

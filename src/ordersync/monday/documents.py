@@ -25,11 +25,13 @@ __all__ = [
     "ALL_DOCUMENTS",
     "COMPLEXITY_SELECTION",
     "ReadShape",
+    "add_dropdown_labels_document",
     "all_documents",
     "archive_item",
     "board_document",
     "build_mutation_document",
     "change_multiple_column_values",
+    "column_revisions_document",
     "create_group",
     "create_item",
     "create_subitem",
@@ -368,6 +370,27 @@ def job_status_document() -> str:
     )
 
 
+def column_revisions_document() -> str:
+    """``ColumnRevisions($boardId, $columnIds)``: columns' settings (labels with their ids) and
+    revisions, for ``add_dropdown_labels_document``."""
+    return _operation(
+        "ColumnRevisions",
+        ["$boardId: ID!", "$columnIds: [String]"],
+        "boards(ids: [$boardId]) { columns(ids: $columnIds) { id revision settings } }",
+    )
+
+
+def add_dropdown_labels_document() -> str:
+    """``AddDropdownLabels``: ``update_dropdown_column`` with the column's labels (existing ones
+    by id, new ones without) at its current revision; its result is ``{"id", "revision"}``."""
+    return (
+        "mutation AddDropdownLabels($boardId: ID!, $columnId: String!, $revision: String!, "
+        f"$settings: UpdateDropdownColumnSettingsInput) {{ {COMPLEXITY_SELECTION} "
+        "update_dropdown_column(board_id: $boardId, id: $columnId, revision: $revision, "
+        "settings: $settings) { id revision } }"
+    )
+
+
 def read_shapes() -> Iterator[ReadShape]:
     """Every distinct ``ReadShape``."""
     for column_ids in (False, True):
@@ -426,6 +449,8 @@ def all_documents() -> Iterator[tuple[str, str]]:
     for kind in IMPORT_KINDS:
         yield f"start {kind}", start_import_document(kind)
     yield "JobStatus", job_status_document()
+    yield "ColumnRevisions", column_revisions_document()
+    yield "AddDropdownLabels", add_dropdown_labels_document()
     for shape in read_shapes():
         for build in (
             items_page_document,
