@@ -48,6 +48,13 @@ SLOW: dict[str, tuple[str, ...] | None] = {
     "test_errors_command.py": ("test_messages_are_printed_as_they_are",),  # subprocess
     "test_report.py": ("test_report_from_the_command_line",),  # subprocess
     "ui/test_serve_dashboard.py": None,  # subprocess
+    "test_bulk.py": (  # end to end, one sync (or two) per case, over 5 s each
+        "test_threshold_and_mode_choose_the_import",
+        "test_a_failed_job_s_rows_go_by_mutation",
+        "test_refusals_stop_the_batch_resumable_or_fall_back",
+        "test_killed_at_a_job_step_then_resumed",
+        "test_killed_after_the_job_completed_then_resumed",
+    ),
 }
 """Where the ``slow`` marker goes. Tests using hypothesis's ``@given`` are marked too."""
 
