@@ -82,9 +82,10 @@ def run(
     config: SyncConfig,
     transport: httpx.BaseTransport,
     clock: ManualClock,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> SyncOutcome:
     with MondayClient("http://emulator.test/v2", TOKEN, transport=transport, clock=clock) as c:
-        return run_sync(db, config, c, GREYSON)
+        return run_sync(db, config, c, GREYSON, progress=progress)
 
 
 def count_jobs(db: Database) -> list[dict[str, Any]]:
@@ -98,7 +99,8 @@ def test_a_large_first_load_goes_through_an_import_job(
 ) -> None:
     config = bulk_config(config, threshold=10)
     transport = BulkTransport(emulator)
-    outcome = run(db, config, transport, clock)
+    bar: list[tuple[str, int, int]] = []
+    outcome = run(db, config, transport, clock, progress=lambda *update: bar.append(update))
 
     assert outcome.exit_code == 0 and outcome.status == BatchStatus.BATCH_COMPLETED
     assert_exactly_once(db, config, emulator)
@@ -122,6 +124,11 @@ def test_a_large_first_load_goes_through_an_import_job(
     assert "authorization" not in {name.lower() for name in upload.headers}
     assert TOKEN not in str(upload.headers) and TOKEN not in str(upload.url)
     assert upload.headers["content-type"] == "text/csv"
+    # the progress bar followed the job to 100 %, polling every poll_seconds on the clock
+    polls = [(done, total) for phase, done, total in bar if phase == "import 1/1"]
+    assert polls[-1] == (100, 100) and len(polls) == transport.seen["JobStatus"]
+    assert [done for done, _ in polls] == sorted(done for done, _ in polls)
+    assert clock.slept.count(config.delivery.bulk.poll_seconds) == len(polls) - 1
 
 
 def test_a_second_sync_of_a_bulk_load_changes_nothing(
