@@ -9,9 +9,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[postgres]' 'pytest>=8,<10' 'hypothesis>=6.100,<7' 'ruff>=0.5,<1' 'mypy>=1.10,<3' \
-		'monday-api-python-sdk>=1.6.8,<1.7' \
-		'selenium>=4.20,<5' 'pillow>=10,<13' 'pyyaml>=6,<7'
+	$(BIN)/pip install --quiet -e '.[postgres]' --group dev  # dev: pyproject's [dependency-groups]
 	touch $(STAMP)
 
 demo: $(STAMP)

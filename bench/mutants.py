@@ -250,9 +250,9 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "lookup-adopts-archived-items",
-        "lookup.py",
-        'if key in keys and key not in found and item.state == "active":',
-        "if key in keys and key not in found:",
+        "monday/reads.py",
+        '        elif item.state == "active":\n',
+        "        else:\n",
         ("tests/test_lookup.py", CHANGES, SYNC),
         "a line that comes back adopts its archived item instead of a new one",
     ),

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from ordersync.db import Database
 from ordersync.db.migrate import upgrade
@@ -34,3 +35,17 @@ def demo_database(url: str) -> Database:
     upgrade(database.engine)
     fill_demo_orders(database.engine, create_source_table(database.engine))
     return database
+
+
+def first_line_of_po(db: Database, po: str = "4755", **values: object) -> str:
+    """The order number of PO ``po``'s first source line; ``values`` (source column → value,
+    e.g. ``**{"UNIT OF MEASURE": "BOX"}``) written into it first."""
+    table = sa.Table("ORDERS_UNIFIED", sa.MetaData(), autoload_with=db.engine)
+    order = table.c["AAG ORDER NUMBER"]
+    with db.engine.begin() as connection:
+        target = connection.execute(
+            sa.select(order).where(table.c["PO NUMBER"] == po).limit(1)
+        ).scalar_one()
+        if values:
+            connection.execute(table.update().where(order == target).values(values))
+    return str(target)

@@ -22,6 +22,7 @@ from ordersync.monday import MondayClient, Mutation
 from ordersync.rows import ItemCreates
 from ordersync.source import Scope, reflect_source, select_scope
 from ordersync.sync import run_retry, run_sync
+from support import first_line_of_po
 
 KEY_COLUMN = "text_mkr5wya6"
 RHONE = Scope("RHONE", BAD_ROWS_PO)
@@ -59,11 +60,7 @@ def test_monday_refusal_is_per_alias(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """monday refuses one alias of a request (a value it rejects): only that row fails."""
-    table = sa.Table("ORDERS_UNIFIED", sa.MetaData(), autoload_with=db.engine)
-    with db.engine.connect() as connection:
-        target = connection.execute(
-            sa.select(table.c["AAG ORDER NUMBER"]).where(table.c["PO NUMBER"] == "4755").limit(1)
-        ).scalar_one()
+    target = first_line_of_po(db)
     build = ItemCreates.mutation
 
     def corrupt_one(self: ItemCreates, alias: str, row: sa.Row) -> Mutation:

@@ -12,6 +12,7 @@ from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator
 from ordersync.monday import MondayClient
 from ordersync.source import Scope
 from ordersync.sync import run_sync
+from support import first_line_of_po
 
 GREYSON = Scope("GREYSON", "4755")
 UOM, SIZE = "color_mkr5yf27", "dropdown_mkrak7qp"
@@ -20,16 +21,7 @@ UOM, SIZE = "color_mkr5yf27", "dropdown_mkrak7qp"
 def test_deactivated_labels_reject_the_row_as_missing(
     db: Database, config: SyncConfig, client: MondayClient, emulator: Emulator
 ) -> None:
-    table = sa.Table("ORDERS_UNIFIED", sa.MetaData(), autoload_with=db.engine)
-    with db.engine.begin() as connection:
-        target = connection.execute(
-            sa.select(table.c["AAG ORDER NUMBER"]).where(table.c["PO NUMBER"] == "4755").limit(1)
-        ).scalar_one()
-        connection.execute(
-            table.update()
-            .where(table.c["AAG ORDER NUMBER"] == target)
-            .values({"UNIT OF MEASURE": "PACK"})
-        )
+    target = first_line_of_po(db, **{"UNIT OF MEASURE": "PACK"})
     emulator.deactivate_label(CMS_BOARD_ID, UOM, "PACK")
     emulator.deactivate_label(CMS_SUBITEMS_BOARD_ID, SIZE, "M")  # sizes may create labels
 

@@ -1,17 +1,28 @@
 """``lookup``: what may already be on monday is found by key (items) and by parent and size
-(subitems), the oldest active one; archived ones are never adopted."""
+(subitems), the oldest active one; archived ones are never adopted, whether monday's lookups
+list them or not (``Undocumented.archived_in_lookups``, both ways)."""
 
 from __future__ import annotations
 
 import uuid
 
+import pytest
+
+from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
-from ordersync.emulator import CMS_BOARD_ID
+from ordersync.emulator import CMS_BOARD_ID, Emulator, Undocumented
 from ordersync.lookup import find_items, find_subitems
 from ordersync.monday import MondayClient, Mutation, documents
 
 KEY_COLUMN = "text_mkr5wya6"
 SIZE_COLUMN = "dropdown_mkrak7qp"
+
+
+@pytest.fixture(params=[False, True], ids=["active-only", "archived-listed"])
+def emulator(request: pytest.FixtureRequest, clock: ManualClock) -> Emulator:
+    """The seeded monday, with archived items left out of lookups or listed in them."""
+    listed = Undocumented(archived_in_lookups=request.param)
+    return Emulator(clock=clock, seed=True, undocumented=listed)
 
 
 def _make(client: MondayClient, mutation: Mutation) -> int:

@@ -24,7 +24,7 @@ from ordersync.monday import MondayClient
 from ordersync.source import Scope, reflect_source, select_scope
 from ordersync.states import BatchStatus
 from ordersync.sync import run_sync
-from support import demo_database
+from support import demo_database, first_line_of_po
 
 KEY_COLUMN, SIZE_COLUMN, QTY_COLUMN = "text_mkr5wya6", "dropdown_mkrak7qp", "numeric_mkra7j8e"
 GREYSON = Scope("GREYSON", "4755")
@@ -151,16 +151,7 @@ def test_bad_rows_complete_with_errors_and_good_rows_arrive(
 def test_a_label_the_board_lacks_is_rejected_not_created(
     db: Database, config: SyncConfig, client: MondayClient, emulator: Emulator
 ) -> None:
-    table = sa.Table("ORDERS_UNIFIED", sa.MetaData(), autoload_with=db.engine)
-    with db.engine.begin() as connection:
-        target = connection.execute(
-            sa.select(table.c["AAG ORDER NUMBER"]).where(table.c["PO NUMBER"] == "4755").limit(1)
-        ).scalar_one()
-        connection.execute(
-            table.update()
-            .where(table.c["AAG ORDER NUMBER"] == target)
-            .values({"UNIT OF MEASURE": "BOX"})
-        )
+    target = first_line_of_po(db, **{"UNIT OF MEASURE": "BOX"})
     outcome = run_sync(db, config, client, GREYSON)
     assert outcome.exit_code == 3
     items, _ = board_state(emulator)

@@ -564,6 +564,11 @@ def ui(port: int, host: str) -> None:
     metavar="NAME=VALUE",
     help="An undocumented behaviour (docs/monday-errors.md), e.g. cache_error_answers=true.",
 )
+@click.option(
+    "--not-admin",
+    is_flag=True,
+    help="The token's user is no account admin (backfill_items jobs: PERMISSION_DENIED).",
+)
 def emulator(
     port: int,
     host: str,
@@ -571,6 +576,7 @@ def emulator(
     latency: float,
     plan: str | None,
     switches: tuple[str, ...],
+    not_admin: bool,
 ) -> None:
     """Serve the monday.com emulator (board 4755559751 seeded) at http://HOST:PORT/v2.
 
@@ -588,7 +594,13 @@ def emulator(
     limits = Limits.for_plan(plan) if plan else None
     console.print(f"monday emulator on http://{host}:{port}/v2 (Ctrl+C to stop)")
     serve_forever(
-        host, port, state_file=state_file, latency=latency, limits=limits, undocumented=undocumented
+        host,
+        port,
+        state_file=state_file,
+        latency=latency,
+        limits=limits,
+        undocumented=undocumented,
+        account_admin=not not_admin,
     )
 
 

@@ -48,7 +48,7 @@ def find_items(
     found: dict[str, int] = {}
     for item in sorted(items, key=lambda i: i.id):
         key = board_key(item, config)
-        if key in keys and key not in found and item.state == "active":
+        if key in keys and key not in found:  # the client reads active items only
             found[key] = item.id
     return found
 

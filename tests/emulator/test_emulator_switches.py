@@ -14,7 +14,7 @@ from ordersync import cli
 from ordersync.clock import ManualClock
 from ordersync.emulator import CMS_BOARD_ID, PLANS, Emulator, Fault, Limits, Undocumented
 from ordersync.errors import PermanentMondayError
-from ordersync.monday import MondayClient, documents
+from ordersync.monday import MondayClient, documents, reads
 from ordersync.monday.column_values import to_monday
 
 URL = "http://emulator/v2"
@@ -165,6 +165,32 @@ def test_the_client_maps_aliases_or_leaves_every_one_unknown(
     # Unknown aliases are looked up by delivery: GOOD is found and adopted, BAD is not.
     assert outcomes == (("ok", "failed") if with_data else ("unknown", "unknown"))
     assert names(emu) == ["GOOD"]
+
+
+# --- archived items in lookups, or not --------------------------------------------------
+
+
+@pytest.mark.parametrize("listed", [False, True])
+def test_archived_items_are_listed_by_lookups_only_when_switched_on(
+    clock: ManualClock, listed: bool
+) -> None:
+    emu = Emulator(clock=clock, undocumented=Undocumented(archived_in_lookups=listed))
+    with client_for(emu, clock) as client:
+        parent = int(client.mutate([create("K-1")], idempotency_key="k-1")["a1"].data["id"])
+        sub = documents.create_subitem("a1", parent_item_id=parent, item_name="M", column_values={})
+        subitem = int(client.mutate([sub], idempotency_key="k-2")["a1"].data["id"])
+        for key, item_id in (("k-3", parent), ("k-4", subitem)):
+            client.mutate([documents.archive_item("a1", item_id=item_id)], idempotency_key=key)
+        by_key = reads.items_by_column_values(
+            client.execute, CMS_BOARD_ID, KEY_COLUMN, ["K-1"], include_archived=True
+        )
+        [read] = client.get_items([parent], column_ids=[], with_subitems=True)
+    if listed:
+        assert [(i.id, i.state) for i in by_key] == [(parent, "archived")]
+        assert [(s.id, s.state) for s in read.subitems] == [(subitem, "archived")]
+    else:
+        assert by_key == [] and read.subitems == []
+    assert names(emu) == []  # the board itself shows neither
 
 
 # --- plans -------------------------------------------------------------------------------

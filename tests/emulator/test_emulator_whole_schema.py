@@ -5,13 +5,16 @@ mutations, move_item_to_group, Board.updated_at and the 10,000-items-per-board l
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
+import pytest
 from graphql import build_client_schema, get_introspection_query
 
 from emulator.conftest import Poster
 from ordersync.clock import ManualClock
-from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator
+from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator, Limits
+from ordersync.emulator.api_errors import MondayAPIError
 
 UOM, ORDER_NUMBER = "color_mkr5yf27", "text_mkr5wya6"
 BOARD_ID = str(CMS_BOARD_ID)
@@ -179,6 +182,29 @@ def test_items_per_board_limit_answers_items_limitation_exception(
         {"p": parent},
     )
     assert len(emu.items(CMS_SUBITEMS_BOARD_ID)) == 1
+
+
+def test_the_items_limit_counts_archived_items_not_deleted_ones_and_survives_a_reload(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    state = tmp_path / "board.json"
+    emu = Emulator(clock=clock, limits=Limits(items_per_board=2), state_file=state)
+    first = emu.store.create_item(CMS_BOARD_ID, "a", None, None, False)
+    second = emu.store.create_item(CMS_BOARD_ID, "b", None, None, False)
+    emu.act(first.id, archive=True)
+    with pytest.raises(MondayAPIError, match="limit of 2"):
+        emu.store.create_item(CMS_BOARD_ID, "c", None, None, False)
+    emu.act(second.id, delete=True)
+    emu.store.create_item(CMS_BOARD_ID, "c", None, None, False)
+    emu.save()
+    reloaded = Emulator(clock=clock, limits=Limits(items_per_board=2), state_file=state)
+    with pytest.raises(MondayAPIError, match="limit of 2"):
+        reloaded.store.create_item(CMS_BOARD_ID, "d", None, None, False)
+    copy = reloaded.store.duplicate_board(CMS_BOARD_ID, "duplicate_board_with_pulses")
+    assert len(reloaded.items(copy.id)) == 1  # only the active item is copied
+    reloaded.store.create_item(copy.id, "e", None, None, False)
+    with pytest.raises(MondayAPIError, match="limit of 2"):
+        reloaded.store.create_item(copy.id, "f", None, None, False)
 
 
 def test_items_per_board_defaults_to_mondays_10000(emu: Emulator) -> None:

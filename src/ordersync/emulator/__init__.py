@@ -13,7 +13,9 @@ Modules: ``schema.graphql`` (the served schema), ``seed`` (boards), ``model`` an
 not emulated), ``limits`` (budgets, rate limits, idempotency), ``faults``, ``resolvers`` and
 ``views`` (GraphQL fields), ``execution`` (GraphQL requests), ``app`` (WSGI), ``server``
 (transport, HTTP), ``stats``, ``api_errors`` (monday's error answers), ``events`` (webhook
-payloads), ``webhooks`` (challenge, matching, signed delivery), ``emulator`` (the facade).
+payloads), ``webhooks`` (challenge, matching, signed delivery), ``bulk`` (bulk import jobs:
+``ingest_items``, ``backfill_items``, ``fetch_job_status``, the upload and report URLs),
+``emulator`` (the facade).
 """
 
 from ordersync.emulator.emulator import Emulator, serve_forever

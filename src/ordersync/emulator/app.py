@@ -14,7 +14,8 @@ Test endpoints, for clients in another process: ``GET /emulator/stats``,
 ``{"item_id": N, "delete": true}``; see ``Emulator.act``), ``POST /emulator/webhooks/flush``
 (``{"timeout": 5}``; 504 when deliveries are still running) and
 ``GET /emulator/webhooks/deliveries``, ``POST /emulator/bulk/fail`` (``{"reason":
-"INTERNAL_ERROR", "after_rows": 0}``: the next import job fails so), ``POST /emulator/idempotency``
+"INTERNAL_ERROR", "after_rows": 0}``: the next import job fails so), ``GET /emulator/bulk/jobs``
+(every import job: id, kind, status, rows, rows done), ``POST /emulator/idempotency``
 (``{"forget": true}`` drops every cached key; ``{"remember": false}`` caches none from then
 on; see ``Emulator.forget_idempotency_keys``).
 
@@ -86,6 +87,7 @@ class EmulatorApp:
             ("POST", "/emulator/webhooks/flush"): self._flush_webhooks,
             ("GET", "/emulator/webhooks/deliveries"): self._webhook_deliveries,
             ("POST", "/emulator/bulk/fail"): self._fail_import_job,
+            ("GET", "/emulator/bulk/jobs"): self._import_jobs,
         }
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -148,6 +150,9 @@ class EmulatorApp:
             return self._throttled(throttle)
         if prepared.answer is not None:
             return prepared.answer
+        too_old = bulk.version_refusal(request.headers.get("API-Version"), prepared.root_fields)
+        if too_old is not None:
+            return too_old
         prepared.base_url = request.host_url
         key = request.headers.get("Idempotency-Key") if prepared.is_mutation else None
         if not key:
@@ -275,6 +280,15 @@ class EmulatorApp:
         upload: ``status`` refuses it, ``lost_response``/``timeout`` store it, lose the answer."""
         self._advance_imports()
         args = dict(request.args)
+        if "Authorization" in request.headers:
+            # S3 takes one auth mechanism: the URL's signature, or the header; never both.
+            return bulk.s3_error(
+                400,
+                "InvalidArgument",
+                "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
+                "Signature query string parameter or the Authorization header should be "
+                "specified",
+            )
         if path.startswith(bulk.REPORT_PATH):
             return self._emu.bulk.report(path.removeprefix(bulk.REPORT_PATH), request.method, args)
         fault = self._emu.faults.take_named("upload")
@@ -375,6 +389,9 @@ class EmulatorApp:
         except (TypeError, ValueError) as error:
             return HttpAnswer(400, {"error": f"{error}; {usage}"})
         return HttpAnswer(200, {"armed": payload})
+
+    def _import_jobs(self, request: Request) -> HttpAnswer:
+        return HttpAnswer(200, self._emu.bulk.summary())
 
     def _webhook_deliveries(self, request: Request) -> HttpAnswer:
         return HttpAnswer(200, [d.to_dict() for d in self._emu.webhook_deliveries])

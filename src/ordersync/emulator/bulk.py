@@ -55,6 +55,8 @@ if TYPE_CHECKING:
     from ordersync.emulator.store import Store
 
 START_FIELDS = frozenset({"ingest_items", "backfill_items"})
+BULK_FIELDS = START_FIELDS | {"fetch_job_status"}
+FIRST_VERSION = "2026-07"
 UPLOAD_PATH = "/emulator/uploads/"
 REPORT_PATH = "/emulator/reports/"
 HOUR = 3600.0
@@ -114,6 +116,16 @@ class Row:
     cells: dict[str, str]
     subitem_cells: dict[str, str]
 
+    @property
+    def names_item(self) -> bool:
+        """Whether ``name`` is filled (blanks don't count; the name is kept as written)."""
+        return bool(self.name.strip())
+
+    @property
+    def names_subitem(self) -> bool:
+        """Whether ``name.subitem`` is filled."""
+        return bool(self.subitem_name.strip())
+
 
 @dataclass
 class ImportJob:
@@ -140,6 +152,8 @@ class ImportJob:
     has_item: bool = False
     parent_id: str | None = None
     fail_after: tuple[int, str] | None = None
+    match_index: dict[str, Item] | None = field(default=None, repr=False)
+    """The board's items by match value, built once per ``advance`` (``on_match``)."""
 
     @property
     def report_created(self) -> bool:
@@ -276,6 +290,25 @@ class BulkImports:
         if created and self._undocumented.bulk_budget_counts_mutations:
             with self._lock:
                 self._items_used.append((self._clock.monotonic(), created))
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Every job as ``{job_id, kind, board_id, group_id, status, rows, done,
+        failure_reason}``, in creation order (``GET /emulator/bulk/jobs``, for tests)."""
+        self.advance()
+        with self._lock:
+            return [
+                {
+                    "job_id": job.id,
+                    "kind": job.kind,
+                    "board_id": job.board_id,
+                    "group_id": job.group_id,
+                    "status": job.status,
+                    "rows": len(job.rows),
+                    "done": job.done,
+                    "failure_reason": job.failure_reason,
+                }
+                for job in sorted(self.jobs.values(), key=lambda j: int(j.id))
+            ]
 
     # -- status --------------------------------------------------------------------------
 
@@ -438,12 +471,12 @@ class BulkImports:
         limit = self._store.items_per_board
         if limit is None:
             return
-        items = [r for r in job.rows if r.name and not r.subitem_name]
+        items = [r for r in job.rows if r.names_item and not r.names_subitem]
         if job.on_match is not None:
             column = board.columns[job.on_match["match_column_id"]]
             existing = self._match_index(board, column)
             items = [r for r in items if _match_value(r, column) not in existing]
-        subitems = [r for r in job.rows if r.subitem_name and not r.name]
+        subitems = [r for r in job.rows if r.names_subitem and not r.names_item]
         for target, adding in ((board, len(items)), (self._subitems_board(board), len(subitems))):
             if target is None or not adding:
                 continue
@@ -466,7 +499,7 @@ class BulkImports:
         while self._items_used and self._items_used[0][0] <= now - HOUR:
             self._items_used.popleft()
         used = sum(n for _, n in self._items_used)
-        wanted = sum(1 for r in job.rows if r.name or r.subitem_name)
+        wanted = sum(1 for r in job.rows if r.names_item or r.names_subitem)
         if used + wanted > budget:
             raise Rejection(
                 ACCOUNT_CAPACITY,
@@ -526,6 +559,7 @@ class BulkImports:
         stop = total if job.fail_after is None else min(job.fail_after[0], total)
         due = min(stop, self._rows_due(job, now))
         changed = False
+        job.match_index = None  # the board may have changed since the last poll
         with self._quiet(job.kind == "backfill"):
             while job.done < due and job.status == PROCESSING:
                 self._apply(job, job.rows[job.done])
@@ -571,16 +605,16 @@ class BulkImports:
             self._store.silent = previous
 
     def _apply(self, job: ImportJob, row: Row) -> None:
-        name = row.name or row.subitem_name
-        if row.name and row.subitem_name:
+        name = row.name if row.names_item else row.subitem_name
+        if row.names_item and row.names_subitem:
             job.parent_id = None
             job.has_item = True
             self._outcome(
                 job, row, name, "invalid", "a row may fill name or name.subitem, not both"
             )
-        elif not row.name and not row.subitem_name:
+        elif not row.names_item and not row.names_subitem:
             self._outcome(job, row, "", "skipped", "neither name nor name.subitem is filled")
-        elif row.name:
+        elif row.names_item:
             job.has_item = True
             job.parent_id = None
             self._apply_item(job, row)
@@ -611,6 +645,9 @@ class BulkImports:
         except MondayAPIError as error:
             self._row_error(job, row, row.name, error)
             return
+        if job.match_index is not None and job.on_match is not None:
+            match_column = board.columns[job.on_match["match_column_id"]]
+            job.match_index.setdefault(self._store.cell(item, match_column)[0], item)
         job.parent_id = item.id
         self._outcome(job, row, row.name, "created", "")
 
@@ -644,7 +681,9 @@ class BulkImports:
         wanted = _match_value(row, column)
         if not wanted:
             return None
-        return self._match_index(board, column).get(wanted)
+        if job.match_index is None:
+            job.match_index = self._match_index(board, column)
+        return job.match_index.get(wanted)
 
     def _match_index(self, board: Board, column: Column) -> dict[str, Item]:
         index: dict[str, Item] = {}
@@ -694,8 +733,8 @@ def parse_file(
         rows.append(
             Row(
                 number=number,
-                name=cells.get("name", "").strip(),
-                subitem_name=cells.get("name" + SUBITEM_SUFFIX, "").strip(),
+                name=cells.get("name", ""),
+                subitem_name=cells.get("name" + SUBITEM_SUFFIX, ""),
                 cells={
                     k: v for k, v in cells.items() if not k.endswith(SUBITEM_SUFFIX) and k != "name"
                 },
@@ -799,6 +838,24 @@ def job_starts(operation: OperationDefinitionNode | None) -> int:
         for s in operation.selection_set.selections
         if isinstance(s, FieldNode) and s.name.value in START_FIELDS
     )
+
+
+def version_refusal(api_version: str | None, root_fields: frozenset[str]) -> HttpAnswer | None:
+    """monday's bulk import exists from API 2026-07: an older ``API-Version`` doesn't know its
+    fields (answered as a validation error naming the field; without the header the emulator
+    assumes a version that has them)."""
+    wanted = sorted(root_fields & BULK_FIELDS)
+    if not wanted or not api_version or api_version >= FIRST_VERSION:
+        return None
+    errors = [
+        {
+            "message": f"Cannot query field '{name}': it exists from API version {FIRST_VERSION}"
+            f" (this request asked for {api_version})",
+            "extensions": {"code": api_errors.VALIDATION_FAILED},
+        }
+        for name in wanted
+    ]
+    return HttpAnswer(200, {"errors": errors, "account_id": api_errors.ACCOUNT_ID})
 
 
 def s3_error(status: int, code: str, message: str) -> HttpAnswer:

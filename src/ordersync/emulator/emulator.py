@@ -123,6 +123,7 @@ class Emulator:
         self.store = Store(now=wall, on_event=self._emit, verify_url=self._verify_webhook_url)
         # monday's 10,000 items per board unless the limits say otherwise (None: no limit).
         self.store.items_per_board = self.limits.items_per_board
+        self.store.archived_in_lookups = self.undocumented.archived_in_lookups
         self._load_or_seed(seed)
         self.budget = ComplexityBudget(
             self.clock, self.limits.complexity_budget, self.limits.complexity_window
@@ -363,11 +364,13 @@ def serve_forever(
     quiet: bool = False,
     webhook_secret: str | None = None,
     undocumented: Undocumented | None = None,
+    account_admin: bool = True,
 ) -> None:
     """Run an emulator over HTTP until interrupted (``ordersync emulator``).
 
     ``latency`` adds real seconds to every request, for benchmarks; ``webhook_secret`` signs
-    webhooks (see ``Emulator``); ``limits`` and ``undocumented`` as ``Emulator``'s.
+    webhooks (see ``Emulator``); ``limits``, ``undocumented`` and ``account_admin`` as
+    ``Emulator``'s.
     """
     emulator = Emulator(
         state_file=state_file,
@@ -375,6 +378,7 @@ def serve_forever(
         token=token,
         webhook_secret=webhook_secret,
         undocumented=undocumented,
+        account_admin=account_admin,
     )
     server = make_http_server(emulator.wsgi_app, host, port, latency=latency, quiet=quiet)
     try:

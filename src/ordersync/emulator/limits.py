@@ -126,6 +126,9 @@ class Undocumented:
             worked beside errors naming the others (``True``), or carries ``data: null`` and
             errors without a ``path``, so no alias's fate can be told.
         daily_limit_status: the HTTP status of ``DAILY_LIMIT_EXCEEDED`` (429 or 200).
+        archived_in_lookups: ``items_page_by_column_values`` and an item's ``subitems`` also
+            list archived items (their ``state`` says so), or only active ones. monday's pages
+            on both say nothing about archived items.
         bulk_budget_counts_mutations: items made by ``create_item`` / ``create_subitem`` use
             the 19,000 items per hour that ``ingest_items`` reserves from (``True``), or not.
         bulk_parallel_jobs: import jobs that process at once per account (0: no limit); a
@@ -136,6 +139,7 @@ class Undocumented:
     same_key_other_body: Literal["conflict", "replay", "execute"] = "conflict"
     alias_data_with_errors: bool = True
     daily_limit_status: int = 429
+    archived_in_lookups: bool = False
     bulk_budget_counts_mutations: bool = False
     bulk_parallel_jobs: int = 0
 

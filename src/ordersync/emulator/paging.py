@@ -128,12 +128,13 @@ def select_items(store: Store, board: Board, query_params: dict[str, Any] | None
 def items_by_column_values(
     store: Store, board: Board, columns: Iterable[dict[str, Any]] | None
 ) -> list[Item]:
-    """Active items whose every listed column holds one of its listed values."""
+    """Items (active, or as ``Store.in_lookups`` says) whose every listed column holds one of
+    its listed values."""
     conditions = [(_column(board, c["column_id"]), c["column_values"]) for c in columns or []]
     return [
         item
         for item in store.board_items(board.id)
-        if item.is_active
+        if store.in_lookups(item)
         and all(_match_keys(store, item, col) & _strings(vals) for col, vals in conditions)
     ]
 

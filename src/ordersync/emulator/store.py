@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -47,6 +48,8 @@ class Store:
         self.lock = threading.RLock()
         self.boards: dict[str, Board] = {}
         self.items: dict[str, Item] = {}
+        self._held: Counter[str] = Counter()
+        """Items per board that are not deleted (the items limit counts them)."""
         self.webhooks: dict[str, Webhook] = {}
         self._now = now
         self._on_event = on_event or (lambda event: None)
@@ -62,6 +65,8 @@ class Store:
         """While set, changes report no events (a backfill import runs no automations)."""
         """Items one board may hold (``Limits.items_per_board``, monday's 10,000); ``None``:
         no limit."""
+        self.archived_in_lookups = False
+        """Archived items are listed by lookups too (``Undocumented.archived_in_lookups``)."""
 
     @contextmanager
     def acting_as(self, user_id: int) -> Iterator[None]:
@@ -107,6 +112,14 @@ class Store:
 
     def subitems(self, item: Item) -> list[Item]:
         return [self.items[i] for i in item.subitem_ids if self.items[i].is_active]
+
+    def in_lookups(self, item: Item) -> bool:
+        """Whether a lookup (by column values, an item's ``subitems``) lists ``item``."""
+        return item.is_active or (self.archived_in_lookups and item.state is ItemState.ARCHIVED)
+
+    def listed_subitems(self, item: Item) -> list[Item]:
+        """An item's ``subitems`` as a query reads them (``in_lookups``)."""
+        return [self.items[i] for i in item.subitem_ids if self.in_lookups(self.items[i])]
 
     # -- boards and groups -----------------------------------------------------------------
 
@@ -220,6 +233,7 @@ class Store:
         )
         self._next_item_id += 1
         self.items[item.id] = item
+        self._held[board.id] += 1
         board.updated_at = now
         return item
 
@@ -232,7 +246,7 @@ class Store:
         limit = self.items_per_board
         if limit is None:
             return
-        held = sum(1 for i in self.board_items(board.id) if i.state is not ItemState.DELETED)
+        held = self._held[board.id]
         if held >= limit:
             raise api_errors.MondayAPIError(
                 api_errors.ITEMS_LIMIT,
@@ -301,6 +315,8 @@ class Store:
             now = self._now()
             for target in (item, *(self.items[i] for i in item.subitem_ids)):
                 if target.state is not ItemState.DELETED and target.state is not state:
+                    if state is ItemState.DELETED:
+                        self._held[target.board_id] -= 1
                     target.state = state
                     target.updated_at = now
                     self.boards[target.board_id].updated_at = now
@@ -441,6 +457,7 @@ class Store:
         )
         self._next_item_id += 1
         self.items[clone.id] = clone
+        self._held[board_id] += 1
         return clone
 
     def update_labels(
@@ -546,6 +563,9 @@ class Store:
                 i["id"]: Item(**{**i, "state": ItemState(i["state"])}) for i in data["items"]
             }
             self.webhooks = {w["id"]: Webhook(**w) for w in data["webhooks"]}
+            self._held = Counter(
+                i.board_id for i in self.items.values() if i.state is not ItemState.DELETED
+            )
             self._next_item_id = data["next_item_id"]
             self._next_webhook_id = data["next_webhook_id"]
             self._next_group_number = data["next_group_number"]

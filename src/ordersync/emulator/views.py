@@ -182,7 +182,7 @@ class ItemView:
 
     @property
     def subitems(self) -> list[ItemView]:
-        return [ItemView(self._ctx, s) for s in self._ctx.store.subitems(self._item)]
+        return [ItemView(self._ctx, s) for s in self._ctx.store.listed_subitems(self._item)]
 
     def column_values(
         self,
