@@ -269,8 +269,12 @@ class BulkDelivery:
             file_rows=file.rows,
             started_at=utcnow(),
         )
-        self.item_creates.mark_sent(job.job_id, list(file.item_stg_ids))
-        self.subitem_creates.mark_sent(job.job_id, list(file.subitem_stg_ids))
+        for kind, stg_ids in (
+            (self.item_creates, file.item_stg_ids),
+            (self.subitem_creates, file.subitem_stg_ids),
+        ):
+            for start in range(0, len(stg_ids), IN_CHUNK):
+                kind.mark_sent(job.job_id, list(stg_ids[start : start + IN_CHUNK]))
         try:
             self.client.upload_file(started.upload_url, file.body)
         except PermanentMondayError as error:
