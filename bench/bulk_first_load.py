@@ -68,8 +68,8 @@ def one_run(label: str, config: SyncConfig, lines: int, sizes: int, tmp: Path) -
     upgrade(db.engine)
     fill_backlog(db, lines, sizes)
     clock = ManualClock()
-    # 20,000 subitems exceed the emulator's 10,000 items per board on the subitems board too
-    # (monday counts subitems boards alike: FACTS.md "Limits"); raised so the sizes fit
+    # 20,000 subitems exceed the 10,000 items per board that the emulator applies to the
+    # subitems board too; raised so that the sizes fit
     emulator = Emulator(clock=clock, seed=True, limits=Limits(items_per_board=ITEMS_PER_BOARD))
     started, wall, cpu = clock.monotonic(), time.perf_counter(), time.process_time()
     syncs, status = 0, "not run"
