@@ -77,7 +77,9 @@ def one_run(label: str, config: SyncConfig, lines: int, sizes: int, tmp: Path) -
         while syncs < 5:
             syncs += 1
             try:
-                status = run_sync(db, config, client, SCOPE).status
+                outcome = run_sync(db, config, client, SCOPE)
+                finished = outcome.resumed if outcome.report is None else [outcome.report]
+                status = finished[-1].status if finished else outcome.status
                 break
             except LimitReachedError as error:
                 status = f"stopped: {error.code}"
@@ -140,6 +142,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=5000)
     parser.add_argument("--sizes", type=int, default=4)
+    parser.add_argument(
+        "--runs", default="mutations,ingest,backfill", help="which runs (comma-separated)"
+    )
     args = parser.parse_args()
     config = load_builtin_config()
     runs = []
@@ -150,6 +155,8 @@ def main() -> None:
             ("ingest", config.with_bulk("always")),
             ("backfill", config.with_bulk("always", backfill=True)),
         ):
+            if label not in args.runs.split(","):
+                continue
             runs.append(one_run(label, bulk, args.lines, args.sizes, tmp))
             print(json.dumps(runs[-1].__dict__), flush=True)
         one_peak, all_peak, total = csv_memory(config, args.lines, args.sizes, tmp)
@@ -167,9 +174,9 @@ def main() -> None:
             f"| {r.label} | {r.status} | {r.syncs} | {r.jobs} | {r.requests:,} | "
             f"{r.complexity:,} | {r.modelled / 60:.1f} | {r.wall:.1f} | {r.cpu:.1f} |"
         )
-    base = runs[0].modelled
+    base = runs[0].modelled if runs[0].label == "mutations" else 0
     for r in runs[1:]:
-        if r.modelled:
+        if r.modelled and base:
             print(f"\n{r.label}: {base / r.modelled:.1f}x fewer modelled minutes than mutations")
     print(
         f"\nCSV build peak memory: {one_peak / 1e6:.1f} MB for one ingest job's file, "

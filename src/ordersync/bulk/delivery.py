@@ -133,10 +133,14 @@ class BulkDelivery:
         if not self._wanted(len(lines)):
             return
         plans = plan_jobs(lines, self.board.group_ids, ROW_LIMITS[self.kind])
+        running: list[tuple[BulkJob, str]] = []
         for number, plan in enumerate(plans, 1):
             if self.fallback is not None:
                 break
-            self._run(batch_id, plan, f"import {number}/{len(plans)}")
+            job = self._start(batch_id, plan)
+            if job is not None:
+                running.append((job, f"import {number}/{len(plans)}"))
+        self._wait_all(running)
 
     def _wanted(self, creates: int) -> bool:
         return wants_bulk(
@@ -243,8 +247,11 @@ class BulkDelivery:
         ]
 
     # ----------------------------------------------------------------------------- one job
-    def _run(self, batch_id: str, plan: JobPlan, label: str) -> None:
-        """Start, journal, upload, poll and settle one job."""
+    def _start(self, batch_id: str, plan: JobPlan) -> BulkJob | None:
+        """Start, journal and upload one job; ``None`` when it could not carry its rows.
+
+        The batch's jobs are all uploaded before any is polled, so that monday can run them
+        side by side (how many at once is undocumented)."""
         file = build_file(self.config, plan.lines)
         self.heartbeat()
         try:
@@ -255,7 +262,7 @@ class BulkDelivery:
             raise
         except MondayError as error:
             self._cannot_help(error)
-            return
+            return None
         job = record_job(
             self.db,
             job_id=started.job_id,
@@ -284,9 +291,33 @@ class BulkDelivery:
             if status.status == "UPLOAD_PENDING":
                 self._settle(job, status, BulkJobState.ABANDONED)
                 self._cannot_help(error)
-                return
+                return None
         mark_uploaded(self.db, job.job_id)
-        self._finish(job, self._wait(job.job_id, label))
+        return job
+
+    def _wait_all(self, running: list[tuple[BulkJob, str]]) -> None:
+        """Poll the uploaded jobs until each ended, settling each as it ends; a refusal that
+        stops the batch is raised once every job is settled."""
+        stop: MondayError | None = None
+        while running:
+            self.heartbeat()
+            still = []
+            for job, label in running:
+                status = self.client.job_status(job.job_id)
+                self.progress(label, status.progress, 100)
+                if not status.terminal:
+                    note_status(self.db, job.job_id, status)
+                    still.append((job, label))
+                    continue
+                try:
+                    self._finish(job, status)
+                except LimitReachedError as error:
+                    stop = stop or error
+            running = still
+            if running:
+                self.client.clock.sleep(self.settings.poll_seconds)
+        if stop is not None:
+            raise stop
 
     def _wait(self, job_id: str, label: str) -> JobStatus:
         """Poll until monday says the job ended (each poll paced by the client)."""
