@@ -57,6 +57,13 @@ SLOW: dict[str, tuple[str, ...] | None] = {
     ),  # subprocess
     "test_cli_startup.py": None,  # subprocess
     "test_db_faults.py": None,  # real PostgreSQL, terminated backends, a private cluster
+    "test_bulk.py": (  # end to end, one sync (or two) per case, over 5 s each
+        "test_threshold_and_mode_choose_the_import",
+        "test_a_failed_job_s_rows_go_by_mutation",
+        "test_refusals_stop_the_batch_resumable_or_fall_back",
+        "test_killed_at_a_job_step_then_resumed",
+        "test_killed_after_the_job_completed_then_resumed",
+    ),
 }
 """Where the ``slow`` marker goes. Tests using hypothesis's ``@given`` are marked too."""
 

@@ -19,3 +19,4 @@ def test_the_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert bad.exit_code == 3
     text = out.getvalue()
     assert "GREYSON 2025 FALL" in text and "DUPLICATE_KEY" in text
+    assert "import job" in text and "COMPLETED" in text  # the first load went in bulk

@@ -237,6 +237,16 @@ ALL_OPTION = click.option(
     is_flag=True,
     help="Archive even more than [delivery] max_archive_share of the scope's items.",
 )
+@click.option(
+    "--bulk",
+    type=click.Choice(["never", "auto", "always"]),
+    help="Import jobs for item creates: above [delivery.bulk] threshold (auto), always, never.",
+)
+@click.option(
+    "--backfill",
+    is_flag=True,
+    help="Import with backfill_items (an admin's first load: no automations, no activity log).",
+)
 def sync(
     customers: tuple[str, ...],
     all_customers: bool,
@@ -249,6 +259,8 @@ def sync(
     pull_first: bool,
     wait: float,
     allow_mass_archive: bool,
+    bulk: str | None,
+    backfill: bool,
 ) -> None:
     """Plan and deliver the changes of one customer (and PO), several, or all, to monday.
 
@@ -262,6 +274,7 @@ def sync(
       ordersync sync --all --json                   # the whole order book, one summary
       ordersync sync --pull --customer GREYSON     # both directions, one scheduled command
       ordersync sync --customer GREYSON --wait 300  # a scheduled run waits for a busy board
+      ordersync sync --all --bulk always --backfill # an admin's first load, import jobs
     """
     from ordersync.source import Scope
     from ordersync.sync import make_client, run_book, run_sync
@@ -270,7 +283,7 @@ def sync(
         raise click.UsageError("--pull writes what it reads; it cannot be used with --dry-run")
     if bool(customers) == all_customers:
         raise click.UsageError("give --customer (one or more) or --all")
-    config = load_config()
+    config = load_config().with_bulk(bulk, backfill=backfill)
     settings = load_settings()
     config.board_id(mode)  # an unknown mode, a missing board id or token: said first
     settings.require_token()

@@ -110,6 +110,22 @@ class BoardSet(_Model):
     items_board_id: int | None = None
 
 
+class BulkConfig(_Model):
+    """``[delivery.bulk]``: large first loads through monday's import jobs (``bulk/``).
+
+    ``mode``: ``never`` (mutations only), ``auto`` (item creates above ``threshold`` lines go
+    through an import job, falling back to mutations where a job cannot help), ``always``
+    (every item create a job can carry). ``backfill``: ``backfill_items`` (an account admin's
+    initial load: no automations, no activity log, no hourly item budget) instead of
+    ``ingest_items``. ``poll_seconds``: between two ``fetch_job_status`` calls.
+    """
+
+    mode: Literal["never", "auto", "always"] = "auto"
+    threshold: int = Field(default=500, ge=0)
+    backfill: bool = False
+    poll_seconds: float = Field(default=10.0, gt=0, le=600)
+
+
 class DeliveryConfig(_Model):
     items_per_request: int = Field(default=50, ge=1, le=200)
     subitems_per_request: int = Field(default=50, ge=1, le=200)
@@ -120,6 +136,7 @@ class DeliveryConfig(_Model):
     # A plan that would archive more than this share of a scope's items (and more than
     # plan.MASS_ARCHIVE_FLOOR of them) is refused unless `sync --allow-mass-archive`.
     max_archive_share: float = Field(default=0.5, ge=0, le=1)
+    bulk: BulkConfig = BulkConfig()
 
 
 class PullConfig(_Model):
@@ -188,6 +205,21 @@ class SyncConfig(_Model):
                 "in ordersync.toml (ORDERSYNC_CONFIG)"
             )
         return board_id
+
+    def with_bulk(
+        self, mode: str | None = None, *, backfill: bool = False, **more: Any
+    ) -> SyncConfig:
+        """This configuration with ``[delivery.bulk]`` changed (``sync --bulk``, ``--backfill``)."""
+        changes: dict[str, Any] = dict(more)
+        if mode is not None:
+            changes["mode"] = mode
+        if backfill:
+            changes["backfill"] = True
+        if not changes:
+            return self
+        bulk = BulkConfig.model_validate({**self.delivery.bulk.model_dump(), **changes})
+        delivery = self.delivery.model_copy(update={"bulk": bulk})
+        return self.model_copy(update={"delivery": delivery})
 
     @property
     def key_column_mapping(self) -> ColumnMapping:

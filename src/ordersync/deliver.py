@@ -15,6 +15,8 @@ The protocol (DESIGN.md, "Delivery protocol"):
    mirror, failures written to the ERR table, the journal entry closed. Results are mapped by
    alias, never by position; an alias whose fate the answer does not tell is looked up.
 4. Subitems follow under their parents' ids, the same way (``rows.py`` holds what differs).
+   Large item creates go first through monday's import jobs with their subitems (``bulk/``:
+   ``[delivery.bulk]``); jobs a crash left open are settled before anything is sent.
 5. The batch moves STAGED → ITEMS_COMPLETED → SUBITEMS_COMPLETED → BATCH_COMPLETED (or
    COMPLETED_WITH_ERRORS); it is never completed before its subitems.
 
@@ -35,6 +37,7 @@ import sqlalchemy as sa
 
 from ordersync.batches import BatchReport, load_report, request_usage
 from ordersync.board import BoardContext
+from ordersync.bulk import BulkDelivery
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.errors import (
@@ -94,6 +97,14 @@ class Delivery:
             SubitemUpdates(*parts),
             SubitemArchives(*parts),
         ]
+        self.bulk = BulkDelivery(
+            *parts,
+            self.item_creates,
+            self.subitem_creates,
+            progress=self.progress,
+            heartbeat=self.heartbeat,
+            send_rows=self.send_rows,
+        )
         self.kinds: dict[str, RowKind] = {
             kind.journal_kind: kind for kind in [*self.item_kinds, *self.subitem_kinds]
         }
@@ -104,9 +115,11 @@ class Delivery:
         before = request_usage(self.client.stats)
         try:
             self.resolve_open_requests()
+            self.bulk.resolve_open_jobs()
             status = self._status(batch_id)
             if status == BatchStatus.STAGED:
                 self.item_creates.ensure_groups(batch_id)
+                self.bulk.deliver(batch_id)
                 for kind in self.item_kinds:
                     self._deliver_rows(kind, batch_id)
                 self._advance(batch_id, BatchStatus.ITEMS_COMPLETED, "items_completed_at")
@@ -178,6 +191,16 @@ class Delivery:
             if rows:
                 self._send(kind, batch_id, {f"{kind.alias}{n}": r for n, r in enumerate(rows, 1)})
             self.progress(kind.phase, total - kind.count_pending(batch_id), total)
+
+    def send_rows(self, kind: RowKind, batch_id: str, rows: list[sa.Row]) -> None:
+        """Adopt, screen and send these rows of one kind now, chunk by chunk (``bulk``: the
+        lines whose labels must exist before an import file can name them)."""
+        size = getattr(self.config.delivery, kind.chunk_setting)
+        for start in range(0, len(rows), size):
+            chunk = kind.adopt(batch_id, rows[start : start + size], before_create=True)
+            chunk = kind.screen(batch_id, chunk)
+            if chunk:
+                self._send(kind, batch_id, {f"{kind.alias}{n}": r for n, r in enumerate(chunk, 1)})
 
     def _send(
         self,

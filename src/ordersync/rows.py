@@ -254,11 +254,15 @@ class ItemCreates(_ItemKind):
             group = self.client.create_group(self.board.board_id, title, idempotency_key=key)
             self.board.group_ids[title] = group.id
 
-    def adopt(self, batch_id: str, rows: list[sa.Row], *, before_create: bool) -> list[sa.Row]:
+    def adopt(
+        self, batch_id: str, rows: list[sa.Row], *, before_create: bool, created: bool = False
+    ) -> list[sa.Row]:
         """Adopt items the board already holds under these keys; return the rest.
 
         What an adopted item holds is read, and its differences from the staged line are
         staged in this batch (``adoption``): the batch ends with the board equal to the source.
+        ``created``: the items are ours (read back after an import job): DONE and counted as
+        created rather than ADOPTED.
         """
         found = find_items(
             self.client, self.board.board_id, self.config, (r.order_key for r in rows)
@@ -269,13 +273,15 @@ class ItemCreates(_ItemKind):
         adoption = Adoption(self.db, self.config, self.board.board_id, self.board.group_ids)
         differences = Differences()
         with self.db.engine.begin() as connection:
+            status = RowStatus.DONE if created else RowStatus.ADOPTED
             for row in rows:
                 if row.order_key in found:
-                    self.record(connection, row, found[row.order_key], RowStatus.ADOPTED)
+                    self.record(connection, row, found[row.order_key], status)
                     item = on_board.get(found[row.order_key])
                     if item is not None:
                         adoption.stage(connection, row, item, differences)
-            self.count(connection, batch_id, **{self.adopted: len(found)})
+            counter = self.succeeded if created else self.adopted
+            self.count(connection, batch_id, **{counter: len(found)})
             self.count(connection, batch_id, **differences.counters())
         return [row for row in rows if row.order_key not in found]
 
@@ -489,12 +495,21 @@ class SubitemCreates(_SubitemKind):
                 )
                 self.fail(connection, batch_id, row, problem)
 
-    def adopt(self, batch_id: str, rows: list[sa.Row], *, before_create: bool) -> list[sa.Row]:
+    def adopt(
+        self, batch_id: str, rows: list[sa.Row], *, before_create: bool, created: bool = False
+    ) -> list[sa.Row]:
         """Adopt subitems that already exist under their parent with the same size.
 
         Before creating, only parents that were adopted (not just created) can hold any.
+        ``created``: the subitems are ours (read back after an import job): DONE, counted as
+        created.
         """
-        candidates = [r for r in rows if not before_create or r.parent_status == RowStatus.ADOPTED]
+        candidates = [
+            r
+            for r in rows
+            if r.parent_item_id is not None
+            and (not before_create or r.parent_status == RowStatus.ADOPTED)
+        ]
         if not candidates:
             return rows
         found = find_subitems(
@@ -505,9 +520,11 @@ class SubitemCreates(_SubitemKind):
             for row in candidates:
                 subitem_id = found.get((row.parent_item_id, row.size_label))
                 if subitem_id is not None:
-                    self.record(connection, row, subitem_id, RowStatus.ADOPTED)
+                    status = RowStatus.DONE if created else RowStatus.ADOPTED
+                    self.record(connection, row, subitem_id, status)
                     adopted.add(row.stg_id)
-            self.count(connection, batch_id, **{self.adopted: len(adopted)})
+            counter = self.succeeded if created else self.adopted
+            self.count(connection, batch_id, **{counter: len(adopted)})
         return [row for row in rows if row.stg_id not in adopted]
 
     def problem(self, row: sa.Row) -> RowRejected | None:

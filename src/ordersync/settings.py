@@ -44,6 +44,7 @@ class TablesConfig:
     value_changes: str = "MON_ValueChanges"
     webhook_events: str = "MON_WebhookEvents"
     pull_runs: str = "MON_PullRuns"
+    bulk_jobs: str = "MON_BulkJobs"
 
     def names(self) -> dict[str, str]:
         """Every table's role → its name."""

@@ -58,6 +58,20 @@ class JournalState(StrEnum):
     FAILED = "FAILED"
 
 
+class BulkJobState(StrEnum):
+    """An import job as the bulk journal knows it: STARTED (journalled, its file maybe not
+    uploaded), UPLOADED, then SETTLED (monday's terminal state read, the board read back and
+    its rows recorded) or ABANDONED (its upload URL expired before the file arrived)."""
+
+    STARTED = "STARTED"
+    UPLOADED = "UPLOADED"
+    SETTLED = "SETTLED"
+    ABANDONED = "ABANDONED"
+
+
+OPEN_BULK_JOB_STATES = frozenset({BulkJobState.STARTED, BulkJobState.UPLOADED})
+
+
 class MirrorState(StrEnum):
     ACTIVE = "active"
     ARCHIVED = "archived"

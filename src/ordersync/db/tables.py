@@ -98,6 +98,7 @@ class Tables:
     value_changes: sa.Table
     webhook_events: sa.Table
     pull_runs: sa.Table
+    bulk_jobs: sa.Table
 
 
 def build_tables(names: TablesConfig | None = None) -> Tables:
@@ -304,6 +305,12 @@ def build_tables(names: TablesConfig | None = None) -> Tables:
         sa.Column("report", LONG_TEXT, nullable=False),
         sa.Index(f"ix_{names.pull_runs}_board", "board_id", "finished_at"),
     )
+    bulk_jobs = sa.Table(
+        names.bulk_jobs,
+        md,
+        *bulk_job_columns(),
+        sa.Index(f"ix_{names.bulk_jobs}_board_state", "board_id", "state"),
+    )
     return Tables(
         md,
         batches,
@@ -320,7 +327,32 @@ def build_tables(names: TablesConfig | None = None) -> Tables:
         value_changes,
         webhook_events,
         pull_runs,
+        bulk_jobs,
     )
+
+
+def bulk_job_columns() -> list[sa.Column]:
+    """The bulk journal's columns (``bulk/jobs.py``): one import job, written before upload."""
+    return [
+        sa.Column("job_id", sa.String(64), primary_key=True),
+        sa.Column("batch_id", ID, nullable=False),
+        sa.Column("board_id", sa.BigInteger, nullable=False),
+        sa.Column("group_id", sa.Unicode(100), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),  # ingest | backfill
+        sa.Column("item_stg_ids", LONG_TEXT, nullable=False),  # JSON list, file order
+        sa.Column("subitem_stg_ids", LONG_TEXT, nullable=False),
+        sa.Column("file_rows", sa.Integer, nullable=False),
+        sa.Column("file_digest", HASH, nullable=False),  # sha256 of the uploaded bytes
+        sa.Column("state", STATE, nullable=False),
+        sa.Column("job_status", STATE),  # monday's last answer (UPLOAD_PENDING … COMPLETED)
+        sa.Column("failure_reason", sa.String(64)),
+        sa.Column("failure_message", LONG_TEXT),
+        sa.Column("counts", LONG_TEXT),  # monday's counts, JSON
+        sa.Column("started_at", sa.DateTime, nullable=False),
+        sa.Column("upload_expires_at", sa.DateTime, nullable=False),
+        sa.Column("uploaded_at", sa.DateTime),
+        sa.Column("finished_at", sa.DateTime),
+    ]
 
 
 def _error_table(name: str, md: sa.MetaData, *, with_size: bool) -> sa.Table:

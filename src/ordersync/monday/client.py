@@ -16,6 +16,10 @@ unprocessed with a 429 (monday advises a fresh key there): then ``mutate`` asks 
 ``fresh_key`` (a resend after a crash: the key may have been applied) the key never changes.
 Limits a retry cannot pass (``LimitReachedError``: the daily call limit, a full board) are
 raised at once, and a refused connection after two quick tries (``MondayUnreachableError``).
+
+Bulk import (``start_import``, ``upload_file``, ``job_status``): the file goes to monday's
+pre-signed upload URL through a second HTTP client that carries no ``Authorization`` and no
+monday headers at all (the URL is its own credential; the token must never reach it).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from ordersync.errors import (
     LimitReachedError,
     MondayError,
     MondayUnreachableError,
+    PermanentMondayError,
     RetryableMondayError,
 )
 from ordersync.monday import budget, documents, reads
@@ -45,7 +50,9 @@ from ordersync.monday.models import (
     Board,
     Complexity,
     Group,
+    ImportJob,
     Item,
+    JobStatus,
     Mutation,
     RequestStats,
 )
@@ -130,6 +137,10 @@ class MondayClient:
             timeout=timeout,
             headers={"API-Version": api_version, "User-Agent": user_agent},
         )
+        # uploads to pre-signed URLs: no token, no API headers (see the module docstring)
+        self._upload_http = httpx.Client(
+            transport=transport, timeout=timeout, headers={"User-Agent": user_agent}
+        )
 
     def __repr__(self) -> str:
         return f"MondayClient(url={self.url!r}, api_version={self.api_version!r})"
@@ -137,6 +148,7 @@ class MondayClient:
     def close(self) -> None:
         """Close the underlying HTTP connections."""
         self._http.close()
+        self._upload_http.close()
 
     def __enter__(self) -> MondayClient:
         return self
@@ -551,6 +563,193 @@ class MondayClient:
         raise RetryableMondayError(
             f"outcome of creating group {group_name!r} is unknown", code="UNKNOWN_OUTCOME"
         )
+
+    def add_dropdown_labels(
+        self, board_id: int | str, column_id: str, labels: Sequence[str]
+    ) -> tuple[str, ...]:
+        """Add labels to a dropdown column (``update_dropdown_column``); returns its labels.
+
+        The column's existing labels are sent with their ids beside the new ones, so the
+        outcome is the same whether monday keeps or drops labels a request leaves out (its
+        docs do not say). A stale revision (someone changed the column) or a lost answer is
+        settled by reading the column again: labels already there are not sent twice.
+
+        Raises:
+            PermanentMondayError: monday refused (e.g. no permission to change the board).
+        """
+        for _ in range(3):
+            revision, current = self._dropdown_labels(board_id, column_id)
+            names = {str(label.get("label")) for label in current}
+            new = [label for label in dict.fromkeys(labels) if label not in names]
+            if not new:
+                return tuple(str(label.get("label")) for label in current)
+            settings = {
+                "labels": [
+                    {
+                        "id": label["id"],
+                        "label": label["label"],
+                        "is_deactivated": bool(label.get("is_deactivated")),
+                    }
+                    for label in current
+                ]
+                + [{"label": label} for label in new]
+            }
+            try:
+                self.execute(
+                    documents.add_dropdown_labels_document(),
+                    {
+                        "boardId": str(board_id),
+                        "columnId": column_id,
+                        "revision": revision,
+                        "settings": settings,
+                    },
+                    operation_name="AddDropdownLabels",
+                )
+            except PermanentMondayError as error:
+                if error.code != "InvalidArgumentException":  # else a stale revision
+                    raise
+            except RetryableMondayError as error:
+                if not monday_errors.may_have_applied(error):
+                    raise
+        raise RetryableMondayError(
+            f"could not add labels to column {column_id}: it keeps changing", code="CONFLICT"
+        )
+
+    def _dropdown_labels(
+        self, board_id: int | str, column_id: str
+    ) -> tuple[str, list[dict[str, Any]]]:
+        data = self.execute(
+            documents.column_revisions_document(),
+            {"boardId": str(board_id), "columnIds": [column_id]},
+            operation_name="ColumnRevisions",
+        )
+        boards = data.get("boards") or []
+        columns = (boards[0].get("columns") if boards else None) or []
+        if not columns:
+            raise PermanentMondayError(
+                f"column {column_id} is not on board {board_id}", code="InvalidColumnIdException"
+            )
+        settings = columns[0].get("settings")
+        if isinstance(settings, str):
+            settings = json.loads(settings)
+        labels = (settings or {}).get("labels") or []
+        return str(columns[0]["revision"]), [dict(label) for label in labels]
+
+    # --- bulk import ---------------------------------------------------------------------
+
+    @property
+    def clock(self) -> Clock:
+        """The clock this client waits on (bulk polling waits on it too)."""
+        return self._clock
+
+    def start_import(
+        self, kind: str, board_id: int | str, group_id: str, *, idempotency_key: str
+    ) -> ImportJob:
+        """Start a bulk import job (``ingest_items`` or ``backfill_items``) for one group.
+
+        Raises:
+            RetryableMondayError: e.g. the 100 job starts an hour are used (429
+                ``RATE_LIMIT_EXCEEDED``, ``retry_after`` from ``extensions.retryAfterMs``;
+                raised at once when longer than ``max_retry_wait``).
+            PermanentMondayError: monday refused the start.
+        """
+        data = self.execute(
+            documents.start_import_document(kind),
+            {"boardId": str(board_id), "groupId": group_id},
+            operation_name=f"Start{kind.title()}",
+            idempotency_key=idempotency_key,
+        )
+        job = data.get(f"{kind}_items")
+        if not isinstance(job, dict) or not job.get("job_id") or not job.get("upload_url"):
+            raise PermanentMondayError(
+                f"monday started no {kind} job (no job_id or upload_url)", code="INVALID_RESPONSE"
+            )
+        return ImportJob(str(job["job_id"]), str(job["upload_url"]))
+
+    def job_status(self, job_id: str) -> JobStatus:
+        """An import job's state (``fetch_job_status``), paced like every other read."""
+        data = self.execute(
+            documents.job_status_document(), {"jobId": job_id}, operation_name="JobStatus"
+        )
+        raw = data.get("fetch_job_status")
+        if not isinstance(raw, dict) or not raw.get("status"):
+            raise PermanentMondayError(f"monday knows no import job {job_id}", code="JOB_NOT_FOUND")
+        counts = raw.get("counts") if isinstance(raw.get("counts"), dict) else {}
+        return JobStatus(
+            status=str(raw["status"]),
+            counts={k: int(v) for k, v in (counts or {}).items() if isinstance(v, int)},
+            progress=int(raw.get("progress_percentage") or 0),
+            failure_reason=raw.get("failure_reason"),
+            failure_message=raw.get("failure_message"),
+            report_url=raw.get("report_url") if raw.get("report_created") else None,
+        )
+
+    def upload_file(self, upload_url: str, body: bytes) -> str | None:
+        """``PUT`` an import file (``text/csv``) to its pre-signed URL; returns the ``ETag``.
+
+        Sent without the token or any monday header. A lost answer, a timeout or a 5xx is
+        retried (a ``PUT`` of the same bytes to the same URL is idempotent).
+
+        Raises:
+            PermanentMondayError: ``UPLOAD_URL_EXPIRED`` (403: the URL's 10 minutes are over)
+                or another refusal.
+            RetryableMondayError: still failing after ``max_retries`` retries.
+        """
+        where = upload_url.split("?", 1)[0]  # the query is a credential: never in messages
+        for attempt in range(self._max_retries + 1):
+            self.stats.uploads += 1
+            try:
+                response = self._upload_http.put(
+                    upload_url, content=body, headers={"Content-Type": "text/csv"}
+                )
+            except httpx.TransportError as exc:
+                error: MondayError = monday_errors.from_transport_error(exc)
+                if not error.retryable or attempt >= self._max_retries:
+                    raise error from exc
+            else:
+                status = response.status_code
+                if 200 <= status < 300:
+                    return response.headers.get("ETag")
+                if status == 403:
+                    raise PermanentMondayError(
+                        f"the upload URL {where} refused the file (HTTP 403: expired)",
+                        code="UPLOAD_URL_EXPIRED",
+                        http_status=403,
+                    )
+                if status < 500 and status != 429:
+                    raise PermanentMondayError(
+                        f"the upload URL {where} refused the file (HTTP {status})",
+                        code=f"HTTP_{status}",
+                        http_status=status,
+                    )
+                if attempt >= self._max_retries:
+                    raise RetryableMondayError(
+                        f"the upload to {where} kept failing (HTTP {status})",
+                        code=f"HTTP_{status}",
+                        http_status=status,
+                    )
+            self.stats.retries += 1
+            self._clock.sleep(min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def download_report(self, report_url: str) -> str:
+        """An import job's report (``GET report_url``, valid 10 minutes), without the token.
+
+        Raises:
+            PermanentMondayError: the URL refused (expired) or did not answer 200.
+        """
+        where = report_url.split("?", 1)[0]
+        try:
+            response = self._upload_http.get(report_url)
+        except httpx.TransportError as exc:
+            raise monday_errors.from_transport_error(exc) from exc
+        if response.status_code != 200:
+            raise PermanentMondayError(
+                f"the report at {where} answered HTTP {response.status_code}",
+                code=f"HTTP_{response.status_code}",
+                http_status=response.status_code,
+            )
+        return response.text
 
 
 def _replayed(response: httpx.Response) -> bool:

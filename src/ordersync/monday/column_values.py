@@ -4,7 +4,9 @@ monday takes a different JSON shape per column type (text ``"x"``, long_text
 ``{"text": "x"}``, numbers ``"42"``, status ``{"label": "Done"}``, dropdown
 ``{"labels": ["A"]}``, date ``{"date": "YYYY-MM-DD"}``; ``None`` clears a column) and reads
 back a raw ``value`` plus a ``text`` rendering. ``to_monday`` and ``from_monday`` are the
-one place that knows these shapes; both are pure functions.
+one place that knows these shapes; both are pure functions. ``to_import_text`` turns a value
+in monday's JSON shape into the text an import file (bulk ``ingest_items``) carries: the exact
+status label, dropdown labels comma-separated, ``YYYY-MM-DD``, numbers as decimal text.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["SUPPORTED_TYPES", "decode_value", "from_monday", "to_monday"]
+__all__ = ["SUPPORTED_TYPES", "decode_value", "from_monday", "to_import_text", "to_monday"]
 
 
 def _blank(value: Any) -> bool:
@@ -197,3 +199,54 @@ def from_monday(column_type: str, value: Any, text: str | None) -> Any:
     if reader is None:
         return None if _blank(text) else text
     return reader(decode_value(value), text)
+
+
+def _import_number(value: Any, text: str | None) -> str | None:
+    number = _from_numbers(value, text)
+    return None if number is None else _format_decimal(number)
+
+
+def _import_date(value: Any, text: str | None) -> str | None:
+    day = _from_date(value, text)
+    return None if day is None else day.isoformat()
+
+
+def _import_dropdown(value: Any, text: str | None) -> str | None:
+    labels = value.get("labels") if isinstance(value, dict) else None
+    if isinstance(labels, list):
+        return ",".join(str(label) for label in labels) or None
+    return _from_labelled("labels")(value, text)
+
+
+_IMPORT_WRITERS: dict[str, Callable[[Any, str | None], str | None]] = {
+    **_READERS,
+    "numbers": _import_number,
+    "date": _import_date,
+    "dropdown": _import_dropdown,
+}
+
+
+def to_import_text(column_type: str, monday_value: Any) -> str:
+    """The cell an import file carries for a value in monday's JSON shape (``to_monday``'s).
+
+    Args:
+        column_type: monday's column type.
+        monday_value: the value as ``to_monday`` made it (``{"label": "Done"}``,
+            ``{"labels": ["A", "B"]}``, ``{"date": "2026-01-31"}``, ``"42.5"``, text).
+
+    Returns:
+        The exact status label, dropdown labels joined by ``,`` (no space), ``YYYY-MM-DD``,
+        a decimal number without exponent, text as it is; ``""`` for no value.
+
+    Raises:
+        ValueError: the type is not supported or the value does not fit it.
+
+    Example:
+        >>> to_import_text("dropdown", {"labels": ["XS", "S"]})
+        'XS,S'
+    """
+    writer = _IMPORT_WRITERS.get(column_type)
+    if writer is None:
+        raise ValueError(f"unsupported column type: {column_type!r}")
+    text = writer(decode_value(monday_value) if column_type != "text" else monday_value, None)
+    return "" if text is None else str(text)

@@ -5,9 +5,11 @@ Mutations are built per alias (``create_item``, ``create_subitem``,
 and joined into one request by ``build_mutation_document``; each argument travels as its own
 variable named ``<alias>_<argument>``, so no value is ever written into query text. Reads are named
 operations with variables, shaped by ``ReadShape`` (which columns, whether subitems).
-Every document also selects ``complexity`` for pacing. ``all_documents()`` yields each
-document the client can build, so a test can validate them all against monday's schema;
-``WEBHOOK_DOCUMENTS`` are those of ``webhooks install`` (``create_webhook``, ``webhooks``).
+Bulk import (``bulk/``): ``start_import_document`` (``ingest_items`` / ``backfill_items``)
+and ``job_status_document`` (``fetch_job_status``). Every document also selects
+``complexity`` for pacing. ``all_documents()`` yields each document the client can build,
+so a test can validate them all against monday's schema; ``WEBHOOK_DOCUMENTS`` are those
+of ``webhooks install`` (``create_webhook``, ``webhooks``).
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ __all__ = [
     "COMPLEXITY_SELECTION",
     "WEBHOOK_DOCUMENTS",
     "ReadShape",
+    "add_dropdown_labels_document",
     "all_documents",
     "archive_item",
     "board_document",
     "build_mutation_document",
     "change_multiple_column_values",
+    "column_revisions_document",
     "create_group",
     "create_item",
     "create_subitem",
@@ -37,8 +41,10 @@ __all__ = [
     "items_by_column_values_document",
     "items_by_ids_document",
     "items_page_document",
+    "job_status_document",
     "move_item_to_group",
     "next_items_page_document",
+    "start_import_document",
     "webhooks_document",
 ]
 
@@ -364,6 +370,59 @@ WEBHOOK_DOCUMENTS: tuple[tuple[str, str], ...] = (
 monday's challenge, so these are kept apart from ``ALL_DOCUMENTS``)."""
 
 
+IMPORT_KINDS = ("ingest", "backfill")
+
+JOB_STATUS_FIELDS = (
+    "status counts { submitted invalid skipped created updated failed } progress_percentage "
+    "failure_reason failure_message fully_imported report_created report_url"
+)
+
+
+def start_import_document(kind: str) -> str:
+    """``StartIngest`` / ``StartBackfill($boardId, $groupId)``: a bulk import job for one group;
+    its result is ``{"job_id", "upload_url"}`` (FACTS.md "Bulk import").
+
+    Args:
+        kind: ``ingest`` (``ingest_items``) or ``backfill`` (``backfill_items``).
+    """
+    if kind not in IMPORT_KINDS:
+        raise ValueError(f"unknown import kind: {kind!r}")
+    return (
+        f"mutation Start{kind.title()}($boardId: ID!, $groupId: ID!) {{ {COMPLEXITY_SELECTION} "
+        f"{kind}_items(board_id: $boardId, group_id: $groupId) {{ job_id upload_url }} }}"
+    )
+
+
+def job_status_document() -> str:
+    """``JobStatus($jobId)``: an import job's state, counts and report (``fetch_job_status``)."""
+    return _operation(
+        "JobStatus",
+        ["$jobId: ID!"],
+        f"fetch_job_status(job_id: $jobId) {{ ... on ItemsJobStatus {{ {JOB_STATUS_FIELDS} }} }}",
+    )
+
+
+def column_revisions_document() -> str:
+    """``ColumnRevisions($boardId, $columnIds)``: columns' settings (labels with their ids) and
+    revisions, for ``add_dropdown_labels_document``."""
+    return _operation(
+        "ColumnRevisions",
+        ["$boardId: ID!", "$columnIds: [String]"],
+        "boards(ids: [$boardId]) { columns(ids: $columnIds) { id revision settings } }",
+    )
+
+
+def add_dropdown_labels_document() -> str:
+    """``AddDropdownLabels``: ``update_dropdown_column`` with the column's labels (existing ones
+    by id, new ones without) at its current revision; its result is ``{"id", "revision"}``."""
+    return (
+        "mutation AddDropdownLabels($boardId: ID!, $columnId: String!, $revision: String!, "
+        f"$settings: UpdateDropdownColumnSettingsInput) {{ {COMPLEXITY_SELECTION} "
+        "update_dropdown_column(board_id: $boardId, id: $columnId, revision: $revision, "
+        "settings: $settings) { id revision } }"
+    )
+
+
 def read_shapes() -> Iterator[ReadShape]:
     """Every distinct ``ReadShape``."""
     for column_ids in (False, True):
@@ -419,6 +478,11 @@ def all_documents() -> Iterator[tuple[str, str]]:
     mixed = [replace(mutation, alias=f"a{n}") for n, (_, mutation) in enumerate(samples, 1)]
     yield "mutation mixed aliases", build_mutation_document(mixed, "Deliver")[0]
     yield "GetBoard", board_document()
+    for kind in IMPORT_KINDS:
+        yield f"start {kind}", start_import_document(kind)
+    yield "JobStatus", job_status_document()
+    yield "ColumnRevisions", column_revisions_document()
+    yield "AddDropdownLabels", add_dropdown_labels_document()
     for shape in read_shapes():
         for build in (
             items_page_document,

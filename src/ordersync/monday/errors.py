@@ -31,7 +31,15 @@ Permanent (``PermanentMondayError``): everything else, unknown codes included:
   request), a query over 5M points (``QUERY_TOO_COMPLEX``: the three spellings monday has used;
   readers shrink the page instead).
 
-``retry_after`` comes from ``extensions.retry_in_seconds``, the legacy
+Bulk import jobs (``classify_job_failure``: a job's ``failure_reason``, FACTS.md "Bulk
+import"): ``BOARD_CAPACITY_EXCEEDED``, ``ACCOUNT_CAPACITY_EXCEEDED`` (the 19,000 items an hour
+ingest budget) and ``PERMISSION_DENIED`` / ``AUTHORIZATION_FAILED`` (backfill needs an
+account admin) stop the batch resumable (``LimitReachedError``); ``INVALID_UPLOAD``,
+``FILE_TOO_LARGE``, ``INTERNAL_ERROR`` and unknown reasons are permanent for that job. The
+100 job starts an hour answer 429 ``RATE_LIMIT_EXCEEDED`` with ``extensions.retryAfterMs``.
+
+``retry_after`` comes from ``extensions.retry_in_seconds``, ``extensions.retryAfterMs``
+(bulk job starts, in milliseconds), the legacy
 ``error_data.retry_in_seconds``, the ``Retry-After`` header (seconds or an HTTP date), or
 the legacy ``ComplexityException`` message ("reset in N seconds"), in that order.
 """
@@ -60,12 +68,14 @@ __all__ = [
     "AUTH_CODES",
     "BOARD_FULL_CODES",
     "DAILY_LIMIT",
+    "JOB_STOP_REASONS",
     "QUERY_TOO_COMPLEX",
     "RETRYABLE_CODES",
     "RETRYABLE_WHEN_TIMED",
     "alias_results",
     "classify",
     "classify_error",
+    "classify_job_failure",
     "from_transport_error",
     "may_have_applied",
     "most_severe",
@@ -178,6 +188,9 @@ def _retry_after(entry: Mapping[str, Any], headers: Mapping[str, str]) -> float 
         seconds = _number(candidate)
         if seconds is not None:
             return seconds
+    milliseconds = _number(extensions.get("retryAfterMs"))
+    if milliseconds is not None:
+        return milliseconds / 1000
     from_header = retry_after_from_header(headers)
     if from_header is not None:
         return from_header
@@ -441,3 +454,47 @@ def may_have_applied(error: MondayError) -> bool:
     answer over 1 MB or past its budget: delivery looks the rows up first.
     """
     return error.code in _MAYBE_APPLIED_CODES or (error.http_status or 0) >= 500
+
+
+ACCOUNT_CAPACITY = "ACCOUNT_CAPACITY_EXCEEDED"
+JOB_PERMISSION_REASONS = frozenset({"PERMISSION_DENIED", "AUTHORIZATION_FAILED"})
+JOB_STOP_REASONS = frozenset({ACCOUNT_CAPACITY, *BOARD_FULL_CODES, *JOB_PERMISSION_REASONS})
+"""Job failure reasons that stop the batch (resumable): retrying the same job cannot pass."""
+
+
+def classify_job_failure(reason: str | None, message: str | None) -> MondayError:
+    """The error for an import job that ended ``FAILED`` or ``REJECTED``.
+
+    Args:
+        reason: the job's ``failure_reason`` (``BulkImportFailureReason``), if any.
+        message: the job's ``failure_message``.
+
+    Returns:
+        ``LimitReachedError`` for the reasons in ``JOB_STOP_REASONS`` (the batch stops,
+        resumable), else ``PermanentMondayError`` (that job is over; its rows are free to go
+        another way). The code is the reason.
+    """
+    code = reason or "UNKNOWN"
+    told = f" ({message})" if message else ""
+    if code in BOARD_FULL_CODES:
+        return _build(
+            code=code,
+            status=None,
+            http_status=None,
+            message=message or code,
+            request_id=None,
+            retry_after=None,
+        )
+    if code == ACCOUNT_CAPACITY:
+        return LimitReachedError(
+            "the account's import budget is spent: monday allows 19,000 items an hour through "
+            f"ingest jobs{told}; run again later, or with --backfill (an admin) or --bulk never",
+            code=code,
+        )
+    if code in JOB_PERMISSION_REASONS:
+        return LimitReachedError(
+            f"monday refused the import job{told}: backfill_items needs an account admin's "
+            "token; run without --backfill, or as an admin",
+            code=code,
+        )
+    return PermanentMondayError(f"the import job failed: {code}{told}", code=code)

@@ -96,6 +96,7 @@ class RequestStats:
         replayed: answers monday served from its idempotency cache.
         mutations_sent: aliases sent in mutation requests (retries included).
         paced_seconds: time spent waiting for the complexity budget to reset.
+        uploads: import files ``PUT`` to an upload URL (retries included).
         last_complexity: the last complexity report seen.
         complexity_spent: complexity points the answered requests cost (their ``query``).
     """
@@ -106,6 +107,7 @@ class RequestStats:
     replayed: int = 0
     mutations_sent: int = 0
     paced_seconds: float = 0.0
+    uploads: int = 0
     last_complexity: Complexity | None = None
     complexity_spent: int = 0
 
@@ -197,3 +199,45 @@ class Item:
     parent_id: int | None = None
     values: dict[str, ColumnValue] = field(default_factory=dict)
     subitems: list[Item] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ImportJob:
+    """A started bulk import job (``ingest_items`` / ``backfill_items``).
+
+    Attributes:
+        job_id: monday's id of the job.
+        upload_url: where its file is ``PUT`` (pre-signed, valid 10 minutes; carries no token).
+    """
+
+    job_id: str
+    upload_url: str = field(repr=False)
+
+
+TERMINAL_JOB_STATUSES = frozenset({"COMPLETED", "FAILED", "REJECTED"})
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """What ``fetch_job_status`` says of an import job.
+
+    Attributes:
+        status: ``UPLOAD_PENDING``, ``PROCESSING``, or terminal ``COMPLETED`` (which may hold
+            row failures), ``FAILED``, ``REJECTED``.
+        counts: ``submitted``, ``invalid``, ``skipped``, ``created``, ``updated``, ``failed``.
+        progress: 0–100.
+        failure_reason: a ``BulkImportFailureReason`` when FAILED or REJECTED.
+        failure_message: monday's words for it.
+        report_url: the per-row report (valid 10 minutes), when one was made.
+    """
+
+    status: str
+    counts: dict[str, int] = field(default_factory=dict)
+    progress: int = 0
+    failure_reason: str | None = None
+    failure_message: str | None = None
+    report_url: str | None = field(default=None, repr=False)
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL_JOB_STATUSES

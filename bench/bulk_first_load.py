@@ -1,0 +1,188 @@
+"""Benchmark: a first load through mutations, ``ingest_items`` and ``backfill_items`` (issue 13).
+
+Syncs ``--lines`` new order lines, each with ``--sizes`` sizes (5,000 lines / 20,000 subitems by
+default), three times from scratch: ``--bulk never`` (mutations), ``--bulk always`` (ingest
+jobs) and ``--bulk always --backfill``, each on a fresh SQLite file and a fresh in-process
+emulator with monday's default limits (10M complexity points a minute, 19,000 ingest items an
+hour, 100 job starts an hour; but 100,000 items per board, since 20,000 subitems do not fit
+the 10,000 of one subitems board). Client and emulator share a ``ManualClock``: the modelled time
+(budget waits, job processing, polls) costs no real time. An ingest run stopped by the hourly
+item budget (``ACCOUNT_CAPACITY_EXCEEDED``) waits an hour of modelled time and syncs again, as
+an operator would. Job processing time is the emulator's model (``Limits.bulk_job_seconds`` +
+rows / ``bulk_rows_per_second``), which monday does not publish.
+
+Prints per run: requests, complexity spent, modelled minutes, real wall and CPU seconds; and the
+peak memory of building one job's CSV file (``tracemalloc``) and all files. Asserts nothing.
+
+    .venv/bin/python bench/bulk_first_load.py --lines 5000 --sizes 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from backlog_pacing import SCOPE, fill_backlog
+
+from ordersync.bulk.files import ROW_LIMITS, Line, build_file, plan_jobs
+from ordersync.clock import ManualClock
+from ordersync.config import SyncConfig, load_builtin_config
+from ordersync.db import Database
+from ordersync.db.migrate import upgrade
+from ordersync.emulator import Emulator, Limits
+from ordersync.errors import LimitReachedError
+from ordersync.monday import MondayClient
+from ordersync.sync import run_sync
+
+URL = "http://emulator.bench/v2"
+ITEMS_PER_BOARD = 100_000
+HOUR = 3600.0
+
+
+@dataclass
+class Run:
+    label: str
+    status: str
+    syncs: int
+    requests: int
+    complexity: int
+    modelled: float
+    wall: float
+    cpu: float
+    jobs: int
+
+
+def one_run(label: str, config: SyncConfig, lines: int, sizes: int, tmp: Path) -> Run:
+    db = Database.connect(f"sqlite:///{tmp / f'{uuid.uuid4().hex}.db'}")
+    upgrade(db.engine)
+    fill_backlog(db, lines, sizes)
+    clock = ManualClock()
+    # 20,000 subitems exceed the 10,000 items per board that the emulator applies to the
+    # subitems board too; raised so that the issue's sizes fit
+    emulator = Emulator(clock=clock, seed=True, limits=Limits(items_per_board=ITEMS_PER_BOARD))
+    started, wall, cpu = clock.monotonic(), time.perf_counter(), time.process_time()
+    syncs, status = 0, "not run"
+    with MondayClient(URL, "bench-token", transport=emulator.transport(), clock=clock) as client:
+        while syncs < 5:
+            syncs += 1
+            try:
+                outcome = run_sync(db, config, client, SCOPE)
+                finished = outcome.resumed if outcome.report is None else [outcome.report]
+                status = finished[-1].status if finished else outcome.status
+                break
+            except LimitReachedError as error:
+                status = f"stopped: {error.code}"
+                if error.code != "ACCOUNT_CAPACITY_EXCEEDED":
+                    break
+                clock.sleep(HOUR)  # the hourly ingest budget: run again an hour later
+        requests = client.stats.requests
+    with db.engine.connect() as connection:
+        jobs = connection.execute(
+            sa.select(sa.func.count()).select_from(db.tables.bulk_jobs)
+        ).scalar_one()
+    run = Run(
+        label,
+        status,
+        syncs,
+        requests,
+        emulator.stats.complexity_used,
+        clock.monotonic() - started,
+        time.perf_counter() - wall,
+        time.process_time() - cpu,
+        jobs,
+    )
+    db.engine.dispose()
+    return run
+
+
+def csv_memory(config: SyncConfig, lines: int, sizes: int, tmp: Path) -> tuple[int, int, int]:
+    """Peak bytes of building one ingest job's file and all files, from staged rows."""
+    db = Database.connect(f"sqlite:///{tmp / f'{uuid.uuid4().hex}.db'}")
+    upgrade(db.engine)
+    fill_backlog(db, lines, sizes)
+    from ordersync.plan import plan_batch
+
+    plan_batch(db, config, SCOPE, mode=None)
+    t = db.tables
+    with db.engine.connect() as connection:
+        items = connection.execute(sa.select(t.staged_items).order_by(t.staged_items.c.order_key))
+        item_rows = list(items)
+        subs: dict[str, list[sa.Row]] = {}
+        for row in connection.execute(
+            sa.select(t.staged_subitems).order_by(t.staged_subitems.c.stg_id)
+        ):
+            subs.setdefault(row.parent_stg_id, []).append(row)
+    db.engine.dispose()
+    all_lines = [Line(item, tuple(subs.get(item.stg_id, ()))) for item in item_rows]
+    groups = {line.item.group_title: "g" for line in all_lines}
+    jobs = plan_jobs(all_lines, groups, ROW_LIMITS["ingest"])
+    tracemalloc.start()
+    first = build_file(config, jobs[0].lines)
+    _, one_peak = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    total = sum(len(build_file(config, job.lines).body) for job in jobs)
+    _, all_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del first
+    return one_peak, all_peak, total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=5000)
+    parser.add_argument("--sizes", type=int, default=4)
+    parser.add_argument(
+        "--runs", default="mutations,ingest,backfill", help="which runs (comma-separated)"
+    )
+    args = parser.parse_args()
+    config = load_builtin_config()
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="bulk-bench-") as name:
+        tmp = Path(name)
+        for label, bulk in (
+            ("mutations", config.with_bulk("never")),
+            ("ingest", config.with_bulk("always")),
+            ("backfill", config.with_bulk("always", backfill=True)),
+        ):
+            if label not in args.runs.split(","):
+                continue
+            runs.append(one_run(label, bulk, args.lines, args.sizes, tmp))
+            print(json.dumps(runs[-1].__dict__), flush=True)
+        one_peak, all_peak, total = csv_memory(config, args.lines, args.sizes, tmp)
+    command = shlex.join([sys.executable, *sys.argv])
+    print(f"\n# bulk first load: {args.lines:,} lines, {args.lines * args.sizes:,} subitems")
+    print(f"command: {command}")
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
+    print()
+    print("| run | status | syncs | jobs | requests | complexity | modelled min | wall s | CPU s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in runs:
+        print(
+            f"| {r.label} | {r.status} | {r.syncs} | {r.jobs} | {r.requests:,} | "
+            f"{r.complexity:,} | {r.modelled / 60:.1f} | {r.wall:.1f} | {r.cpu:.1f} |"
+        )
+    base = runs[0].modelled if runs[0].label == "mutations" else 0
+    for r in runs[1:]:
+        if r.modelled and base:
+            print(f"\n{r.label}: {base / r.modelled:.1f}x fewer modelled minutes than mutations")
+    print(
+        f"\nCSV build peak memory: {one_peak / 1e6:.1f} MB for one ingest job's file, "
+        f"{all_peak / 1e6:.1f} MB building all {total / 1e6:.1f} MB of files one by one"
+    )
+
+
+if __name__ == "__main__":
+    main()
