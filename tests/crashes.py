@@ -10,18 +10,22 @@ when the process is killed).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
+import ordersync.plan as plan_module
 from ordersync.clock import ManualClock
 from ordersync.db import Database
+from ordersync.db.engine import COPY_DRIVERS
 from ordersync.emulator import Emulator, Fault
 
 MUTATION_FIELDS = (
@@ -75,24 +79,54 @@ class CrashingTransport(httpx.BaseTransport):
 
 
 @contextmanager
-def crash_on_statement(
-    engine: sa.Engine, when: Callable[[sa.ClauseElement], bool], nth: int = 1
+def on_statement(
+    engine: sa.Engine,
+    when: Callable[[sa.ClauseElement], bool],
+    action: Callable[[sa.Connection], None],
+    nth: int = 1,
 ) -> Iterator[None]:
-    """Die at the ``nth`` executed statement for which ``when`` is true."""
+    """Run ``action`` just before the ``nth`` statement on ``engine`` for which ``when`` is
+    true. Rows written by COPY (``insert_rows`` on PostgreSQL) count as the INSERT they stand
+    for: COPY goes to the driver, where SQLAlchemy's events do not see it."""
     seen = 0
 
-    def check(conn, clauseelement, multiparams, params, execution_options):  # type: ignore[no-untyped-def]
+    def observe(connection: sa.Connection, statement: sa.ClauseElement) -> None:
         nonlocal seen
-        if isinstance(clauseelement, sa.ClauseElement) and when(clauseelement):
+        if connection.engine is engine and when(statement):
             seen += 1
             if seen == nth:
-                raise Crash(f"killed at statement {seen}: {type(clauseelement).__name__}")
+                action(connection)
+
+    def check(conn, clauseelement, multiparams, params, execution_options):  # type: ignore[no-untyped-def]
+        if isinstance(clauseelement, sa.ClauseElement):
+            observe(conn, clauseelement)
+
+    copied = plan_module.insert_rows
+
+    def insert_rows(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        dialect = connection.dialect
+        if rows and (dialect.name, dialect.driver) in COPY_DRIVERS:
+            observe(connection, table.insert())
+        copied(connection, table, rows)
 
     sa.event.listen(engine, "before_execute", check)
+    plan_module.insert_rows = insert_rows  # type: ignore[assignment]
     try:
         yield
     finally:
+        plan_module.insert_rows = copied  # type: ignore[assignment]
         sa.event.remove(engine, "before_execute", check)
+
+
+def crash_on_statement(
+    engine: sa.Engine, when: Callable[[sa.ClauseElement], bool], nth: int = 1
+) -> contextlib.AbstractContextManager[None]:
+    """Die at the ``nth`` executed statement for which ``when`` is true (``on_statement``)."""
+
+    def die(connection: sa.Connection) -> None:
+        raise Crash(f"killed at statement {nth}")
+
+    return on_statement(engine, when, die, nth)
 
 
 def touches(

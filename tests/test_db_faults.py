@@ -22,7 +22,6 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ import sqlalchemy as sa
 import ordersync.serve as serve_module
 import ordersync.sync as sync_module
 from board_support import CUT_QTY, FCST_QTY, GREYSON
-from crashes import touches
+from crashes import on_statement, touches
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
 from ordersync.db import Database
@@ -86,30 +85,6 @@ def killable(pg_url: str) -> Iterator[tuple[Database, Killer]]:
     yield database, Killer(admin, name)
     database.engine.dispose()
     admin.dispose()
-
-
-@contextmanager
-def on_statement(
-    engine: sa.Engine,
-    when: Callable[[sa.ClauseElement], bool],
-    action: Callable[[sa.Connection], None],
-    nth: int = 1,
-) -> Iterator[None]:
-    """Run ``action`` just before the ``nth`` statement for which ``when`` is true."""
-    seen = 0
-
-    def check(connection, clauseelement, multiparams, params, options):  # type: ignore[no-untyped-def]
-        nonlocal seen
-        if isinstance(clauseelement, sa.ClauseElement) and when(clauseelement):
-            seen += 1
-            if seen == nth:
-                action(connection)
-
-    sa.event.listen(engine, "before_execute", check)
-    try:
-        yield
-    finally:
-        sa.event.remove(engine, "before_execute", check)
 
 
 def raise_in_transaction(sqlstate: str) -> Callable[[sa.Connection], None]:
