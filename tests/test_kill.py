@@ -21,6 +21,9 @@ look up what exists before resending anything.
 After each kill the same ``sync`` runs again and must exit 0, taking over the lock row the
 killed process left behind; the board must then hold every order line and size of the source
 exactly once, ordersync's tables must agree with it, and one more ``sync`` must send nothing.
+
+The same holds for ``sync --bulk always`` killed at each step of its import job that can be
+seen from outside: started (file not yet arrived), file arrived and processing, completed.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from importlib import resources
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -52,8 +56,10 @@ from ordersync.db import Database, utcnow
 from ordersync.db.migrate import upgrade
 from ordersync.demo_data import create_source_table, fill_demo_orders
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator, Fault, RunningServer
+from ordersync.emulator.bulk import COMPLETED, PROCESSING, UPLOAD_PATH, UPLOAD_PENDING
+from ordersync.emulator.limits import Limits
 from ordersync.source import Scope, reflect_source, select_scope
-from ordersync.states import JournalState, RowStatus
+from ordersync.states import BulkJobState, JournalState, RowStatus
 
 ENTRY = [sys.executable, "-c", "from ordersync.cli import main; main()"]
 SYNC = ("sync", "--customer", "GREYSON", "--po-number", "4755", "--json")
@@ -72,7 +78,8 @@ class HeldRequests:
     count of the requests inside the emulator's app, to wait until held ones have finished.
 
     It stands in for ``time`` in ``ordersync.emulator.app`` (latency faults) and
-    ``ordersync.emulator.server`` (the connection a timeout fault holds), and wraps the app.
+    ``ordersync.emulator.server`` (the connection a timeout fault holds), and wraps the app;
+    with ``uploads_held`` it also holds each import file's ``PUT`` before monday stores it.
     """
 
     def __init__(self, app: Any) -> None:
@@ -82,6 +89,7 @@ class HeldRequests:
         self._all_released = False
         self._inside = 0
         self._dropped: list[threading.Event] = []
+        self.uploads_held = False
 
     def sleep(self, seconds: float) -> None:
         hold = threading.Event()
@@ -128,6 +136,11 @@ class HeldRequests:
         with self._lock:
             self._inside += 1
         try:
+            upload = environ["REQUEST_METHOD"] == "PUT" and environ["PATH_INFO"].startswith(
+                UPLOAD_PATH
+            )
+            if upload and self.uploads_held:
+                self.sleep(HOLD)
             return list(self._app(environ, start_response))
         finally:
             with self._lock:
@@ -145,12 +158,13 @@ class Rig:
     config: SyncConfig
     env: dict[str, str]
     cwd: Path
+    command: tuple[str, ...] = SYNC
 
     @contextmanager
     def start_sync(self) -> Iterator[subprocess.Popen[str]]:
         """``ordersync sync`` as a child process; killed (and reaped) if still running."""
         with subprocess.Popen(
-            [*ENTRY, *SYNC],
+            [*ENTRY, *self.command],
             env=self.env,
             cwd=self.cwd,
             stdout=subprocess.PIPE,
@@ -166,7 +180,7 @@ class Rig:
 
     def sync(self) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*ENTRY, *SYNC],
+            [*ENTRY, *self.command],
             env=self.env,
             cwd=self.cwd,
             capture_output=True,
@@ -203,17 +217,22 @@ class Rig:
 
 @contextmanager
 def make_rig(
-    url: str, config: SyncConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    url: str,
+    config: SyncConfig,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    limits: Limits | None = None,
 ) -> Iterator[Rig]:
     """What ``ordersync init-db`` and ``ordersync demo-data`` do (in-process, to keep the file
-    fast; the CLI path of both is covered by test_cli.py), and a fresh emulator over HTTP."""
+    fast; the CLI path of both is covered by test_cli.py), and a fresh emulator over HTTP
+    (with ``limits``, else a Pro account's)."""
     db = Database.connect(url, config.tables)
     upgrade(db.engine, config.tables)
     fill_demo_orders(
         db.engine,
         create_source_table(db.engine, config.source.table, config.source.db_schema, replace=True),
     )
-    emulator = Emulator(seed=True)
+    emulator = Emulator(seed=True, limits=limits)
     held = HeldRequests(emulator.wsgi_app)
     emulator.wsgi_app = held  # type: ignore[assignment]
     clock = SimpleNamespace(sleep=held.sleep)
@@ -495,3 +514,134 @@ def test_a_live_run_whose_lock_expired_is_not_joined_by_another(sqlite_rig: Rig)
     assert finish.returncode == 0, finish.stderr
     assert rig.mutations() == ONCE, "monday applied something twice"
     assert_exactly_once(rig)
+
+
+# ------------------------------------------------------------------------------ import jobs
+BULK_LIMITS = Limits(bulk_url_ttl=6.0, bulk_job_seconds=1.0, bulk_rows_per_second=200.0)
+"""Upload URLs that expire in seconds instead of monday's 10 minutes (a resumed run outwaits
+the URL a killed run may still use), and a job that processes the 333 rows in about 2.7 s."""
+BULK_CONFIG = "\n[delivery.bulk]\npoll_seconds = 0.2\n"
+
+
+@pytest.fixture
+def bulk_rig(
+    db_url: str, config: SyncConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Rig]:
+    """A rig (SQLite and PostgreSQL) whose ``sync`` sends item creates through import jobs."""
+    builtin = (resources.files("ordersync") / "builtin" / "cms.toml").read_text("utf-8")
+    path = tmp_path / "ordersync.toml"
+    path.write_text(builtin + BULK_CONFIG, encoding="utf-8")
+    with make_rig(db_url, config, tmp_path, monkeypatch, BULK_LIMITS) as made:
+        made.env["ORDERSYNC_CONFIG"] = str(path)
+        made.command = (*SYNC, "--bulk", "always")
+        yield made
+
+
+def import_jobs(rig: Rig) -> list[dict[str, Any]]:
+    """monday's import jobs, oldest first (``GET /emulator/bulk/jobs``)."""
+    jobs: list[dict[str, Any]] = rig.get("/emulator/bulk/jobs")
+    return jobs
+
+
+def job_statuses(rig: Rig) -> list[str]:
+    return [job["status"] for job in import_jobs(rig)]
+
+
+def journalled_jobs(rig: Rig) -> list[tuple[str, str]]:
+    """ordersync's bulk journal: (job id, state), oldest first."""
+    jobs = rig.db.tables.bulk_jobs
+    with rig.db.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(jobs.c.job_id, jobs.c.state).order_by(jobs.c.started_at, jobs.c.job_id)
+        ).all()
+    return [(str(row.job_id), str(row.state)) for row in rows]
+
+
+def emulated_url_lifetime(rig: Rig) -> None:
+    """The journal assumes monday's 10-minute upload URLs; the emulated ones live
+    ``BULK_LIMITS.bulk_url_ttl`` seconds: tell the journal, as monday would have."""
+    jobs = rig.db.tables.bulk_jobs
+    with rig.db.engine.begin() as connection:
+        for job_id, started_at in connection.execute(sa.select(jobs.c.job_id, jobs.c.started_at)):
+            expires = started_at + timedelta(seconds=BULK_LIMITS.bulk_url_ttl)
+            connection.execute(
+                jobs.update().where(jobs.c.job_id == job_id).values(upload_expires_at=expires)
+            )
+
+
+def upload_held(rig: Rig, run: subprocess.Popen[str]) -> None:
+    """Started and journalled; its file ``PUT`` held before monday stores it."""
+    rig.held.uploads_held = True
+    wait_until(lambda: rig.held.count == 1, "the import file's upload", run)
+
+
+def uploaded_answer_held(rig: Rig, run: subprocess.Popen[str]) -> None:
+    """monday stored the file and processes it; the answer to the ``PUT`` is held."""
+    rig.emulator.inject(Fault(kind="timeout", match="upload", delay=HOLD))
+    wait_until(lambda: rig.held.count == 1, "the upload's answer to be held", run)
+
+
+def completed_read_back_held(rig: Rig, run: subprocess.Popen[str]) -> None:
+    """The job COMPLETED and the run saw it; its read-back of the board by key is held, so
+    nothing of the job is recorded. (The fault is injected once the job processes: the read
+    by key before the job starts must pass.)"""
+    wait_until(lambda: job_statuses(rig) == [PROCESSING], "the job to process", run)
+    rig.emulator.inject(Fault(kind="latency", match="items_page_by_column_values", delay=HOLD))
+    wait_until(lambda: rig.held.count == 1, "the read-back of the completed job", run)
+
+
+@dataclass(frozen=True)
+class JobStep:
+    """A step of the import job to kill at: how to hold the run there, monday's job status
+    and the journal's state of the job at the kill."""
+
+    name: str
+    reach: Callable[[Rig, subprocess.Popen[str]], None]
+    status: str
+    journalled: BulkJobState
+
+
+JOB_STEPS = [
+    JobStep("started", upload_held, UPLOAD_PENDING, BulkJobState.STARTED),
+    JobStep("processing", uploaded_answer_held, PROCESSING, BulkJobState.STARTED),
+    JobStep("completed", completed_read_back_held, COMPLETED, BulkJobState.UPLOADED),
+]
+
+
+@pytest.mark.parametrize("step", JOB_STEPS, ids=lambda s: s.name)
+def test_sigkill_at_an_import_job_step_loses_and_duplicates_nothing(
+    bulk_rig: Rig, step: JobStep
+) -> None:
+    """``sync --bulk always`` killed at ``step``; the next run settles the job the killed run
+    left open (waits out its upload URL, or polls it to its end and reads the board back)
+    and delivers every line and size once. What the killed run left in flight reaches
+    monday only after that: a file that arrives then is refused (its URL has expired)."""
+    rig = bulk_rig
+    with rig.start_sync() as killed:
+        step.reach(rig, killed)
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=10)
+    assert killed.returncode == -signal.SIGKILL
+    rig.held.uploads_held = False  # the uploads of the next run go through
+    assert job_statuses(rig) == [step.status]
+    [job] = import_jobs(rig)
+    assert journalled_jobs(rig) == [(str(job["job_id"]), step.journalled)]
+    assert owner_pid(rig.lock_owner()) == killed.pid, "the killed run left no lock row"
+    emulated_url_lifetime(rig)
+
+    result = sync_json(rig.sync())
+    batches = [*result["resumed_batches"], *([result["batch"]] if result["batch"] else [])]
+    assert [b["status"] for b in batches] == ["BATCH_COMPLETED"], batches
+    batch = batches[0]
+    assert batch["items_created"] + batch["items_adopted"] == ITEMS, batch
+    assert batch["subitems_created"] + batch["subitems_adopted"] == SUBITEMS, batch
+
+    rig.held.release()  # monday now gets what the killed run left in flight
+    jobs = import_jobs(rig)
+    assert sum(j["done"] for j in jobs) == ITEMS + SUBITEMS, f"rows imported twice: {jobs}"
+    assert {j["status"] for j in jobs} <= {COMPLETED, UPLOAD_PENDING}, jobs
+    settled = {BulkJobState.SETTLED, BulkJobState.ABANDONED}
+    assert {state for _, state in journalled_jobs(rig)} <= settled, "a job was left open"
+    assert rig.mutations().get("create_item", 0) == 0, "items went by mutation, not by job"
+    assert_exactly_once(rig)
+    assert_nothing_more_to_send(rig)
