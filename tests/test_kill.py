@@ -65,6 +65,7 @@ ENTRY = [sys.executable, "-c", "from ordersync.cli import main; main()"]
 SYNC = ("sync", "--customer", "GREYSON", "--po-number", "4755", "--json")
 GREYSON = Scope("GREYSON", "4755")
 KEY_COLUMN, SIZE_COLUMN = "text_mkr5wya6", "dropdown_mkrak7qp"
+QTY_COLUMN = "numeric_mkra7j8e"  # Order Qty of a size (subitems)
 ITEMS, SUBITEMS = 69, 264  # GREYSON PO 4755 in the demo data
 ONCE = {"create_group": 1, "create_item": ITEMS, "create_subitem": SUBITEMS}  # one delivery
 LOCKED = "is busy: ordersync sync on host"
@@ -363,6 +364,25 @@ def assert_exactly_once(rig: Rig) -> None:
     assert rig.lock_owner() is None, "the lock was not released"
 
 
+def assert_quantities(rig: Rig) -> None:
+    """Each size's quantity on the board is the source's."""
+    source = reflect_source(rig.db.engine, rig.config)
+    expected: dict[tuple[str, str], float] = {}
+    with rig.db.engine.connect() as connection:
+        for row in connection.execute(select_scope(source, rig.config, GREYSON)).mappings():
+            key = row["AAG ORDER NUMBER"]
+            expected.update(((key, s), float(row[s])) for s in source.size_columns if row[s])
+    items = rig.get("/emulator/items", board_id=CMS_BOARD_ID)
+    key_of = {str(i["id"]): i["texts"][KEY_COLUMN] for i in items if i["state"] == "active"}
+    on_board = {
+        (key_of[str(s["parent_id"])], s["texts"][SIZE_COLUMN]): float(s["texts"][QTY_COLUMN])
+        for s in rig.get("/emulator/items", board_id=CMS_SUBITEMS_BOARD_ID)
+        if s["state"] == "active"
+    }
+    assert len(expected) == SUBITEMS
+    assert on_board == expected
+
+
 def assert_nothing_more_to_send(rig: Rig) -> None:
     rig.reset_stats()
     result = sync_json(rig.sync())
@@ -645,4 +665,5 @@ def test_sigkill_at_an_import_job_step_loses_and_duplicates_nothing(
     assert {state for _, state in journalled_jobs(rig)} <= settled, "a job was left open"
     assert rig.mutations().get("create_item", 0) == 0, "items went by mutation, not by job"
     assert_exactly_once(rig)
+    assert_quantities(rig)
     assert_nothing_more_to_send(rig)
