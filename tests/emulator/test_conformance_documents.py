@@ -48,6 +48,9 @@ def monday_schema(shared_file: Callable[[str], Path]) -> GraphQLSchema:
     return build_schema(shared_file("monday/schema.graphql").read_text())
 
 
+DROPDOWN_COLUMN = "dropdown_mkr58de6"  # a dropdown of the CMS board (AddDropdownLabels)
+
+
 class Board:
     """Two items (the second with a subitem) and a live cursor, on the emulator's CMS board."""
 
@@ -66,6 +69,16 @@ class Board:
             {"b": [BOARD]},
         )
         self.cursor = page["boards"][0]["items_page"]["cursor"]
+        started = gql.data(
+            'mutation ($b: ID!) { ingest_items(board_id: $b, group_id: "topics") { job_id } }',
+            {"b": BOARD},
+        )
+        self.job = started["ingest_items"]["job_id"]
+        columns = gql.data(
+            "query ($b: [ID!], $c: [String]) { boards(ids: $b) { columns(ids: $c) { revision } } }",
+            {"b": [BOARD], "c": [DROPDOWN_COLUMN]},
+        )
+        self.revision = columns["boards"][0]["columns"][0]["revision"]
 
 
 def _run(gql: Poster, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -96,6 +109,11 @@ def _ordersync_variables(document: str, board: Board) -> dict[str, Any]:
         "subitemColumnIds": ["numeric_mkra7j8e"],
         "columns": [{"column_id": TEXT_COLUMN, "column_values": ["JOO-1"]}],
         "excludeNonactive": False,
+        "groupId": "topics",
+        "jobId": board.job,
+        "columnId": DROPDOWN_COLUMN,
+        "revision": board.revision,
+        "settings": {"labels": [{"label": "NEW LABEL"}]},
     }
     variables = {}
     for name in re.findall(r"\$(\w+):", document):
