@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from rich.console import Console
 
@@ -20,19 +21,26 @@ from test_cli import environment, run, server  # noqa: F401 - the fixture
 GREYSON_4755 = ("--customer", "GREYSON", "--po-number", "4755")
 
 
-def _ready(env: dict[str, str]) -> None:
+def _ready(env: dict[str, str]) -> dict[str, str]:
     for args in (["init-db"], ["demo-data"]):
         done = run(env, *args)
         assert done.returncode == 0, done.stderr
+    return env
 
 
-def test_sync_all_and_repeated_customers(
-    server: RunningServer,  # noqa: F811
-    db_url: str,
-    tmp_path: Path,
-) -> None:
-    env = environment(server, db_url, tmp_path)
-    _ready(env)
+@pytest.fixture
+def env(server: RunningServer, db_url: str, tmp_path: Path) -> dict[str, str]:  # noqa: F811
+    """The CLI's environment on SQLite and PostgreSQL: ordersync's tables, the demo source."""
+    return _ready(environment(server, db_url, tmp_path))
+
+
+@pytest.fixture
+def sqlite_env(server: RunningServer, sqlite_url: str, tmp_path: Path) -> dict[str, str]:  # noqa: F811
+    """The same on SQLite only."""
+    return _ready(environment(server, sqlite_url, tmp_path))
+
+
+def test_sync_all_and_repeated_customers(env: dict[str, str]) -> None:
     dry = run(env, "sync", "--all", "--dry-run", "--json")
     assert dry.returncode == 3, dry.stderr  # RHONE's bad rows: the worst of them
     book = json.loads(dry.stdout)
@@ -53,15 +61,9 @@ def test_sync_all_and_repeated_customers(
     assert any(line.split()[:3] == ["TRACK", "SMITH", "ok"] for line in lines), two.stdout
 
 
-def test_a_book_sync_lists_each_customers_first_rejected_rows(
-    server: RunningServer,  # noqa: F811
-    db_url: str,
-    tmp_path: Path,
-) -> None:
+def test_a_book_sync_lists_each_customers_first_rejected_rows(env: dict[str, str]) -> None:
     """After the summary, each customer's first rejected rows under its name, as a
     single-customer sync prints them: the plan's in a dry run, the batch's ERR rows after it."""
-    env = environment(server, db_url, tmp_path)
-    _ready(env)
     args = ("sync", "--customer", "RHONE", "--customer", "GREYSON", "--po-number", BAD_ROWS_PO)
     for dry in (True, False):
         done = run(env, *args, *(["--dry-run"] if dry else []))
@@ -74,13 +76,8 @@ def test_a_book_sync_lists_each_customers_first_rejected_rows(
             assert code in after, done.stdout
 
 
-def test_an_unknown_customer_is_an_error_naming_the_closest(
-    server: RunningServer,  # noqa: F811
-    sqlite_url: str,
-    tmp_path: Path,
-) -> None:
-    env = environment(server, sqlite_url, tmp_path)
-    _ready(env)
+def test_an_unknown_customer_is_an_error_naming_the_closest(sqlite_env: dict[str, str]) -> None:
+    env = sqlite_env
     typo = run(env, "sync", "--customer", "GRAYSON")
     assert typo.returncode == 2
     assert "unknown customer 'GRAYSON'" in typo.stderr and "GREYSON" in typo.stderr
@@ -95,13 +92,8 @@ def test_an_unknown_customer_is_an_error_naming_the_closest(
     assert alias.returncode == 0, alias.stderr
 
 
-def test_dry_run_json_carries_the_plan(
-    server: RunningServer,  # noqa: F811
-    sqlite_url: str,
-    tmp_path: Path,
-) -> None:
-    env = environment(server, sqlite_url, tmp_path)
-    _ready(env)
+def test_dry_run_json_carries_the_plan(sqlite_env: dict[str, str]) -> None:
+    env = sqlite_env
     dry = run(env, "sync", *GREYSON_4755, "--dry-run", "--json")
     assert dry.returncode == 0, dry.stderr
     plan = json.loads(dry.stdout)["plan"]
@@ -113,12 +105,8 @@ def test_dry_run_json_carries_the_plan(
 
 
 def test_status_takes_any_unique_prefix_and_fits_80_columns(
-    server: RunningServer,  # noqa: F811
-    db_url: str,
-    tmp_path: Path,
+    env: dict[str, str], db_url: str
 ) -> None:
-    env = environment(server, db_url, tmp_path)
-    _ready(env)
     synced = run(env, "sync", *GREYSON_4755, "--json")
     batch_id = json.loads(synced.stdout)["batch_id"]
     for prefix in (batch_id[:8], batch_id[:3], batch_id):
@@ -186,13 +174,8 @@ def test_tables_fit_80_columns_on_a_terminal() -> None:
     assert "2 answered 429" in text and "1,234,567 complexity points" in text
 
 
-def test_check_board_from_the_command_line(
-    server: RunningServer,  # noqa: F811
-    sqlite_url: str,
-    tmp_path: Path,
-) -> None:
-    env = environment(server, sqlite_url, tmp_path)
-    _ready(env)
+def test_check_board_from_the_command_line(sqlite_env: dict[str, str], sqlite_url: str) -> None:
+    env = sqlite_env
     fine = run(env, "check-board", "--customer", "GREYSON")
     assert fine.returncode == 0, fine.stdout + fine.stderr
     assert "ok: the board takes everything" in fine.stdout and "would be created" in fine.stdout
@@ -217,9 +200,8 @@ def test_check_board_from_the_command_line(
     assert mode.returncode == 2 and "boards.production" in mode.stderr
 
 
-def test_verbose_levels(server: RunningServer, sqlite_url: str, tmp_path: Path) -> None:  # noqa: F811
-    env = environment(server, sqlite_url, tmp_path)
-    _ready(env)
+def test_verbose_levels(sqlite_env: dict[str, str]) -> None:
+    env = sqlite_env
     quiet = run(env, "sync", *GREYSON_4755, "--dry-run")
     one = run(env, "-v", "sync", *GREYSON_4755, "--dry-run")
     two = run(env, "-vv", "sync", *GREYSON_4755, "--dry-run")
@@ -230,12 +212,9 @@ def test_verbose_levels(server: RunningServer, sqlite_url: str, tmp_path: Path) 
 
 
 def test_init_db_creates_a_custom_table_set(
-    server: RunningServer,  # noqa: F811
-    db_url: str,
-    tmp_path: Path,
+    env: dict[str, str], db_url: str, tmp_path: Path
 ) -> None:
-    env = environment(server, db_url, tmp_path)
-    _ready(env)  # the default set
+    """``env`` holds the default table set; a second, custom set is created beside it."""
     config = tmp_path / "custom.toml"
 
     names = TablesConfig().names()
