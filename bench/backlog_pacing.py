@@ -40,10 +40,10 @@ from ordersync.db.migrate import upgrade
 from ordersync.demo_data import create_source_table
 from ordersync.emulator import CMS_BOARD_ID, PLANS, Emulator, Limits
 from ordersync.errors import MondayError
-from ordersync.lookup import find_items
 from ordersync.monday import MondayClient, documents
 from ordersync.monday.column_values import to_monday
-from ordersync.source import Scope
+from ordersync.push.lookup import find_items
+from ordersync.push.source import Scope
 from ordersync.sync import run_sync
 
 URL = "http://emulator.bench/v2"

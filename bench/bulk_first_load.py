@@ -35,7 +35,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from backlog_pacing import SCOPE, fill_backlog
 
-from ordersync.bulk.files import ROW_LIMITS, Line, build_file, plan_jobs
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig, load_builtin_config
 from ordersync.db import Database
@@ -43,6 +42,7 @@ from ordersync.db.migrate import upgrade
 from ordersync.emulator import Emulator, Limits
 from ordersync.errors import LimitReachedError
 from ordersync.monday import MondayClient
+from ordersync.push.bulk.files import ROW_LIMITS, Line, build_file, plan_jobs
 from ordersync.sync import run_sync
 
 URL = "http://emulator.bench/v2"
@@ -111,7 +111,7 @@ def csv_memory(config: SyncConfig, lines: int, sizes: int, tmp: Path) -> tuple[i
     db = Database.connect(f"sqlite:///{tmp / f'{uuid.uuid4().hex}.db'}")
     upgrade(db.engine)
     fill_backlog(db, lines, sizes)
-    from ordersync.plan import plan_batch
+    from ordersync.push.plan import plan_batch
 
     plan_batch(db, config, SCOPE, mode=None)
     t = db.tables

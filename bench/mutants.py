@@ -77,7 +77,7 @@ MUTANTS: tuple[Mutant, ...] = (
     # --- the four issue 11 found surviving ------------------------------------------------
     Mutant(
         "plan-duplicates-by-distinct-hash",
-        "plan.py",
+        "push/plan.py",
         ".having(sa.func.count() > 1)",
         ".having(sa.func.count(sa.distinct(scan.c.row_hash)) > 1)",
         ("tests/test_duplicate_keys.py", "tests/test_plan.py", "tests/test_bad_rows.py"),
@@ -85,7 +85,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "deliver-resend-after-the-cache-window",
-        "deliver.py",
+        "push/deliver.py",
         "IDEMPOTENCY_WINDOW = timedelta(minutes=25)",
         "IDEMPOTENCY_WINDOW = timedelta(minutes=45)",
         (DELIVER, "tests/test_resend_window.py", ONCE),
@@ -93,7 +93,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "deliver-retryable-alias-fails-the-row",
-        "deliver.py",
+        "push/deliver.py",
         'elif result.outcome == "failed" and result.error and not result.error.retryable:',
         'elif result.outcome == "failed" and result.error:',
         (DELIVER, "tests/test_alias_errors.py", "tests/test_bad_rows.py", ONCE),
@@ -101,7 +101,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "recorder-subitem-drift-keeps-parent-hash",
-        "recorder.py",
+        "pull/recorder.py",
         "            writes.parents_to_replan.add(row.order_key)\n",
         "",
         ("tests/test_recorder.py", "tests/test_subitem_drift.py", PULL),
@@ -110,7 +110,7 @@ MUTANTS: tuple[Mutant, ...] = (
     # --- plan -------------------------------------------------------------------------------
     Mutant(
         "plan-cleared-hash-not-replanned",
-        "plan.py",
+        "push/plan.py",
         "            mirror.c.row_hash.is_(None),\n",
         "",
         (PULL, "tests/test_bad_rows.py", "tests/test_subitem_drift.py"),
@@ -118,7 +118,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "plan-archives-outside-the-po",
-        "plan.py",
+        "push/plan.py",
         "            conditions.append(mirror.c.po_number == self.scope.po_number.strip())",
         "            pass",
         (CHANGES,),
@@ -128,7 +128,7 @@ MUTANTS: tuple[Mutant, ...] = (
     # stage_archives' moved-line check, so dropping its REJECTED scan row changes nothing.)
     Mutant(
         "plan-cleared-value-not-sent",
-        "plan.py",
+        "push/plan.py",
         "for c in sorted(set(old) | set(new)) if new.get(c) != old.get(c)}",
         "for c in sorted(set(new)) if new.get(c) != old.get(c)}",
         (CHANGES,),
@@ -136,7 +136,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "plan-size-removed-not-archived",
-        "plan.py",
+        "push/plan.py",
         "                size_changes.append((Action.ARCHIVE, size, qty, None))",
         "                pass",
         (CHANGES,),
@@ -145,7 +145,7 @@ MUTANTS: tuple[Mutant, ...] = (
     # --- lines / normalize ----------------------------------------------------------------------
     Mutant(
         "lines-hash-ignores-the-name",
-        "lines.py",
+        "push/lines.py",
         '{"name": name, "group": group, "values": monday_values, "sizes": sizes}',
         '{"group": group, "values": monday_values, "sizes": sizes}',
         ("tests/test_row_hash.py", "tests/test_lines.py", CHANGES),
@@ -153,7 +153,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "lines-name-length-off-by-one",
-        "lines.py",
+        "push/lines.py",
         "elif len(name) > MAX_ITEM_NAME:",
         "elif len(name) >= MAX_ITEM_NAME:",
         ("tests/test_item_names.py", "tests/test_lines.py"),
@@ -161,7 +161,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "normalize-fractional-quantity-truncated",
-        "normalize.py",
+        "push/normalize.py",
         "    if number != number.to_integral_value():\n        raise RowRejected(\n"
         '            "INVALID_QUANTITY"',
         '    if False:\n        raise RowRejected(\n            "INVALID_QUANTITY"',
@@ -170,7 +170,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "normalize-nan-is-a-value",
-        "normalize.py",
+        "push/normalize.py",
         'EMPTY_MARKERS = frozenset({"", "nan", "none", "null", "nat", "n/a"})',
         'EMPTY_MARKERS = frozenset({"", "none", "null", "nat", "n/a"})',
         ("tests/test_normalize.py", "tests/test_lines.py"),
@@ -178,7 +178,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "normalize-trailing-zero-kept",
-        "normalize.py",
+        "push/normalize.py",
         "    number = number.normalize()\n",
         "",
         ("tests/test_normalize.py", "tests/test_lines.py"),
@@ -187,7 +187,7 @@ MUTANTS: tuple[Mutant, ...] = (
     # --- deliver / rows -------------------------------------------------------------------------
     Mutant(
         "rows-chunk-one-too-many",
-        "rows.py",
+        "push/rows.py",
         "                    .order_by(self.staged.c.order_key, self.staged.c.stg_id)\n"
         "                    .limit(limit)",
         "                    .order_by(self.staged.c.order_key, self.staged.c.stg_id)\n"
@@ -213,7 +213,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "rows-subitem-qty-not-promoted",
-        "rows.py",
+        "push/rows.py",
         "self._update_mirror(connection, row, qty=row.qty, row_hash=row.row_hash)",
         "self._update_mirror(connection, row, row_hash=row.row_hash)",
         (ROWS, "tests/test_subitem_drift.py", CHANGES),
@@ -221,7 +221,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "rows-refused-change-keeps-hash",
-        "rows.py",
+        "push/rows.py",
         "        self.count(connection, batch_id, **{self.failed: 1})\n"
         "        self.mirror.forget_hashes(connection, [row.order_key])",
         "        self.count(connection, batch_id, **{self.failed: 1})",
@@ -230,7 +230,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "rows-attempts-not-counted",
-        "rows.py",
+        "push/rows.py",
         ".values(request_id=request_id, attempts=self.staged.c.attempts + 1)",
         ".values(request_id=request_id, attempts=self.staged.c.attempts)",
         (ROWS, "tests/test_alias_errors.py", ONCE),
@@ -238,7 +238,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "deliver-clean-ignores-failed-subitems",
-        "deliver.py",
+        "push/deliver.py",
         "clean = row.rows_rejected == 0 and row.items_failed == 0 and row.subitems_failed == 0",
         "clean = row.rows_rejected == 0 and row.items_failed == 0",
         (DELIVER, "tests/test_alias_errors.py", "tests/test_bad_rows.py", SYNC),
@@ -246,7 +246,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "deliver-unknown-alias-not-looked-up",
-        "deliver.py",
+        "push/deliver.py",
         'elif result.outcome == "unknown":\n                    unknown.append(row)',
         'elif result.outcome == "unknown":\n                    pass',
         (DELIVER, ONCE),
@@ -255,7 +255,7 @@ MUTANTS: tuple[Mutant, ...] = (
     # --- journal / lookup -----------------------------------------------------------------------
     Mutant(
         "journal-entry-written-done",
-        "journal.py",
+        "push/journal.py",
         "aliases=json.dumps(aliases),\n                state=JournalState.SENDING,",
         "aliases=json.dumps(aliases),\n                state=JournalState.DONE,",
         (JOURNAL, ONCE),
@@ -271,7 +271,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "lookup-adopts-archived-subitems",
-        "lookup.py",
+        "push/lookup.py",
         '            if subitem.state != "active":\n                continue\n',
         "",
         ("tests/test_lookup.py", ONCE, SYNC),
@@ -280,7 +280,7 @@ MUTANTS: tuple[Mutant, ...] = (
     # --- board / source -------------------------------------------------------------------------
     Mutant(
         "board-deactivated-label-usable",
-        "board.py",
+        "push/board.py",
         "    if label in column.deactivated_labels:\n        return False\n",
         "",
         ("tests/test_board.py", "tests/test_deactivated_labels.py"),
@@ -288,7 +288,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "board-subitem-columns-unchecked",
-        "board.py",
+        "push/board.py",
         '            (self.subitems_board, sub.qty_column_id, "numbers"),\n',
         "",
         ("tests/test_board.py", "tests/test_check_board.py"),
@@ -296,7 +296,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "source-scope-one-spelling",
-        "source.py",
+        "push/source.py",
         "customer.in_(config.customer_names(scope.customer))",
         "customer.in_([scope.customer.strip().upper()])",
         ("tests/test_source.py", "tests/test_plan.py"),
@@ -304,7 +304,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "source-sizes-any-type",
-        "source.py",
+        "push/source.py",
         "sizes = tuple(name for name in names[start:end] if _is_integer(table.c[name].type))",
         "sizes = tuple(name for name in names[start:end])",
         ("tests/test_source.py", "tests/test_lines.py"),
@@ -321,7 +321,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "recorder-drift-reported-every-pull",
-        "recorder.py",
+        "pull/recorder.py",
         "        if row.row_hash is None and (subitems or column_id not in pushed):\n"
         "            continue",
         "            if False:\n                continue",
@@ -330,7 +330,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "missing-subitem-parent-not-replanned",
-        "missing.py",
+        "pull/missing.py",
         "        mirror.forget_hashes(connection, keys)\n",
         "",
         ("tests/test_missing.py", PULL),

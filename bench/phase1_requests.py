@@ -24,7 +24,7 @@ from ordersync.db.migrate import upgrade
 from ordersync.demo_data import create_source_table, fill_demo_orders
 from ordersync.emulator import Emulator
 from ordersync.monday import MondayClient
-from ordersync.source import Scope
+from ordersync.push.source import Scope
 from ordersync.sync import run_sync
 
 

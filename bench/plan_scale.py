@@ -48,14 +48,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ordersync import plan as plan_module
 from ordersync.config import load_builtin_config
 from ordersync.db import Database, utcnow
 from ordersync.db.engine import insert_rows
 from ordersync.db.migrate import upgrade
 from ordersync.demo_data import create_source_table, size_columns
-from ordersync.lines import LineBuilder
-from ordersync.source import Scope
+from ordersync.push import plan as plan_module
+from ordersync.push.lines import LineBuilder
+from ordersync.push.source import Scope
 from ordersync.states import Action, BatchStatus, MirrorState, RowStatus
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

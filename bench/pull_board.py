@@ -38,7 +38,7 @@ from ordersync.db import Database, utcnow
 from ordersync.db.migrate import upgrade
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator, Limits
 from ordersync.monday import MondayClient
-from ordersync.pull import pull_board
+from ordersync.pull.pull import pull_board
 
 PRO_BUDGET_PER_MINUTE = 10_000_000
 FIRST_ID = 9_100_000_001

@@ -8,8 +8,8 @@ from decimal import Decimal
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator
-from ordersync.lines import LineBuilder, OrderLine
-from ordersync.source import Scope, reflect_source, select_scope
+from ordersync.push.lines import LineBuilder, OrderLine
+from ordersync.push.source import Scope, reflect_source, select_scope
 
 KEY_COLUMN = "text_mkr5wya6"
 

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-import ordersync.plan as plan_module
+import ordersync.push.plan as plan_module
 from ordersync.clock import ManualClock
 from ordersync.db import Database
 from ordersync.db.engine import COPY_DRIVERS

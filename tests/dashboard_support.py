@@ -15,10 +15,10 @@ from ordersync.db import Database, utcnow
 from ordersync.demo_data import BAD_ROWS_PO
 from ordersync.emulator import CMS_BOARD_ID, Emulator
 from ordersync.monday import MondayClient
-from ordersync.pull import pull_board
-from ordersync.source import Scope
+from ordersync.pull.events import parse_event, store_event
+from ordersync.pull.pull import pull_board
+from ordersync.push.source import Scope
 from ordersync.sync import SyncOutcome, run_sync
-from ordersync.webhook_events import parse_event, store_event
 
 RHONE = Scope("RHONE", BAD_ROWS_PO)
 LOCK_OWNER = "planner-pc:4242:abcd1234"

@@ -19,7 +19,7 @@ from ordersync.db import Database
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator
 from ordersync.emulator.api_errors import MondayAPIError
 from ordersync.monday import MondayClient
-from ordersync.source import Scope
+from ordersync.push.source import Scope
 from ordersync.states import BatchStatus
 from ordersync.sync import run_sync
 
@@ -100,7 +100,7 @@ def test_a_size_monday_refused_is_sent_again_by_the_next_sync(
 ) -> None:
     """The line's item update succeeds and its new size is refused: the line must not look
     delivered (its hash is cleared), so the next sync creates the size."""
-    from ordersync.source import reflect_source
+    from ordersync.push.source import reflect_source
 
     assert run_sync(db, config, client, GREYSON).exit_code == 0
     sizes = reflect_source(db.engine, config).size_columns
@@ -140,7 +140,7 @@ class RunawayLoop(BaseException):
 def test_a_row_refused_retryably_every_time_is_given_up_after_five_sends(
     db: Database, config: SyncConfig, client: MondayClient, emulator: Emulator
 ) -> None:
-    from ordersync.rows import MAX_ATTEMPTS
+    from ordersync.push.rows import MAX_ATTEMPTS
 
     real = emulator.store.create_item
     target: dict[str, str] = {}

@@ -1,5 +1,6 @@
 """docs/architecture.md's module table matches the tree: every top-level module and package of
-``src/ordersync`` has a row, and every row names something that exists."""
+``src/ordersync``, and every module and package inside the two direction packages (``push/``,
+``pull/``), has a row, and every row names something that exists."""
 
 from __future__ import annotations
 
@@ -10,13 +11,18 @@ import ordersync
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
 PACKAGE = Path(ordersync.__file__).resolve().parent
+DIRECTIONS = ("push", "pull")  # listed module by module; other packages get one row each
 
 
 def tree_entries() -> set[str]:
-    """``name.py`` for each module, ``name/`` for each package (a folder with __init__.py)."""
-    modules = {p.name for p in PACKAGE.glob("*.py")}
-    packages = {f"{p.parent.name}/" for p in PACKAGE.glob("*/__init__.py")}
-    return modules | packages
+    """``name.py`` for each module, ``name/`` for each package (a folder with __init__.py);
+    inside the direction packages ``push/name.py`` and ``push/name/``."""
+    entries: set[str] = set()
+    for folder, prefix in [(PACKAGE, ""), *((PACKAGE / d, f"{d}/") for d in DIRECTIONS)]:
+        entries |= {prefix + p.name for p in folder.glob("*.py") if p.name != "__init__.py"}
+        entries |= {f"{prefix}{p.parent.name}/" for p in folder.glob("*/__init__.py")}
+    entries -= {f"{d}/" for d in DIRECTIONS}
+    return entries | {"__init__.py"}
 
 
 def table_entries(text: str) -> set[str]:

@@ -19,8 +19,8 @@ from ordersync.demo_data import (
 )
 from ordersync.emulator import CMS_BOARD_ID, Emulator
 from ordersync.monday import MondayClient, Mutation
-from ordersync.rows import ItemCreates
-from ordersync.source import Scope, reflect_source, select_scope
+from ordersync.push.rows import ItemCreates
+from ordersync.push.source import Scope, reflect_source, select_scope
 from ordersync.sync import run_retry, run_sync
 from support import first_line_of_po
 

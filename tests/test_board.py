@@ -9,13 +9,13 @@ import dataclasses
 
 import pytest
 
-from ordersync.board import BoardContext, label_of, label_usable
 from ordersync.config import SyncConfig
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator
 from ordersync.emulator.seed import BoardSpec, ColumnSpec
 from ordersync.errors import ConfigError
 from ordersync.monday import MondayClient
 from ordersync.monday.models import Board, Column
+from ordersync.push.board import BoardContext, label_of, label_usable
 
 UOM = "color_mkr5yf27"  # UNIT OF MEASURE: status, labels may not be created
 CATEGORY = "dropdown_mkr5s5n3"  # CATEGORY: dropdown, labels may be created

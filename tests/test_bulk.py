@@ -16,7 +16,6 @@ import pytest
 import sqlalchemy as sa
 
 from crashes import Crash, crash_on_statement
-from ordersync.bulk.jobs import jobs_of_batch
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
 from ordersync.db import Database
@@ -24,7 +23,8 @@ from ordersync.emulator import CMS_BOARD_ID, Emulator, Fault
 from ordersync.emulator.limits import Limits
 from ordersync.errors import LimitReachedError, RetryableMondayError
 from ordersync.monday import MondayClient
-from ordersync.monday.errors import classify, classify_job_failure
+from ordersync.monday.classify import classify, classify_job_failure
+from ordersync.push.bulk.jobs import jobs_of_batch
 from ordersync.states import BatchStatus, BulkJobState, RowStatus
 from ordersync.sync import SyncOutcome, run_sync
 from test_exactly_once import GREYSON, KEY_COLUMN, assert_exactly_once, expected_board

@@ -12,8 +12,11 @@ from typing import Any
 
 import pytest
 
-from ordersync.bulk.delivery import wants_bulk
-from ordersync.bulk.files import (
+from ordersync.config import SyncConfig
+from ordersync.monday.column_values import from_monday, to_import_text, to_monday
+from ordersync.monday.models import Column
+from ordersync.push.bulk.delivery import wants_bulk
+from ordersync.push.bulk.files import (
     ROW_LIMITS,
     Line,
     build_file,
@@ -23,9 +26,6 @@ from ordersync.bulk.files import (
     missing_labels,
     plan_jobs,
 )
-from ordersync.config import SyncConfig
-from ordersync.monday.column_values import from_monday, to_import_text, to_monday
-from ordersync.monday.models import Column
 
 KEY, PRICE, DATE, STATUS, DROPDOWN, LONG = (
     "text_mkr5wya6",

@@ -12,7 +12,7 @@ from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.emulator import CMS_BOARD_ID, Emulator
 from ordersync.monday import MondayClient
-from ordersync.source import Scope
+from ordersync.push.source import Scope
 from ordersync.states import BatchStatus
 from ordersync.sync import run_sync
 
@@ -50,7 +50,7 @@ def test_every_kind_of_change_reaches_the_board_once(
     db: Database, config: SyncConfig, client: MondayClient, emulator: Emulator
 ) -> None:
     assert run_sync(db, config, client, GREYSON).exit_code == 0
-    from ordersync.source import reflect_source
+    from ordersync.push.source import reflect_source
 
     size_columns = reflect_source(db.engine, config).size_columns
     lines = greyson_lines(db, 6)

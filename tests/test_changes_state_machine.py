@@ -19,7 +19,7 @@ from ordersync.db.migrate import upgrade
 from ordersync.demo_data import create_source_table
 from ordersync.emulator import CMS_BOARD_ID, Emulator
 from ordersync.monday import MondayClient
-from ordersync.source import Scope
+from ordersync.push.source import Scope
 from ordersync.sync import run_sync
 from support import PG_URL
 

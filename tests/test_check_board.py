@@ -14,8 +14,8 @@ from ordersync.db import Database
 from ordersync.emulator import CMS_BOARD_ID, Emulator
 from ordersync.errors import ConfigError
 from ordersync.monday import MondayClient
+from ordersync.push.source import Scope
 from ordersync.settings import builtin_config_text
-from ordersync.source import Scope
 from ordersync.sync import run_sync
 
 UOM = "color_mkr5yf27"

@@ -24,11 +24,11 @@ from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.emulator import CMS_BOARD_ID, Emulator, Limits
-from ordersync.journal import open_entries
 from ordersync.monday import MondayClient
 from ordersync.monday.budget import UNMEASURED_ALIAS_COST
-from ordersync.rows import ItemCreates
-from ordersync.source import Scope
+from ordersync.push.journal import open_entries
+from ordersync.push.rows import ItemCreates
+from ordersync.push.source import Scope
 from ordersync.states import RowStatus
 from ordersync.sync import run_sync
 from test_exactly_once import assert_exactly_once

@@ -31,7 +31,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-import ordersync.serve as serve_module
+import ordersync.pull.receiver as serve_module
 import ordersync.sync as sync_module
 from board_support import CUT_QTY, FCST_QTY, GREYSON
 from crashes import on_statement, touches
@@ -42,12 +42,12 @@ from ordersync.db.retry import BACKOFF_FIRST, DEFAULT_ATTEMPTS
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator
 from ordersync.errors import DatabaseUnavailableError
 from ordersync.monday import MondayClient
-from ordersync.pull import pull_board
-from ordersync.recorder import ValueRecorder
-from ordersync.serve import Authentication, EventApplier, WebhookServer
+from ordersync.pull.install import install_webhooks
+from ordersync.pull.pull import pull_board
+from ordersync.pull.receiver import Authentication, EventApplier, WebhookServer
+from ordersync.pull.recorder import ValueRecorder
 from ordersync.states import BatchStatus, JournalState
 from ordersync.sync import SyncOutcome, run_sync
-from ordersync.webhooks import install_webhooks
 from support import IN_CI, PG_URL, demo_database
 from test_exactly_once import assert_exactly_once
 

@@ -15,18 +15,18 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from ordersync.board import BoardContext
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
-from ordersync.deliver import Delivery
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator
 from ordersync.emulator.api_errors import MondayAPIError
-from ordersync.journal import open_entries, open_entry
 from ordersync.monday import MondayClient
-from ordersync.plan import plan_batch
-from ordersync.rows import ItemCreates
-from ordersync.source import Scope
+from ordersync.push.board import BoardContext
+from ordersync.push.deliver import Delivery
+from ordersync.push.journal import open_entries, open_entry
+from ordersync.push.plan import plan_batch
+from ordersync.push.rows import ItemCreates
+from ordersync.push.source import Scope
 from ordersync.states import BatchStatus, JournalState, RowStatus
 
 GREYSON = Scope("GREYSON", "4755")

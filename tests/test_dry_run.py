@@ -13,8 +13,8 @@ from ordersync.db import Database
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator
 from ordersync.errors import ConfigError
 from ordersync.monday import MondayClient
+from ordersync.push.source import Scope
 from ordersync.settings import builtin_config_text
-from ordersync.source import Scope
 from ordersync.states import Stage
 from ordersync.sync import run_sync
 
@@ -107,7 +107,7 @@ def test_a_dry_run_counts_unknown_size_labels(
 
 
 def _sizes_used(db: Database, config: SyncConfig) -> set[str]:
-    from ordersync.source import reflect_source, select_scope
+    from ordersync.push.source import reflect_source, select_scope
 
     source = reflect_source(db.engine, config)
     with db.engine.connect() as connection:

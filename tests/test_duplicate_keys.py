@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from ordersync.config import SyncConfig
 from ordersync.db import Database
-from ordersync.plan import plan_batch
-from ordersync.source import Scope
+from ordersync.push.plan import plan_batch
+from ordersync.push.source import Scope
 from ordersync.states import Action
 
 GREYSON = Scope("GREYSON", "4755")

@@ -30,7 +30,7 @@ from ordersync.demo_data import create_source_table
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator, Fault
 from ordersync.errors import RetryableMondayError
 from ordersync.monday import MondayClient
-from ordersync.source import Scope, reflect_source, select_scope
+from ordersync.push.source import Scope, reflect_source, select_scope
 from ordersync.states import JournalState, RowStatus
 from ordersync.sync import SyncOutcome, run_sync
 from support import PG_URL

@@ -18,8 +18,8 @@ from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.emulator import CMS_BOARD_ID, Emulator
 from ordersync.monday import MondayClient, documents
-from ordersync.plan import MASS_ARCHIVE_FLOOR
-from ordersync.source import Scope
+from ordersync.push.plan import MASS_ARCHIVE_FLOOR
+from ordersync.push.source import Scope
 from ordersync.states import MirrorState
 from ordersync.sync import SyncOutcome, run_sync
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ordersync.config import SyncConfig
-from ordersync.lines import MAX_ITEM_NAME, LineProblems, OrderLine, build_order_line
+from ordersync.push.lines import MAX_ITEM_NAME, LineProblems, OrderLine, build_order_line
 
 # name columns: CUSTOMER STYLE + CUSTOMER COLOUR DESCRIPTION + AAG ORDER NUMBER
 KEY, COLOUR = "JOO-00505", "WHITE"

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from ordersync.db import Database
 from ordersync.db.migrate import upgrade
-from ordersync.journal import close_entry, open_entries, open_entry, reopen_entry
+from ordersync.push.journal import close_entry, open_entries, open_entry, reopen_entry
 from ordersync.states import JournalState
 
 BOARD, OTHER_BOARD = 4755559751, 1234

@@ -58,7 +58,7 @@ from ordersync.demo_data import create_source_table, fill_demo_orders
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator, Fault, RunningServer
 from ordersync.emulator.bulk import COMPLETED, PROCESSING, UPLOAD_PATH, UPLOAD_PENDING
 from ordersync.emulator.limits import Limits
-from ordersync.source import Scope, reflect_source, select_scope
+from ordersync.push.source import Scope, reflect_source, select_scope
 from ordersync.states import BulkJobState, JournalState, RowStatus
 
 ENTRY = [sys.executable, "-c", "from ordersync.cli import main; main()"]

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from ordersync.config import SyncConfig
-from ordersync.lines import LineProblems, OrderLine, build_order_line
+from ordersync.push.lines import LineProblems, OrderLine, build_order_line
 
 SIZES = ("XS", "S", "M", "INFOR COLOUR CODE")[:3]
 

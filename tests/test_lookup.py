@@ -11,8 +11,8 @@ import pytest
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
 from ordersync.emulator import CMS_BOARD_ID, Emulator, Undocumented
-from ordersync.lookup import find_items, find_subitems
 from ordersync.monday import MondayClient, Mutation, documents
+from ordersync.push.lookup import find_items, find_subitems
 
 KEY_COLUMN = "text_mkr5wya6"
 SIZE_COLUMN = "dropdown_mkrak7qp"

@@ -11,12 +11,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from board_support import GREYSON
 from dashboard_support import History, error_rows, make_history
 from ordersync.batches import load_report
-from ordersync.board import BoardContext
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.emulator import CMS_BOARD_ID, Emulator, Fault
 from ordersync.metrics import metrics_text
 from ordersync.monday import MondayClient
+from ordersync.push.board import BoardContext
 from ordersync.states import EventState
 from ordersync.sync import run_sync
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from mirror_support import BOARD, NOW, OTHER_BOARD, add_item, add_subitem, mirror, tables_only
 from ordersync.db import Database
-from ordersync.missing import (
+from ordersync.pull.missing import (
     STATE_COLUMN,
     MissingRow,
     archived_subitems_of,

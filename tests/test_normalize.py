@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from ordersync.errors import RowRejected
-from ordersync.normalize import (
+from ordersync.push.normalize import (
     clean_text,
     normalize_quantity,
     normalize_value,

@@ -19,10 +19,10 @@ from ordersync.db import Database
 from ordersync.demo_data import size_columns
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator
 from ordersync.errors import ConfigError, RowRejected
-from ordersync.lines import LIMITS, LineBuilder, LineProblems, OrderLine
 from ordersync.monday import MondayClient
-from ordersync.normalize import MAX_DIGITS, normalize_quantity, normalize_value
-from ordersync.source import Scope
+from ordersync.push.lines import LIMITS, LineBuilder, LineProblems, OrderLine
+from ordersync.push.normalize import MAX_DIGITS, normalize_quantity, normalize_value
+from ordersync.push.source import Scope
 from ordersync.sync import run_sync
 
 KEY_COLUMN, PRICE, NOTES, ALT_PO = (
@@ -395,7 +395,7 @@ def test_planning_never_raises_whatever_a_row_holds(
 ) -> None:
     """Property (SQLite, whose columns hold anything): a row is planned or rejected, never a
     crash; the other rows of the scope are planned as before."""
-    from ordersync.plan import plan_batch
+    from ordersync.push.plan import plan_batch
 
     table = sa.Table("ORDERS_UNIFIED", sa.MetaData(), autoload_with=plan_db.engine)
     with plan_db.engine.begin() as connection:

@@ -18,8 +18,8 @@ from ordersync.demo_data import (
     BAD_ROWS_PO,
 )
 from ordersync.errors import ConfigError, SourceError
-from ordersync.plan import plan_batch
-from ordersync.source import Scope
+from ordersync.push.plan import plan_batch
+from ordersync.push.source import Scope
 from ordersync.states import BatchStatus
 
 
@@ -68,7 +68,7 @@ def test_greyson_po_4755_stages_69_items_and_264_subitems(db: Database, config: 
 def test_source_sizes_match_staged_sizes(db: Database, config: SyncConfig) -> None:
     """Every non-zero size cell of the source becomes exactly one staged subitem."""
     plan_batch(db, config, Scope("GREYSON", "4755"))
-    from ordersync.source import reflect_source, select_scope
+    from ordersync.push.source import reflect_source, select_scope
 
     source = reflect_source(db.engine, config)
     expected = set()

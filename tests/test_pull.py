@@ -40,8 +40,8 @@ from ordersync.db.lock import board_lock
 from ordersync.emulator import CMS_BOARD_ID, Emulator, Limits
 from ordersync.errors import LockedError
 from ordersync.monday import MondayClient
-from ordersync.pull import PullReport, pull_board
-from ordersync.recorder import pushed_value, read_value
+from ordersync.pull.pull import PullReport, pull_board
+from ordersync.pull.recorder import pushed_value, read_value
 from ordersync.states import MirrorState
 from ordersync.sync import run_sync
 

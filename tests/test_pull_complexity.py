@@ -14,10 +14,10 @@ from ordersync.config import PullConfig, SyncConfig
 from ordersync.db import Database
 from ordersync.emulator import CMS_BOARD_ID, Emulator, Fault, Limits, api_errors
 from ordersync.monday import MondayClient, documents
+from ordersync.monday.classify import QUERY_TOO_COMPLEX
 from ordersync.monday.documents import ReadShape
-from ordersync.monday.errors import QUERY_TOO_COMPLEX
-from ordersync.pull import pull_board
-from ordersync.recorder import item_columns, subitem_columns
+from ordersync.pull.pull import pull_board
+from ordersync.pull.recorder import item_columns, subitem_columns
 from ordersync.sync import run_sync
 from support import demo_database
 

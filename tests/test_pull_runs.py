@@ -7,8 +7,8 @@ from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.emulator import CMS_BOARD_ID, Emulator
 from ordersync.monday import MondayClient
-from ordersync.pull import pull_board
-from ordersync.pull_runs import last_pull_runs
+from ordersync.pull.pull import pull_board
+from ordersync.pull.runs import last_pull_runs
 from ordersync.sync import run_sync
 
 

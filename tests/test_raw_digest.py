@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from board_support import GREYSON
 from ordersync.config import SyncConfig
 from ordersync.db import Database
-from ordersync.lines import LineBuilder
-from ordersync.plan import PlanResult, plan_batch
-from ordersync.raw_digest import config_digest
-from ordersync.source import Scope, reflect_source
+from ordersync.push.lines import LineBuilder
+from ordersync.push.plan import PlanResult, plan_batch
+from ordersync.push.raw_digest import config_digest
+from ordersync.push.source import Scope, reflect_source
 from ordersync.states import Action
 
 KEY = "AAG ORDER NUMBER"

@@ -19,7 +19,7 @@ from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.monday import Item
 from ordersync.monday.models import ColumnValue
-from ordersync.recorder import (
+from ordersync.pull.recorder import (
     PulledValue,
     Recorded,
     ValueRecorder,

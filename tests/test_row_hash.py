@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ordersync.lines import line_hash
+from ordersync.push.lines import line_hash
 
 BASE: dict[str, Any] = {
     "name": "GMK1234WHITEJOO-00505",

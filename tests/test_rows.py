@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ordersync.board import BoardContext
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.emulator import CMS_BOARD_ID
 from ordersync.errors import PermanentMondayError, RowRejected
 from ordersync.monday import MondayClient, Mutation
-from ordersync.plan import plan_batch
-from ordersync.rows import (
+from ordersync.push.board import BoardContext
+from ordersync.push.plan import plan_batch
+from ordersync.push.rows import (
     MAX_ATTEMPTS,
     ItemArchives,
     ItemCreates,
@@ -29,7 +29,7 @@ from ordersync.rows import (
     SubitemCreates,
     SubitemUpdates,
 )
-from ordersync.source import Scope
+from ordersync.push.source import Scope
 from ordersync.states import Action, MirrorState, RowStatus, Stage
 
 GREYSON = Scope("GREYSON", "4755")

@@ -42,10 +42,10 @@ from ordersync.db.lock import board_lock
 from ordersync.emulator import CMS_BOARD_ID, Emulator, Fault
 from ordersync.monday import MondayClient
 from ordersync.monday.documents import WEBHOOK_DOCUMENTS
-from ordersync.serve import Authentication, WebhookServer, event_key, verify_signature
+from ordersync.pull.install import WEBHOOK_EVENTS, install_webhooks
+from ordersync.pull.receiver import Authentication, WebhookServer, event_key, verify_signature
 from ordersync.states import MirrorState
 from ordersync.sync import run_sync
-from ordersync.webhooks import WEBHOOK_EVENTS, install_webhooks
 from support import REAL_SCHEMA, require_shared
 
 SECRET = "s3cr3t-signing-secret-of-32-bytes+"

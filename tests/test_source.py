@@ -14,7 +14,7 @@ from sqlalchemy.dialects import mssql, postgresql, sqlite
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.errors import ConfigError, SourceError
-from ordersync.source import (
+from ordersync.push.source import (
     Scope,
     SourceTable,
     customers_condition,

@@ -17,7 +17,7 @@ from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.emulator import Emulator
 from ordersync.monday import MondayClient
-from ordersync.pull import pull_board
+from ordersync.pull.pull import pull_board
 from ordersync.sync import run_sync
 
 

@@ -7,7 +7,7 @@ from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator
 from ordersync.monday import MondayClient
-from ordersync.source import Scope, reflect_source, select_scope
+from ordersync.push.source import Scope, reflect_source, select_scope
 from ordersync.sync import run_sync
 
 KEY_COLUMN, SIZE_COLUMN = "text_mkr5wya6", "dropdown_mkrak7qp"

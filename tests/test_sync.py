@@ -21,7 +21,7 @@ from ordersync.demo_data import (
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator, Fault
 from ordersync.errors import LockedError
 from ordersync.monday import MondayClient
-from ordersync.source import Scope, reflect_source, select_scope
+from ordersync.push.source import Scope, reflect_source, select_scope
 from ordersync.states import BatchStatus
 from ordersync.sync import run_sync
 from support import demo_database, first_line_of_po

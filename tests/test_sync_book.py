@@ -13,7 +13,7 @@ from ordersync.db import Database
 from ordersync.db.lock import board_lock
 from ordersync.emulator import CMS_BOARD_ID, Emulator, Fault
 from ordersync.monday import MondayClient
-from ordersync.source import Scope
+from ordersync.push.source import Scope
 from ordersync.sync import run_book
 
 KEY_COLUMN = "text_mkr5wya6"

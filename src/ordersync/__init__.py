@@ -39,9 +39,9 @@ if _typing.TYPE_CHECKING:
     from ordersync.config import SyncConfig, load_builtin_config, load_config
     from ordersync.db import Database
     from ordersync.monday import MondayClient
-    from ordersync.plan import PlanResult, plan_batch
-    from ordersync.pull import PullReport, pull_board
-    from ordersync.source import Scope
+    from ordersync.pull.pull import PullReport, pull_board
+    from ordersync.push.plan import PlanResult, plan_batch
+    from ordersync.push.source import Scope
     from ordersync.sync import RetryOutcome, SyncOutcome, run_retry, run_sync
 
 __version__ = "0.1.0"
@@ -49,16 +49,16 @@ __version__ = "0.1.0"
 _LAZY = {
     "Database": "ordersync.db",
     "MondayClient": "ordersync.monday",
-    "PlanResult": "ordersync.plan",
-    "PullReport": "ordersync.pull",
+    "PlanResult": "ordersync.push.plan",
+    "PullReport": "ordersync.pull.pull",
     "RetryOutcome": "ordersync.sync",
-    "Scope": "ordersync.source",
+    "Scope": "ordersync.push.source",
     "SyncConfig": "ordersync.config",
     "SyncOutcome": "ordersync.sync",
     "load_builtin_config": "ordersync.config",
     "load_config": "ordersync.config",
-    "plan_batch": "ordersync.plan",
-    "pull_board": "ordersync.pull",
+    "plan_batch": "ordersync.push.plan",
+    "pull_board": "ordersync.pull.pull",
     "run_retry": "ordersync.sync",
     "run_sync": "ordersync.sync",
 }

@@ -24,14 +24,14 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from ordersync.board import BoardContext, label_of, label_usable
 from ordersync.config import LABEL_TYPES, SyncConfig
 from ordersync.db import Database
 from ordersync.errors import ExitCode, RowRejected
-from ordersync.lines import LineBuilder
 from ordersync.monday import MondayClient
 from ordersync.monday.column_values import to_monday
-from ordersync.source import SourceTable, customers_condition, distinct_counts, reflect_source
+from ordersync.push.board import BoardContext, label_of, label_usable
+from ordersync.push.lines import LineBuilder
+from ordersync.push.source import SourceTable, customers_condition, distinct_counts, reflect_source
 
 Level = Literal["problem", "warning", "note"]
 EXIT_CODES = {"problem": ExitCode.FAILED, "warning": ExitCode.REJECTED, "note": ExitCode.OK}

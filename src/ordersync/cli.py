@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from ordersync.check import BoardCheck
     from ordersync.config import SyncConfig
     from ordersync.db import Database
-    from ordersync.plan import LineChange, PlanResult
-    from ordersync.pull import PullReport
+    from ordersync.pull.pull import PullReport
+    from ordersync.push.plan import LineChange, PlanResult
     from ordersync.settings import Settings, TablesConfig
     from ordersync.sync import BookOutcome, SyncOutcome
 
@@ -276,7 +276,7 @@ def sync(
       ordersync sync --customer GREYSON --wait 300  # a scheduled run waits for a busy board
       ordersync sync --all --bulk always --backfill # an admin's first load, import jobs
     """
-    from ordersync.source import Scope
+    from ordersync.push.source import Scope
     from ordersync.sync import make_client, run_book, run_sync
 
     if pull_first and dry_run:
@@ -294,7 +294,7 @@ def sync(
     pulled = None
     with make_client(settings, config) as client, _progress(enabled=not as_json) as progress:
         if pull_first:
-            from ordersync.pull import pull_board
+            from ordersync.pull.pull import pull_board
 
             pulled = pull_board(db, config, client, mode=mode, wait=wait)
         run = run_sync if single else run_book
@@ -334,7 +334,7 @@ def _customers(
 ) -> list[str]:
     """The canonical names to sync or check: every customer of the source (``--all``), or
     those given, each checked to be known (a typo is an error naming the closest names)."""
-    from ordersync.source import known_customers, reflect_source, source_customers
+    from ordersync.push.source import known_customers, reflect_source, source_customers
 
     source = reflect_source(db.engine, config)
     with db.engine.connect() as connection:
@@ -638,7 +638,7 @@ def pull(board_id: int | None, mode: str | None, as_json: bool, wait: float) -> 
     Example:
       ordersync pull --json --wait 120
     """
-    from ordersync.pull import pull_board
+    from ordersync.pull.pull import pull_board
     from ordersync.sync import make_client
 
     config = load_config()
@@ -673,7 +673,7 @@ def serve(port: int, host: str, board_id: int | None, mode: str | None, insecure
     """
     import os
 
-    from ordersync.serve import Authentication, WebhookServer
+    from ordersync.pull.receiver import Authentication, WebhookServer
     from ordersync.sync import make_client
     from ordersync.ui import Dashboard, mount_dashboard
     from ordersync.ui.app import is_loopback
@@ -721,9 +721,9 @@ def webhooks_install(url: str, board_id: int | None, mode: str | None, as_json: 
     Example:
       ordersync webhooks install --url https://sync.example.com/monday
     """
-    from ordersync.serve import check_path_secret
+    from ordersync.pull.install import install_webhooks
+    from ordersync.pull.receiver import check_path_secret
     from ordersync.sync import make_client
-    from ordersync.webhooks import install_webhooks
 
     config = load_config()
     settings = load_settings()
@@ -779,7 +779,7 @@ def _progress(*, enabled: bool) -> Iterator[Any]:
 
 
 def _print_outcome(outcome: SyncOutcome) -> None:
-    from ordersync.plan import PREVIEW_LINES
+    from ordersync.push.plan import PREVIEW_LINES
 
     plan = outcome.plan
     for report in outcome.resumed:

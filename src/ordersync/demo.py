@@ -18,14 +18,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ordersync.bulk.jobs import jobs_of_batch
 from ordersync.config import load_config
 from ordersync.db import Database
 from ordersync.db.migrate import upgrade
 from ordersync.demo_data import BAD_ROWS_PO, create_source_table, fill_demo_orders
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator
 from ordersync.monday import MondayClient
-from ordersync.source import Scope
+from ordersync.push.bulk.jobs import jobs_of_batch
+from ordersync.push.source import Scope
 from ordersync.sync import SyncOutcome, run_sync
 
 

@@ -18,7 +18,7 @@
     └── RowRejected(code, message)  one bad row: recorded in the ERR tables, never raised
                                     through a batch
 
-monday answers are classified into these exactly once, in ``ordersync.monday.errors``.
+monday answers are classified into these exactly once, in ``ordersync.monday.classify``.
 No message here ever contains the API token. ``ExitCode`` is what a command's outcome or
 error becomes for the shell and a scheduler (docs/scheduling.md).
 """

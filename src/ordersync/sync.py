@@ -18,13 +18,11 @@ from ordersync.batches import (
     resolve_batch_id,
     unfinished_batches,
 )
-from ordersync.board import BoardContext
 from ordersync.clock import Clock
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.db.lock import board_lock
 from ordersync.db.retry import retry_transient
-from ordersync.deliver import Delivery, Progress
 from ordersync.errors import (
     AuthError,
     ConfigError,
@@ -36,9 +34,11 @@ from ordersync.errors import (
     OrderSyncError,
 )
 from ordersync.monday import MondayClient
-from ordersync.plan import LineChange, PlanResult, plan_batch
+from ordersync.push.board import BoardContext
+from ordersync.push.deliver import Delivery, Progress
+from ordersync.push.plan import LineChange, PlanResult, plan_batch
+from ordersync.push.source import Scope
 from ordersync.settings import Settings
-from ordersync.source import Scope
 from ordersync.states import COMPLETED_BATCH_STATUSES as COMPLETED
 from ordersync.states import BatchStatus, SyncStatus
 

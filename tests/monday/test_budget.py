@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from ordersync import rows
 from ordersync.monday import Mutation, documents
 from ordersync.monday.budget import MAX_QUERY_COMPLEXITY, UNMEASURED_ALIAS_COST, chunk_size
 from ordersync.monday.models import Complexity
 from ordersync.monday.pacing import Pacer
+from ordersync.push import rows
 
 BUDGET = 200_000
 POLICY = {"RateLimit-Policy": f'"complexityMinute";q={BUDGET};w=10'}

@@ -17,7 +17,7 @@ from ordersync.errors import (
     PermanentMondayError,
     RetryableMondayError,
 )
-from ordersync.monday.errors import (
+from ordersync.monday.classify import (
     alias_results,
     classify,
     classify_error,

@@ -43,8 +43,7 @@ from ordersync.errors import (
     PermanentMondayError,
     RetryableMondayError,
 )
-from ordersync.monday import budget, documents, reads
-from ordersync.monday import errors as monday_errors
+from ordersync.monday import budget, classify, documents, reads
 from ordersync.monday.models import (
     AliasResult,
     Board,
@@ -259,7 +258,7 @@ class MondayClient:
         except _ReplayedError as replayed:
             logger.warning("monday replayed an error for this key: %s", replayed.error)
             return {m.alias: AliasResult(m.alias, "unknown") for m in mutations}
-        results = monday_errors.alias_results(
+        results = classify.alias_results(
             body, [m.alias for m in mutations], http_status=200, headers={}
         )
         for result in results.values():
@@ -307,7 +306,7 @@ class MondayClient:
                 response = self._http.post(self.url, json=payload, headers=headers)
             except httpx.TransportError as exc:
                 cause = exc
-                error: MondayError | None = monday_errors.from_transport_error(exc)
+                error: MondayError | None = classify.from_transport_error(exc)
                 body: dict[str, Any] = {}
                 status = None
             else:
@@ -333,7 +332,7 @@ class MondayClient:
                 # the key only replays it, so the caller looks the rows up instead.
                 raise _ReplayedError(error) from cause
             wait = self._retry_wait(error, attempt)
-            if not resend_if_maybe_applied and monday_errors.may_have_applied(error):
+            if not resend_if_maybe_applied and classify.may_have_applied(error):
                 wait = None
             if wait is None:
                 raise error from cause
@@ -359,9 +358,7 @@ class MondayClient:
         except ValueError:
             decoded = None
         body = decoded if isinstance(decoded, dict) else {}
-        error = monday_errors.classify(
-            response.status_code, decoded, response.headers, strict=strict
-        )
+        error = classify.classify(response.status_code, decoded, response.headers, strict=strict)
         return body, error
 
     def _retry_wait(self, error: MondayError, attempt: int) -> float | None:
@@ -550,7 +547,7 @@ class MondayClient:
                     resend_if_maybe_applied=False,  # look for the group before resending
                 )["a1"]
             except RetryableMondayError as error:
-                if not monday_errors.may_have_applied(error):
+                if not classify.may_have_applied(error):
                     raise
                 result = AliasResult("a1", "unknown")
             if result.outcome == "ok" and result.data:
@@ -609,7 +606,7 @@ class MondayClient:
                 if error.code != "InvalidArgumentException":  # else a stale revision
                     raise
             except RetryableMondayError as error:
-                if not monday_errors.may_have_applied(error):
+                if not classify.may_have_applied(error):
                     raise
         raise RetryableMondayError(
             f"could not add labels to column {column_id}: it keeps changing", code="CONFLICT"
@@ -703,7 +700,7 @@ class MondayClient:
                     upload_url, content=body, headers={"Content-Type": "text/csv"}
                 )
             except httpx.TransportError as exc:
-                error: MondayError = monday_errors.from_transport_error(exc)
+                error: MondayError = classify.from_transport_error(exc)
                 if not error.retryable or attempt >= self._max_retries:
                     raise error from exc
             else:
@@ -742,7 +739,7 @@ class MondayClient:
         try:
             response = self._upload_http.get(report_url)
         except httpx.TransportError as exc:
-            raise monday_errors.from_transport_error(exc) from exc
+            raise classify.from_transport_error(exc) from exc
         if response.status_code != 200:
             raise PermanentMondayError(
                 f"the report at {where} answered HTTP {response.status_code}",

@@ -20,9 +20,9 @@ from typing import Any, Protocol
 from ordersync.chunking import chunked
 from ordersync.errors import PermanentMondayError
 from ordersync.monday import documents
+from ordersync.monday.classify import QUERY_TOO_COMPLEX
 from ordersync.monday.column_values import decode_value
 from ordersync.monday.documents import ReadShape
-from ordersync.monday.errors import QUERY_TOO_COMPLEX
 from ordersync.monday.models import Board, Column, ColumnValue, Group, Item
 
 __all__ = [

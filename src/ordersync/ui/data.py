@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from ordersync.batches import BatchReport, load_report
 from ordersync.config import SyncConfig
 from ordersync.db import Database
-from ordersync.pull_runs import PullRun, last_pull_runs
+from ordersync.pull.runs import PullRun, last_pull_runs
 from ordersync.rejections import count_by_code, rejected_rows
 from ordersync.states import FINISHED_BATCH_STATUSES, EventState, Source
 

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from ordersync.config import SyncConfig
 from ordersync.db.types import stored_length
 from ordersync.errors import ConfigError, SourceError
-from ordersync.lines import LIMITS
+from ordersync.push.lines import LIMITS
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from ordersync.db import Database, utcnow
 
 if TYPE_CHECKING:
-    from ordersync.pull import PullReport
+    from ordersync.pull.pull import PullReport
 
 
 @dataclass(frozen=True)

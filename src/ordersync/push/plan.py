@@ -37,17 +37,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ordersync.board import BoardContext
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.db.engine import insert_rows
 from ordersync.errors import RowRejected
-from ordersync.lines import LineBuilder, LineProblems, OrderLine, subitem_hash
-from ordersync.lookup import first_key_part
 from ordersync.monday.column_values import to_monday
-from ordersync.normalize import clean_text, order_key
-from ordersync.raw_digest import RawDigests
-from ordersync.source import Scope, SourceTable, iter_chunks, reflect_source, select_scope
+from ordersync.push.board import BoardContext
+from ordersync.push.lines import LineBuilder, LineProblems, OrderLine, subitem_hash
+from ordersync.push.lookup import first_key_part
+from ordersync.push.normalize import clean_text, order_key
+from ordersync.push.raw_digest import RawDigests
+from ordersync.push.source import Scope, SourceTable, iter_chunks, reflect_source, select_scope
 from ordersync.states import Action, BatchStatus, MirrorState, RowStatus, Stage
 
 PREVIEW_LINES = 25

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from ordersync.config import SyncConfig
 from ordersync.monday import Item, MondayClient
-from ordersync.normalize import clean_text, order_key
+from ordersync.push.normalize import clean_text, order_key
 
 
 def key_column_ids(config: SyncConfig) -> list[str]:

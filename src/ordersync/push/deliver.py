@@ -36,8 +36,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from ordersync.batches import BatchReport, load_report, request_usage
-from ordersync.board import BoardContext
-from ordersync.bulk import BulkDelivery
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.errors import (
@@ -46,10 +44,12 @@ from ordersync.errors import (
     PermanentMondayError,
     RetryableMondayError,
 )
-from ordersync.journal import JournalEntry, close_entry, open_entries, open_entry, reopen_entry
 from ordersync.monday import AliasResult, MondayClient
-from ordersync.monday.errors import may_have_applied
-from ordersync.rows import (
+from ordersync.monday.classify import may_have_applied
+from ordersync.push.board import BoardContext
+from ordersync.push.bulk import BulkDelivery
+from ordersync.push.journal import JournalEntry, close_entry, open_entries, open_entry, reopen_entry
+from ordersync.push.rows import (
     ItemArchives,
     ItemCreates,
     ItemMoves,

@@ -76,17 +76,8 @@ from ordersync.errors import (
     MondayError,
     PermanentMondayError,
 )
-from ordersync.missing import (
-    MissingRow,
-    archived_subitems_of,
-    restore_rows,
-    rows_of,
-    settle_missing,
-)
 from ordersync.monday import Item, MondayClient
-from ordersync.recorder import Drift, ValueRecorder, item_columns, subitem_columns
-from ordersync.states import EventState, Source
-from ordersync.webhook_events import (
+from ordersync.pull.events import (
     Event,
     EventError,
     event_key,
@@ -95,8 +86,17 @@ from ordersync.webhook_events import (
     quarantine,
     store_event,
 )
+from ordersync.pull.missing import (
+    MissingRow,
+    archived_subitems_of,
+    restore_rows,
+    rows_of,
+    settle_missing,
+)
+from ordersync.pull.recorder import Drift, ValueRecorder, item_columns, subitem_columns
+from ordersync.states import EventState, Source
 
-logger = logging.getLogger("ordersync.serve")
+logger = logging.getLogger("ordersync.pull.receiver")
 
 JWT_LEEWAY_SECONDS = 60
 YIELD_SECONDS = 2 * DEFAULT_POLL_SECONDS

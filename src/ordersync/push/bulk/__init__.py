@@ -6,6 +6,6 @@ runs a job's steps and settles jobs a crash left open; ``report`` reads a job's 
 report for the reasons of rows it did not create.
 """
 
-from ordersync.bulk.delivery import BulkDelivery, wants_bulk
+from ordersync.push.bulk.delivery import BulkDelivery, wants_bulk
 
 __all__ = ["BulkDelivery", "wants_bulk"]

@@ -21,7 +21,7 @@ from ordersync.db.tables import Tables, build_tables
 from ordersync.db.types import integer_maximum, stored_length, text_capacity
 from ordersync.errors import RowRejected
 from ordersync.monday.column_values import to_monday
-from ordersync.normalize import (
+from ordersync.push.normalize import (
     EMPTY_MARKERS,
     Normalized,
     clean_text,

@@ -35,27 +35,6 @@ from typing import cast
 
 import sqlalchemy as sa
 
-from ordersync.board import BoardContext
-from ordersync.bulk.files import (
-    ROW_LIMITS,
-    JobPlan,
-    Line,
-    build_file,
-    fits,
-    importable,
-    label_seeds,
-    missing_labels,
-    plan_jobs,
-)
-from ordersync.bulk.jobs import (
-    BulkJob,
-    close_job,
-    mark_uploaded,
-    note_status,
-    open_jobs,
-    record_job,
-)
-from ordersync.bulk.report import report_reasons
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.errors import (
@@ -66,9 +45,30 @@ from ordersync.errors import (
     RowRejected,
 )
 from ordersync.monday import MondayClient
-from ordersync.monday.errors import JOB_STOP_REASONS, classify_job_failure
+from ordersync.monday.classify import JOB_STOP_REASONS, classify_job_failure
 from ordersync.monday.models import JobStatus
-from ordersync.rows import MAX_ATTEMPTS, ItemCreates, RowKind, SubitemCreates
+from ordersync.push.board import BoardContext
+from ordersync.push.bulk.files import (
+    ROW_LIMITS,
+    JobPlan,
+    Line,
+    build_file,
+    fits,
+    importable,
+    label_seeds,
+    missing_labels,
+    plan_jobs,
+)
+from ordersync.push.bulk.jobs import (
+    BulkJob,
+    close_job,
+    mark_uploaded,
+    note_status,
+    open_jobs,
+    record_job,
+)
+from ordersync.push.bulk.report import report_reasons
+from ordersync.push.rows import MAX_ATTEMPTS, ItemCreates, RowKind, SubitemCreates
 from ordersync.states import Action, BulkJobState, RowStatus
 
 logger = logging.getLogger(__name__)

@@ -28,8 +28,8 @@ import json
 from collections.abc import Mapping
 
 from ordersync.config import SyncConfig
-from ordersync.lines import LIMITS
-from ordersync.normalize import clean_text, order_key
+from ordersync.push.lines import LIMITS
+from ordersync.push.normalize import clean_text, order_key
 
 LINE_RULES = 1  # bump when lines.py / normalize.py change what a row becomes
 

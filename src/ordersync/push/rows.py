@@ -16,14 +16,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ordersync.adoption import Adoption, Differences, read_adopted
-from ordersync.board import BoardContext
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.errors import MondayError, RowRejected
-from ordersync.lookup import find_items, find_subitems
 from ordersync.mirror import Mirror
 from ordersync.monday import MondayClient, Mutation, documents
+from ordersync.push.adoption import Adoption, Differences, read_adopted
+from ordersync.push.board import BoardContext
+from ordersync.push.lookup import find_items, find_subitems
 from ordersync.states import Action, MirrorState, RowStatus, Stage
 
 MAX_ATTEMPTS = 5  # sends of one row without a confirmed outcome before it is given up

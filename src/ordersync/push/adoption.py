@@ -25,8 +25,8 @@ from ordersync.db import Database, utcnow
 from ordersync.mirror import Mirror
 from ordersync.monday import Item, MondayClient
 from ordersync.monday.column_values import from_monday
-from ordersync.normalize import clean_text
-from ordersync.recorder import board_write_format, pushed_value, read_value
+from ordersync.pull.recorder import board_write_format, pushed_value, read_value
+from ordersync.push.normalize import clean_text
 from ordersync.states import Action, RowStatus
 
 

@@ -27,19 +27,19 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from ordersync.board import BoardContext
 from ordersync.clock import Clock
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.db.lock import BoardLock, board_lock
 from ordersync.db.retry import retry_transient
 from ordersync.errors import PermanentMondayError
-from ordersync.missing import MissingRow, outside_lines, settle_missing
 from ordersync.monday import Item, MondayClient
-from ordersync.monday.errors import QUERY_TOO_COMPLEX
+from ordersync.monday.classify import QUERY_TOO_COMPLEX
 from ordersync.monday.reads import iter_pages
-from ordersync.pull_runs import record_pull_run
-from ordersync.recorder import Drift, Recorded, ValueRecorder, item_columns, subitem_columns
+from ordersync.pull.missing import MissingRow, outside_lines, settle_missing
+from ordersync.pull.recorder import Drift, Recorded, ValueRecorder, item_columns, subitem_columns
+from ordersync.pull.runs import record_pull_run
+from ordersync.push.board import BoardContext
 from ordersync.states import MirrorState, Source
 
 CURSOR_ERRORS = frozenset({"CursorExpiredError", "CursorException"})
