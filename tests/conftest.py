@@ -22,14 +22,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from board_support import GREYSON, Person
+from helpers.board_support import GREYSON, Person
+from helpers.support import IN_CI, PG_URL, demo_database
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig, load_builtin_config
 from ordersync.db import Database
 from ordersync.emulator import Emulator
 from ordersync.monday import MondayClient
 from ordersync.sync import run_sync
-from support import IN_CI, PG_URL, demo_database
 
 # ------------------------------------------------------------------------------ slow tests
 SLOW: dict[str, tuple[str, ...] | None] = {

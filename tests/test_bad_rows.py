@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
+from helpers.support import first_line_of_po
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.demo_data import (
@@ -22,7 +23,6 @@ from ordersync.monday import MondayClient, Mutation
 from ordersync.push.rows import ItemCreates
 from ordersync.push.source import Scope, reflect_source, select_scope
 from ordersync.sync import run_retry, run_sync
-from support import first_line_of_po
 
 KEY_COLUMN = "text_mkr5wya6"
 RHONE = Scope("RHONE", BAD_ROWS_PO)

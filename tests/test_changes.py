@@ -7,7 +7,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from board_check import assert_board_matches_source
+from helpers.board_check import assert_board_matches_source
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.emulator import CMS_BOARD_ID, Emulator

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, rule
 
-from board_check import assert_board_matches_source
+from helpers.board_check import assert_board_matches_source
+from helpers.support import PG_URL
 from ordersync.clock import ManualClock
 from ordersync.config import load_builtin_config
 from ordersync.db import Database
@@ -21,7 +22,6 @@ from ordersync.emulator import CMS_BOARD_ID, Emulator
 from ordersync.monday import MondayClient
 from ordersync.push.source import Scope
 from ordersync.sync import run_sync
-from support import PG_URL
 
 SCOPE = Scope("GREYSON", "4755")
 KEY_COLUMN = "text_mkr5wya6"

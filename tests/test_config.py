@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from helpers.support import SHARED, require_shared
 from ordersync.config import SyncConfig, load_config, parse_config
 from ordersync.errors import ConfigError
 from ordersync.settings import builtin_config_text, load_settings, load_table_names
-from support import SHARED, require_shared
 
 BUILTIN = tomllib.loads(builtin_config_text())
 

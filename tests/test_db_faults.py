@@ -33,8 +33,9 @@ import sqlalchemy as sa
 
 import ordersync.pull.receiver as serve_module
 import ordersync.sync as sync_module
-from board_support import CUT_QTY, FCST_QTY, GREYSON
-from crashes import on_statement, touches
+from helpers.board_support import CUT_QTY, FCST_QTY, GREYSON
+from helpers.crashes import on_statement, touches
+from helpers.support import IN_CI, PG_URL, demo_database
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
 from ordersync.db import Database
@@ -48,7 +49,6 @@ from ordersync.pull.receiver import Authentication, EventApplier, WebhookServer
 from ordersync.pull.recorder import ValueRecorder
 from ordersync.states import BatchStatus, JournalState
 from ordersync.sync import SyncOutcome, run_sync
-from support import IN_CI, PG_URL, demo_database
 from test_exactly_once import assert_exactly_once
 
 RETRIED = "database failed while"  # the retry loop's warning

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from helpers.support import first_line_of_po
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator
 from ordersync.monday import MondayClient
 from ordersync.push.source import Scope
 from ordersync.sync import run_sync
-from support import first_line_of_po
 
 GREYSON = Scope("GREYSON", "4755")
 UOM, SIZE = "color_mkr5yf27", "dropdown_mkrak7qp"

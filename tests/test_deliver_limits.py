@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from board_support import GREYSON, KEY_COLUMN
-from crashes import Crash, CrashingTransport
+from helpers.board_support import GREYSON, KEY_COLUMN
+from helpers.crashes import Crash, CrashingTransport
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
 from ordersync.db import Database

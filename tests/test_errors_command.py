@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard_support import error_rows
+from helpers.dashboard_support import error_rows
 from ordersync.batches import resolve_batch_id
 from ordersync.db import Database, utcnow
 from ordersync.demo_data import BAD_ROWS_PO

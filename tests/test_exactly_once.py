@@ -21,7 +21,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crashes import Crash, CrashingTransport, crash_on_statement, down_for, touches
+from helpers.crashes import Crash, CrashingTransport, crash_on_statement, down_for, touches
+from helpers.support import PG_URL
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
 from ordersync.db import Database
@@ -33,7 +34,6 @@ from ordersync.monday import MondayClient
 from ordersync.push.source import Scope, reflect_source, select_scope
 from ordersync.states import JournalState, RowStatus
 from ordersync.sync import SyncOutcome, run_sync
-from support import PG_URL
 
 KEY_COLUMN, SIZE_COLUMN, QTY_COLUMN = "text_mkr5wya6", "dropdown_mkrak7qp", "numeric_mkra7j8e"
 GREYSON = Scope("GREYSON", "4755")

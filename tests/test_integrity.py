@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from board_check import assert_board_matches_source
-from board_support import FCST_QTY, Person, active_items, active_subitems
-from crashes import Crash, CrashingTransport
+from helpers.board_check import assert_board_matches_source
+from helpers.board_support import FCST_QTY, Person, active_items, active_subitems
+from helpers.crashes import Crash, CrashingTransport
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
 from ordersync.db import Database
@@ -467,7 +467,6 @@ def test_every_new_statement_compiles_for_sql_server(
     """Moves, duplicate keys across scopes, archives looked up in the source, adoption with
     differences: every statement they issue compiles for mssql."""
     from sqlalchemy.dialects import mssql
-
     from support import demo_database
 
     db = demo_database(sqlite_url)

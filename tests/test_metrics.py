@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from board_support import GREYSON
-from dashboard_support import History, error_rows, make_history
+from helpers.board_support import GREYSON
+from helpers.dashboard_support import History, error_rows, make_history
 from ordersync.batches import load_report
 from ordersync.config import SyncConfig
 from ordersync.db import Database

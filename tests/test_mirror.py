@@ -12,7 +12,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import mssql
 
-from mirror_support import BOARD, NOW, OTHER_BOARD, add_item, add_subitem, mirror, tables_only
+from helpers.mirror_support import (
+    BOARD,
+    NOW,
+    OTHER_BOARD,
+    add_item,
+    add_subitem,
+    mirror,
+    tables_only,
+)
 from ordersync.db import Database
 from ordersync.mirror import Mirror
 from ordersync.states import MirrorState

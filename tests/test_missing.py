@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from mirror_support import BOARD, NOW, OTHER_BOARD, add_item, add_subitem, mirror, tables_only
+from helpers.mirror_support import (
+    BOARD,
+    NOW,
+    OTHER_BOARD,
+    add_item,
+    add_subitem,
+    mirror,
+    tables_only,
+)
 from ordersync.db import Database
 from ordersync.pull.missing import (
     STATE_COLUMN,

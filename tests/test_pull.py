@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from board_support import (
+from helpers.board_support import (
     ADD_TO_PLANNING,
     CUT_QTY,
     FCST_QTY,

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from board_support import GREYSON
+from helpers.board_support import GREYSON
+from helpers.support import demo_database
 from ordersync.clock import ManualClock
 from ordersync.config import PullConfig, SyncConfig
 from ordersync.db import Database
@@ -19,7 +20,6 @@ from ordersync.monday.documents import ReadShape
 from ordersync.pull.pull import pull_board
 from ordersync.pull.recorder import item_columns, subitem_columns
 from ordersync.sync import run_sync
-from support import demo_database
 
 
 @pytest.fixture

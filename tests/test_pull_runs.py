@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from board_support import GREYSON, Person
+from helpers.board_support import GREYSON, Person
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.emulator import CMS_BOARD_ID, Emulator

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from board_support import GREYSON
+from helpers.board_support import GREYSON
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.push.lines import LineBuilder

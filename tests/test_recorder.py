@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from mirror_support import BOARD, NOW, add_item, add_subitem, mirror, tables_only
+from helpers.mirror_support import BOARD, NOW, add_item, add_subitem, mirror, tables_only
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.monday import Item

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from board_support import GREYSON, KEY_COLUMN, PRICE, active_items, mirror_item
+from helpers.board_support import GREYSON, KEY_COLUMN, PRICE, active_items, mirror_item
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.emulator import Emulator

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard_support import History, error_rows, make_history
+from helpers.dashboard_support import History, error_rows, make_history
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.emulator import Emulator

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from crashes import Crash, CrashingTransport, down_for
+from helpers.crashes import Crash, CrashingTransport, down_for
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
 from ordersync.db import Database

@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 from graphql import build_schema, parse, validate
 
-from board_support import (
+from helpers.board_support import (
     CUT_QTY,
     FCST_QTY,
     GREYSON,
@@ -35,6 +35,7 @@ from board_support import (
     pushed_columns,
     rows,
 )
+from helpers.support import REAL_SCHEMA, require_shared
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig
 from ordersync.db import Database
@@ -46,7 +47,6 @@ from ordersync.pull.install import WEBHOOK_EVENTS, install_webhooks
 from ordersync.pull.receiver import Authentication, WebhookServer, event_key, verify_signature
 from ordersync.states import MirrorState
 from ordersync.sync import run_sync
-from support import REAL_SCHEMA, require_shared
 
 SECRET = "s3cr3t-signing-secret-of-32-bytes+"
 FORGER = "an0ther-signing-secret-of-32-bytes"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from board_support import (
+from helpers.board_support import (
     GREYSON,
     ORDER_QTY,
     Person,

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from helpers.support import demo_database, first_line_of_po
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.db.lock import board_lock
@@ -24,7 +25,6 @@ from ordersync.monday import MondayClient
 from ordersync.push.source import Scope, reflect_source, select_scope
 from ordersync.states import BatchStatus
 from ordersync.sync import run_sync
-from support import demo_database, first_line_of_po
 
 KEY_COLUMN, SIZE_COLUMN, QTY_COLUMN = "text_mkr5wya6", "dropdown_mkrak7qp", "numeric_mkra7j8e"
 GREYSON = Scope("GREYSON", "4755")

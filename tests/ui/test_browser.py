@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from dashboard_support import LOCK_OWNER, History, make_history
+from helpers.dashboard_support import LOCK_OWNER, History, make_history
+from helpers.support import IN_CI
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.emulator import CMS_BOARD_ID, Emulator
@@ -29,7 +30,6 @@ from ordersync.monday import MondayClient
 from ordersync.states import BatchStatus
 from ordersync.ui import Dashboard
 from ordersync.ui.chart import COLOURS
-from support import IN_CI
 
 pytest.importorskip("selenium")
 from selenium import webdriver

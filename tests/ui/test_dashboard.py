@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.test import Client
 
-from dashboard_support import HAND_MADE, LOCK_OWNER, History, error_rows, make_history
+from helpers.dashboard_support import HAND_MADE, LOCK_OWNER, History, error_rows, make_history
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.emulator import CMS_BOARD_ID, Emulator

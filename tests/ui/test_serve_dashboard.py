@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from helpers.support import demo_database
 from ordersync.emulator import Emulator
-from support import demo_database
 
 ENTRY = [sys.executable, "-c", "from ordersync.cli import main; main()"]
 TOKEN = "serve-ui-token"

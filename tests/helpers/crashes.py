@@ -1,4 +1,4 @@
-"""Simulated crashes for exactly-once tests (importable as ``crashes``).
+"""Simulated crashes for exactly-once tests (importable as ``helpers.crashes``).
 
 ``Crash`` stands for the process dying: a ``BaseException`` that ordersync never catches.
 ``CrashingTransport`` wraps the emulator's in-process transport and, at chosen requests,

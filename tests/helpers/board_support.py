@@ -13,11 +13,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from helpers.support import demo_database  # noqa: F401 - re-exported for the pull and serve tests
 from ordersync.db import Database
 from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator
 from ordersync.monday import MondayClient, documents
 from ordersync.push.source import Scope
-from support import demo_database  # noqa: F401 - re-exported for the pull and serve tests
 
 GREYSON = Scope("GREYSON", "4755")
 KEY_COLUMN = "text_mkr5wya6"

@@ -1,4 +1,4 @@
-"""Test helpers shared across the suite (importable as ``support``)."""
+"""Test helpers shared across the suite (importable as ``helpers.support``)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ PG_URL = os.environ.get(
     "ORDERSYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI") == "true"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
 REAL_SCHEMA = SHARED / "monday" / "schema.graphql"
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from board_support import GREYSON, PRICE, Person, active_items
+from helpers.board_support import GREYSON, PRICE, Person, active_items
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.demo_data import BAD_ROWS_PO

@@ -1,4 +1,4 @@
-"""The board must show exactly what the source says (importable as ``board_check``)."""
+"""The board must show exactly what the source says (importable as ``helpers.board_check``)."""
 
 from __future__ import annotations
 
