@@ -1,8 +1,10 @@
 """Benchmark: a backlog of creates under a complexity budget, chunks sized to fit it (issues 4, 12).
 
 Syncs a backlog of order lines (``--creates`` lines, each one item and ``--sizes`` subitems)
-with ``run_sync`` against the in-process emulator with DEFAULT settings: every chunk is sized
-by ``monday.budget`` from the complexity monday reported (at most ``[delivery]
+with ``run_sync`` against the in-process emulator with default settings but for
+``[delivery.bulk] mode = "never"`` (a backlog above the bulk threshold would otherwise go
+through an import job, which ``bench/bulk_first_load.py`` measures): every chunk is sized by
+``monday.budget`` from the complexity monday reported (at most ``[delivery]
 items_per_request`` / ``subitems_per_request``, 50). It also sends ``--creates`` bare
 ``create_item`` aliases through ``MondayClient.mutate``, sized the same way, and in fixed
 chunks of 50 (the behaviour before issue 12). Client and emulator share one ``ManualClock``:
@@ -34,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ordersync.clock import ManualClock
-from ordersync.config import DeliveryConfig, SyncConfig, load_builtin_config
+from ordersync.config import BulkConfig, DeliveryConfig, SyncConfig, load_builtin_config
 from ordersync.db import Database
 from ordersync.db.migrate import upgrade
 from ordersync.demo_data import create_source_table
@@ -364,17 +366,27 @@ def planned_runs(
     backlog = (args.creates, args.sizes, tmp)
     fixed = DEFAULTS.items_per_request
     return [
-        lambda: sync_run("sync, small budget, default settings", config, small, *backlog),
-        lambda: sync_run("sync, plan budget, default settings", config, default, *backlog),
+        lambda: sync_run(
+            "sync, small budget, default chunking, --bulk never", config, small, *backlog
+        ),
+        lambda: sync_run(
+            "sync, plan budget, default chunking, --bulk never", config, default, *backlog
+        ),
         lambda: direct_run("client.mutate, small budget, sized", small, args.creates, None),
         lambda: direct_run("client.mutate, small budget, fixed 50", small, args.creates, fixed),
         lambda: direct_run("client.mutate, plan budget, sized", default, args.creates, None),
     ]
 
 
+def mutations_only(config: SyncConfig) -> SyncConfig:
+    """The default settings with import jobs off: this benchmark measures mutation pacing."""
+    delivery = config.delivery.model_copy(update={"bulk": BulkConfig(mode="never")})
+    return config.model_copy(update={"delivery": delivery})
+
+
 def main() -> None:
     args = parse_args()
-    config = load_builtin_config()
+    config = mutations_only(load_builtin_config())
     costs = measure_costs(config)
     print_header(costs)
     with tempfile.TemporaryDirectory() as directory:
