@@ -289,7 +289,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "board-subitem-columns-unchecked",
         "push/board.py",
-        '            (self.subitems_board, sub.qty_column_id, "numbers"),\n',
+        "            (self.subitems_board, sub.qty_column_id, QUANTITY_COLUMN_TYPE.name),\n",
         "",
         ("tests/test_board.py", "tests/test_check_board.py"),
         "a subitems board without the quantity column is found only when every subitem fails",

@@ -181,7 +181,7 @@ def test_each_type_shows_its_own_values_like_shown(
 
 # ------------------------------------------------------------------------------ configuration
 def test_an_unknown_type_names_the_types_there_are() -> None:
-    with pytest.raises(ValueError, match="unknown column type 'decimal'") as caught:
+    with pytest.raises(ValueError, match="unsupported column type 'decimal'") as caught:
         column_type_named("decimal")
     assert all(name in str(caught.value) for name in COLUMN_TYPES)
 
@@ -206,7 +206,7 @@ def test_the_configuration_accepts_exactly_the_registry_types(
     with pytest.raises(ConfigError) as caught:
         parse_config(_with_type(config, where, "decimal"))
     message = str(caught.value)
-    assert f"{where}.0.type" in message and "unknown column type 'decimal'" in message
+    assert f"{where}.0.type" in message and "unsupported column type 'decimal'" in message
     assert re.search(", ".join(COLUMN_TYPES), message), message
 
 

@@ -31,7 +31,7 @@ LABEL_SEPARATOR = ", "
 """Between the labels of a dropdown value read back (``from_monday``) or shown."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ColumnType:
     """What one board column type does to a value, both ways.
 
@@ -46,8 +46,9 @@ class ColumnType:
             apply, and the labels must exist on the board or be allowed to be created.
         many_labels: a value holds several labels, read back joined by ``LABEL_SEPARATOR``.
         blank_clears: a blank string clears the column (all but text, which keeps it).
-        memoize_writes: ``write`` is worth remembering per distinct value (its result is an
-            immutable string, safe to share between lines).
+        memoize_writes: ``write`` is worth remembering per distinct normalised value (its
+            result is an immutable string, safe to share between lines); ``LineBuilder``
+            keeps one such memo, keyed by the value alone, so only numbers set it.
     """
 
     name: str
@@ -352,7 +353,7 @@ def column_type_named(name: str) -> ColumnType:
         return COLUMN_TYPES[name]
     except (KeyError, TypeError):
         raise ValueError(
-            f"unknown column type {name!r}; the types are: {', '.join(COLUMN_TYPES)}"
+            f"unsupported column type {name!r}; the types are: {', '.join(COLUMN_TYPES)}"
         ) from None
 
 

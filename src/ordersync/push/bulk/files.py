@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ordersync.column_types import COLUMN_TYPES
+from ordersync.column_types import COLUMN_TYPES, QUANTITY_COLUMN_TYPE, SIZE_COLUMN_TYPE
 from ordersync.config import SyncConfig
 from ordersync.monday.column_values import to_import_text
 from ordersync.monday.models import Column
@@ -114,7 +114,10 @@ def item_column_types(config: SyncConfig) -> dict[str, str]:
 
 def subitem_column_types(config: SyncConfig) -> dict[str, str]:
     """Subitems board column id → type: the size (dropdown) and quantity (numbers)."""
-    return {config.subitems.size_column_id: "dropdown", config.subitems.qty_column_id: "numbers"}
+    return {
+        config.subitems.size_column_id: SIZE_COLUMN_TYPE.name,
+        config.subitems.qty_column_id: QUANTITY_COLUMN_TYPE.name,
+    }
 
 
 def file_header(config: SyncConfig) -> list[str]:
