@@ -184,6 +184,22 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/test_normalize.py", "tests/test_lines.py"),
         "18.50 and 18.5 hash differently: a re-typed price is sent again",
     ),
+    Mutant(
+        "column-types-value-map-on-text",
+        "column_types.py",
+        "        if text is not None and value_map and self.has_labels:\n",
+        "        if text is not None and value_map:\n",
+        ("tests/test_column_types.py", "tests/test_normalize.py", "tests/test_lines.py"),
+        "a value map rewrites text columns too, unlike the lines the row hash was built from",
+    ),
+    Mutant(
+        "column-types-dropdown-read-back-not-split",
+        "column_types.py",
+        "        if self.many_labels and isinstance(read, str) and read:\n",
+        "        if False:\n",
+        ("tests/test_column_types.py", "tests/test_recorder.py", "tests/test_subitem_drift.py"),
+        "a dropdown filled by hand with two labels is recorded as one label 'A, B'",
+    ),
     # --- deliver / rows -------------------------------------------------------------------------
     Mutant(
         "rows-chunk-one-too-many",
@@ -289,7 +305,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "board-subitem-columns-unchecked",
         "push/board.py",
-        '            (self.subitems_board, sub.qty_column_id, "numbers"),\n',
+        "            (self.subitems_board, sub.qty_column_id, QUANTITY_COLUMN_TYPE.name),\n",
         "",
         ("tests/test_board.py", "tests/test_check_board.py"),
         "a subitems board without the quantity column is found only when every subitem fails",

@@ -15,7 +15,7 @@ from ordersync.emulator.seed import BoardSpec, ColumnSpec
 from ordersync.errors import ConfigError
 from ordersync.monday import MondayClient
 from ordersync.monday.models import Board, Column
-from ordersync.push.board import BoardContext, label_of, label_usable
+from ordersync.push.board import BoardContext, label_usable
 
 UOM = "color_mkr5yf27"  # UNIT OF MEASURE: status, labels may not be created
 CATEGORY = "dropdown_mkr5s5n3"  # CATEGORY: dropdown, labels may be created
@@ -146,21 +146,6 @@ def test_a_board_without_subitems_or_not_on_monday_stops_the_run(
 
 # ------------------------------------------------------------------------------ labels
 @pytest.mark.parametrize(
-    ("value", "label"),
-    [
-        ({"label": "EACH"}, "EACH"),
-        ({"labels": ["M", "L"]}, "M"),
-        ({"labels": []}, None),
-        ({"ids": [1]}, None),
-        ("EACH", None),
-        (None, None),
-    ],
-)
-def test_label_of_reads_status_and_dropdown_values(value: object, label: str | None) -> None:
-    assert label_of(value) == label
-
-
-@pytest.mark.parametrize(
     ("label", "may_create", "usable"),
     [
         ("EACH", False, True),  # active
@@ -190,6 +175,8 @@ def test_item_label_problems_follow_each_columns_create_setting(seeded: BoardCon
 
     [deactivated] = context.item_label_problems({CATEGORY: {"labels": ["RETIRED"]}})
     assert deactivated.column == "CATEGORY" and "is deactivated" in deactivated.message
+    [second] = context.item_label_problems({CATEGORY: {"labels": ["TOPS", "RETIRED"]}})
+    assert "'RETIRED' is deactivated" in second.message  # every label of a dropdown is checked
 
     both = context.item_label_problems({UOM: {"label": "GROSS"}, CATEGORY: {"labels": ["RETIRED"]}})
     assert sorted(p.column for p in both) == ["CATEGORY", "UNIT OF MEASURE"]

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
+from ordersync.column_types import COLUMN_TYPES
 from ordersync.errors import RowRejected
 from ordersync.push.normalize import (
     clean_text,
     normalize_quantity,
-    normalize_value,
     order_key,
 )
 
@@ -50,13 +50,13 @@ def test_clean_text(raw: object, expected: str | None) -> None:
     ],
 )
 def test_numbers(raw: object, expected: Decimal | None) -> None:
-    assert normalize_value("numbers", raw, "CUSTOMER PRICE") == expected
+    assert COLUMN_TYPES["numbers"].normalize(raw, "CUSTOMER PRICE") == expected
 
 
 @pytest.mark.parametrize("raw", ["TRUE", "false", "abc", "1.2.3", True, "Infinity", float("inf")])
 def test_bad_numbers_are_rejected_with_the_column_named(raw: object) -> None:
     with pytest.raises(RowRejected) as caught:
-        normalize_value("numbers", raw, "CUSTOMER PRICE")
+        COLUMN_TYPES["numbers"].normalize(raw, "CUSTOMER PRICE")
     assert caught.value.code == "INVALID_NUMBER"
     assert "CUSTOMER PRICE" in caught.value.message
 
@@ -72,20 +72,27 @@ def test_bad_numbers_are_rejected_with_the_column_named(raw: object) -> None:
     ],
 )
 def test_dates(raw: object, expected: date | None) -> None:
-    assert normalize_value("date", raw, "EX FACTORY DATE") == expected
+    assert COLUMN_TYPES["date"].normalize(raw, "EX FACTORY DATE") == expected
 
 
 def test_bad_date_is_rejected() -> None:
     with pytest.raises(RowRejected, match="EX FACTORY DATE") as caught:
-        normalize_value("date", "31/02/2025", "EX FACTORY DATE")
+        COLUMN_TYPES["date"].normalize("31/02/2025", "EX FACTORY DATE")
     assert caught.value.code == "INVALID_DATE"
 
 
 def test_value_map_applies_to_labels() -> None:
     mapping = {"ACTIVE": "RECEIVED"}
-    assert normalize_value("dropdown", " ACTIVE ", "ORDER TYPE", mapping) == "RECEIVED"
-    assert normalize_value("dropdown", "active", "ORDER TYPE", mapping) == "RECEIVED"
-    assert normalize_value("dropdown", "OTHER", "ORDER TYPE", mapping) == "OTHER"
+    assert COLUMN_TYPES["dropdown"].normalize(" ACTIVE ", "ORDER TYPE", mapping) == "RECEIVED"
+    assert COLUMN_TYPES["dropdown"].normalize("active", "ORDER TYPE", mapping) == "RECEIVED"
+    assert COLUMN_TYPES["dropdown"].normalize("OTHER", "ORDER TYPE", mapping) == "OTHER"
+    assert COLUMN_TYPES["status"].normalize("ACTIVE", "ORDER TYPE", mapping) == "RECEIVED"
+
+
+def test_value_map_leaves_text_and_numbers_alone() -> None:
+    """Only labels are mapped (what ``LineBuilder`` always did: the row hash depends on it)."""
+    assert COLUMN_TYPES["text"].normalize("ACTIVE", "NOTE", {"ACTIVE": "X"}) == "ACTIVE"
+    assert COLUMN_TYPES["numbers"].normalize("1", "QTY", {"1": "2"}) == Decimal(1)
 
 
 @pytest.mark.parametrize(("raw", "qty"), [(None, 0), (0, 0), ("12", 12), (24, 24), ("nan", 0)])

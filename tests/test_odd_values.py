@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ordersync.column_types import COLUMN_TYPES
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.demo_data import size_columns
@@ -21,7 +22,7 @@ from ordersync.emulator import CMS_BOARD_ID, CMS_SUBITEMS_BOARD_ID, Emulator
 from ordersync.errors import ConfigError, RowRejected
 from ordersync.monday import MondayClient
 from ordersync.push.lines import LIMITS, LineBuilder, LineProblems, OrderLine
-from ordersync.push.normalize import MAX_DIGITS, normalize_quantity, normalize_value
+from ordersync.push.normalize import MAX_DIGITS, normalize_quantity
 from ordersync.push.source import Scope
 from ordersync.sync import run_sync
 
@@ -56,7 +57,7 @@ ODD = Scope("RHONE", "ODD-1")
     ],
 )
 def test_numbers_read_exactly(raw: object, expected: Decimal) -> None:
-    value = normalize_value("numbers", raw, "CUSTOMER PRICE")
+    value = COLUMN_TYPES["numbers"].normalize(raw, "CUSTOMER PRICE")
     assert value == expected and isinstance(value, Decimal)
     assert value.as_tuple().exponent == min(0, expected.normalize().as_tuple().exponent)  # type: ignore[operator]
 
@@ -102,7 +103,7 @@ def test_numbers_read_exactly(raw: object, expected: Decimal) -> None:
 )
 def test_numbers_that_would_change_are_rejected(raw: object) -> None:
     with pytest.raises(RowRejected) as caught:
-        normalize_value("numbers", raw, "CUSTOMER PRICE")
+        COLUMN_TYPES["numbers"].normalize(raw, "CUSTOMER PRICE")
     assert caught.value.code == "INVALID_NUMBER"
     assert caught.value.column == "CUSTOMER PRICE"
     assert len(caught.value.message) < 300  # a 100k-digit value is not copied into the message
@@ -115,7 +116,7 @@ _NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-
 def test_a_number_is_kept_exactly_or_rejected(raw: object) -> None:
     """Property: any value is its exact number, empty, or INVALID_NUMBER; nothing else."""
     try:
-        value = normalize_value("numbers", raw, "C")
+        value = COLUMN_TYPES["numbers"].normalize(raw, "C")
     except RowRejected as rejected:
         assert rejected.code == "INVALID_NUMBER"
         return
@@ -135,7 +136,7 @@ def test_a_number_is_kept_exactly_or_rejected(raw: object) -> None:
 @given(st.text(alphabet="0123456789,.-", max_size=12))
 def test_a_comma_is_only_ever_a_thousands_separator(text: str) -> None:
     try:
-        value = normalize_value("numbers", text, "C")
+        value = COLUMN_TYPES["numbers"].normalize(text, "C")
     except RowRejected:
         return
     if value is not None and "," in text:
@@ -178,14 +179,14 @@ def test_the_largest_quantity_the_mirror_holds_passes() -> None:
 )
 def test_odd_dates_are_rejected(raw: str) -> None:
     with pytest.raises(RowRejected) as caught:
-        normalize_value("date", raw, "EX FACTORY DATE")
+        COLUMN_TYPES["date"].normalize(raw, "EX FACTORY DATE")
     assert caught.value.code == "INVALID_DATE"
 
 
 @given(st.one_of(st.text(), st.dates().map(str), st.integers()))
 def test_a_date_is_a_real_day_or_rejected(raw: object) -> None:
     try:
-        value = normalize_value("date", raw, "D")
+        value = COLUMN_TYPES["date"].normalize(raw, "D")
     except RowRejected as rejected:
         assert rejected.code == "INVALID_DATE"
         return

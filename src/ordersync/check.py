@@ -24,12 +24,12 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from ordersync.config import LABEL_TYPES, SyncConfig
+from ordersync.column_types import SIZE_COLUMN_TYPE
+from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.errors import ExitCode, RowRejected
 from ordersync.monday import MondayClient
-from ordersync.monday.column_values import to_monday
-from ordersync.push.board import BoardContext, label_of, label_usable
+from ordersync.push.board import BoardContext, label_usable
 from ordersync.push.lines import LineBuilder
 from ordersync.push.source import SourceTable, customers_condition, distinct_counts, reflect_source
 
@@ -150,7 +150,8 @@ def _check_labels(
     for rule in builder.rules:
         mapping = mappings[rule.column_id]
         column = context.board.columns.get(rule.column_id)
-        if rule.column_type not in LABEL_TYPES or column is None or column.type != rule.column_type:
+        kind = rule.column_type
+        if not kind.has_labels or column is None or column.type != kind.name:
             continue  # a missing or mistyped column is already a problem
         read_from = (
             config.source.customer_column
@@ -163,8 +164,7 @@ def _check_labels(
                 value = rule.read({read_from: raw})
             except RowRejected:
                 continue  # not a label at all: the run rejects it for its value (INVALID_…)
-            label = None if value is None else label_of(to_monday(rule.column_type, value))
-            if label is not None:
+            for label in kind.labels_in(kind.to_monday(value)):
                 labels[label] = labels.get(label, 0) + lines
         where_on = f"column {mapping.source!r} ({column.id})"
         created: dict[str, int] = {}
@@ -196,7 +196,7 @@ def _check_sizes(
     """Every size with a quantity among the scoped lines, against the subitems' Size column."""
     sub = context.config.subitems
     column = context.subitems_board.columns.get(sub.size_column_id)
-    if column is None or column.type != "dropdown" or not source.size_columns:
+    if column is None or column.type != SIZE_COLUMN_TYPE.name or not source.size_columns:
         return
     counts = [
         sa.func.count(sa.case((_has_quantity(source.column(size)), 1)))

@@ -827,15 +827,9 @@ def _print_change(change: LineChange) -> None:
 
 def _shown(value: object) -> str:
     """A monday column value as a planner reads it."""
-    if value is None:
-        return "∅"
-    if isinstance(value, dict):
-        for key in ("label", "text", "date"):
-            if key in value:
-                return str(value[key])
-        if "labels" in value:
-            return ", ".join(value["labels"])
-    return str(value)
+    from ordersync.column_types import shown
+
+    return "∅" if value is None else shown(value)
 
 
 def _plan_totals(plan: PlanResult) -> str:

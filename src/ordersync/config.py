@@ -11,16 +11,24 @@ from __future__ import annotations
 import tomllib
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
+from ordersync.column_types import column_type_named
 from ordersync.errors import ConfigError
 from ordersync.settings import TablesConfig, builtin_config_text, read_config_text
 from ordersync.timeouts import API_VERSION, REQUEST_TIMEOUT, SERVER_TIMEOUT
 
-ColumnType = Literal["text", "long_text", "numbers", "status", "dropdown", "date"]
-LABEL_TYPES = frozenset({"status", "dropdown"})
+TypeName = Annotated[str, AfterValidator(lambda name: column_type_named(name).name)]
+"""A column type's name, one of ``column_types.COLUMN_TYPES`` (else an error naming them)."""
 DEFAULT_API_VERSION = API_VERSION
 
 
@@ -33,7 +41,7 @@ class ColumnMapping(_Model):
 
     source: str
     column_id: str
-    type: ColumnType
+    type: TypeName
     title: str | None = None
     create_labels_if_missing: bool = False
     value_map: dict[str, str] = Field(default_factory=dict)
@@ -46,7 +54,7 @@ class MondayOwnedColumn(_Model):
 
     title: str
     column_id: str
-    type: Literal["text", "long_text", "numbers", "status", "dropdown", "date"]
+    type: TypeName
 
 
 class SizeRange(_Model):

@@ -18,10 +18,10 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from ordersync.chunking import chunked
+from ordersync.column_types import LABEL_TYPES, decode_value
 from ordersync.errors import PermanentMondayError
 from ordersync.monday import documents
 from ordersync.monday.classify import QUERY_TOO_COMPLEX
-from ordersync.monday.column_values import decode_value
 from ordersync.monday.documents import ReadShape
 from ordersync.monday.models import Board, Column, ColumnValue, Group, Item
 
@@ -43,7 +43,6 @@ MAX_IDS_PER_REQUEST = 100
 MAX_VALUES_PER_REQUEST = 100
 
 logger = logging.getLogger("ordersync.monday")
-_LABELLED_TYPES = frozenset({"status", "dropdown"})
 
 
 class Execute(Protocol):
@@ -91,7 +90,7 @@ def _label_entries(settings: Mapping[str, Any]) -> list[tuple[str, bool]]:
 def _column(raw: Mapping[str, Any]) -> Column:
     settings = _settings(raw.get("settings"))
     column_type = str(raw.get("type") or "")
-    entries = _label_entries(settings) if column_type in _LABELLED_TYPES else []
+    entries = _label_entries(settings) if column_type in LABEL_TYPES else []
     return Column(
         id=str(raw["id"]),
         title=str(raw.get("title") or ""),

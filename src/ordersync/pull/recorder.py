@@ -38,12 +38,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ordersync.column_types import (
+    NUMBERS,
+    QUANTITY_COLUMN_TYPE,
+    SIZE_COLUMN_TYPE,
+    column_type_named,
+)
 from ordersync.config import MondayOwnedColumn, SyncConfig
 from ordersync.db import Database
 from ordersync.db.engine import parameter_chunks
 from ordersync.mirror import Mirror
 from ordersync.monday import Item
-from ordersync.monday.column_values import from_monday, to_monday
+from ordersync.monday.column_values import from_monday
 from ordersync.states import Source
 
 
@@ -68,7 +74,7 @@ def read_value(column_type: str, value: Any, text: str | None) -> PulledValue:
     if python is None:
         return PulledValue(None)
     if isinstance(python, Decimal):
-        return PulledValue(to_monday("numbers", python), number=python)
+        return PulledValue(NUMBERS.to_monday(python), number=python)
     if isinstance(python, date):
         return PulledValue(python.isoformat(), day=python)
     return PulledValue(str(python))
@@ -104,8 +110,8 @@ def subitem_columns(config: SyncConfig) -> BoardColumns:
     return BoardColumns(
         owned={c.column_id: c for c in sub.monday_owned},
         pushed={
-            sub.size_column_id: ("dropdown", "Size"),
-            sub.qty_column_id: ("numbers", "Order Qty"),
+            sub.size_column_id: (SIZE_COLUMN_TYPE.name, "Size"),
+            sub.qty_column_id: (QUANTITY_COLUMN_TYPE.name, "Order Qty"),
         },
     )
 
@@ -407,10 +413,8 @@ class ValueRecorder:
 def board_write_format(column_type: str, value: PulledValue) -> Any:
     """A board value in monday's write format (what the mirror's ``column_values`` holds)."""
     typed: Any = value.number if value.number is not None else value.day or value.text
-    if column_type == "dropdown" and value.text:
-        typed = value.text.split(", ")
     try:
-        return to_monday(column_type, typed)
+        return column_type_named(column_type).to_monday_from_read(typed)
     except ValueError:
         return value.text
 
@@ -421,9 +425,9 @@ def pushed_values(columns: BoardColumns, row: sa.Row, *, subitems: bool) -> dict
     if not subitems:
         return None if row.column_values is None else dict(json.loads(row.column_values))
     size_column, qty_column = columns.pushed  # size first, then quantity
-    pushed: dict[str, Any] = {size_column: {"labels": [row.size_label]}}
+    pushed: dict[str, Any] = {size_column: SIZE_COLUMN_TYPE.to_monday(row.size_label)}
     if row.qty is not None:
-        pushed[qty_column] = to_monday("numbers", row.qty)
+        pushed[qty_column] = QUANTITY_COLUMN_TYPE.to_monday(row.qty)
     return pushed
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from ordersync.config import LABEL_TYPES, SyncConfig
+from ordersync.column_types import COLUMN_TYPES, QUANTITY_COLUMN_TYPE, SIZE_COLUMN_TYPE
+from ordersync.config import SyncConfig
 from ordersync.db import Tables
 from ordersync.errors import ConfigError, PermanentMondayError, RowRejected
 from ordersync.monday import Board, MondayClient
@@ -83,8 +84,8 @@ class BoardContext:
         wanted += [(self.board, c.column_id, c.type) for c in self.config.items.monday_owned]
         sub = self.config.subitems
         wanted += [
-            (self.subitems_board, sub.size_column_id, "dropdown"),
-            (self.subitems_board, sub.qty_column_id, "numbers"),
+            (self.subitems_board, sub.size_column_id, SIZE_COLUMN_TYPE.name),
+            (self.subitems_board, sub.qty_column_id, QUANTITY_COLUMN_TYPE.name),
             *((self.subitems_board, c.column_id, c.type) for c in sub.monday_owned),
         ]
         problems = []
@@ -104,13 +105,14 @@ class BoardContext:
         deactivated labels (never a valid target, as if missing)."""
         problems = []
         for column in self.config.items.columns:
-            if column.type not in LABEL_TYPES:
-                continue
-            label = label_of(column_values.get(column.column_id))
-            if label is not None and not label_usable(
-                self.board.columns[column.column_id], label, column.create_labels_if_missing
-            ):
-                problems.append(_unknown_label(column.source, label, column.column_id, self.board))
+            value = column_values.get(column.column_id)
+            for label in COLUMN_TYPES[column.type].labels_in(value):
+                if not label_usable(
+                    self.board.columns[column.column_id], label, column.create_labels_if_missing
+                ):
+                    problems.append(
+                        _unknown_label(column.source, label, column.column_id, self.board)
+                    )
         return problems
 
     def size_label_problem(self, size: str) -> RowRejected | None:
@@ -165,16 +167,6 @@ def _get_board(client: MondayClient, board_id: int) -> Board:
             f"board {board_id} is not on monday, or the token cannot see it: check the board "
             "ids in the configuration (boards.<mode>) and the token's access"
         ) from None
-
-
-def label_of(monday_value: object) -> str | None:
-    """The label a status or dropdown value (as sent to monday) names, if any."""
-    if isinstance(monday_value, dict):
-        if "label" in monday_value:
-            return str(monday_value["label"])
-        labels = monday_value.get("labels") or []
-        return str(labels[0]) if labels else None
-    return None
 
 
 def label_usable(column: Column, label: str, may_create: bool) -> bool:

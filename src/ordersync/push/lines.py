@@ -16,17 +16,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ordersync.column_types import COLUMN_TYPES, ColumnType
 from ordersync.config import SyncConfig
 from ordersync.db.tables import Tables, build_tables
 from ordersync.db.types import integer_maximum, stored_length, text_capacity
 from ordersync.errors import RowRejected
-from ordersync.monday.column_values import to_monday
 from ordersync.push.normalize import (
     EMPTY_MARKERS,
     Normalized,
     clean_text,
     normalize_quantity,
-    normalize_value,
     order_key,
 )
 
@@ -137,7 +136,7 @@ class _Rule:
 
     column_id: str
     source: str
-    column_type: str
+    column_type: ColumnType
     reject: bool
     read: Callable[[Mapping[str, object]], Normalized]
 
@@ -163,15 +162,13 @@ class LineBuilder:
         )
 
     def _rule(self, column: Any) -> _Rule:
-        source, column_type, value_map = column.source, column.type, column.value_map
+        source, column_type, value_map = column.source, COLUMN_TYPES[column.type], column.value_map
         if column.transform == "canonical_customer":
             customer_column = self.config.source.customer_column
 
             def read(row: Mapping[str, object]) -> Normalized:
                 return self.config.canonical_customer(str(row.get(customer_column) or ""))
-        elif column_type in ("text", "long_text") or (
-            column_type in ("status", "dropdown") and not value_map
-        ):
+        elif column_type.reads_plain_text(value_map):
 
             def read(row: Mapping[str, object]) -> Normalized:
                 return _fast_text(row.get(source))
@@ -186,9 +183,9 @@ class LineBuilder:
                 try:
                     value = memo.get(key, _MISSING)
                 except TypeError:  # unhashable raw value: no shortcut
-                    return normalize_value(column_type, raw, source, value_map)
+                    return column_type.normalize(raw, source, value_map)
                 if value is _MISSING:
-                    value = normalize_value(column_type, raw, source, value_map)
+                    value = column_type.normalize(raw, source, value_map)
                     if len(memo) < _MEMO_SIZE:
                         memo[key] = value
                 return value  # type: ignore[return-value]
@@ -213,15 +210,15 @@ class LineBuilder:
                 continue
             values[rule.column_id] = value
             if value is not None:
-                if rule.column_type == "numbers":  # a str: safe to share between lines
+                if rule.column_type.memoize_writes:  # a str: safe to share between lines
                     monday = self._numbers.get(value)
                     if monday is None:
-                        monday = to_monday("numbers", value)
+                        monday = rule.column_type.to_monday(value)
                         if len(self._numbers) < _MEMO_SIZE:
                             self._numbers[value] = monday
                     monday_values[rule.column_id] = monday
                 else:
-                    monday_values[rule.column_id] = to_monday(rule.column_type, value)
+                    monday_values[rule.column_id] = rule.column_type.to_monday(value)
         sizes = self._sizes(row, problems)
         name = "".join(_fast_text(row.get(column)) or "" for column in self.name_columns)
         if not name:

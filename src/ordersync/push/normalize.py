@@ -1,7 +1,8 @@
 """The one normalisation of source values (the row hash, ``lines.line_hash``, is built on it).
 
 Source tables hold business values as text (``'18.50'``, ``'nan'``, ``'TRUE'``, ``''``), so
-every value is normalised once, here, by the board column type it is bound for. The row hash
+every value is normalised once, by the rules here, for the board column type it is bound for
+(``column_types``: numbers and dates are parsed, text and labels cleaned). The row hash
 is a sha256 over the board values made from those normalised values, so it is the same
 whichever database held the data.
 
@@ -20,13 +21,14 @@ not read as its column's type is rejected (``INVALID_NUMBER``, ``INVALID_DATE``,
   decimal places) are rejected;
 * dates: ``YYYY-MM-DD`` (ASCII digits, a real calendar day), optionally followed by a time
   (``2025-07-01 00:00:00``), which the date column does not keep.
+* status and dropdown values: the column's ``value_map`` replaces a value it names (as written,
+  else upper-cased) by its label.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
 
@@ -153,20 +155,6 @@ def normalize_date(value: object, column: str) -> date | None:
             f"{column}: {_shorten(text)!r} is not a date (YYYY-MM-DD)",
             column=column,
         ) from None
-
-
-def normalize_value(
-    column_type: str, value: object, column: str, value_map: Mapping[str, str] | None = None
-) -> Normalized:
-    """Normalise one source value for a board column of ``column_type``."""
-    if column_type == "numbers":
-        return normalize_number(value, column)
-    if column_type == "date":
-        return normalize_date(value, column)
-    text = clean_text(value)
-    if text is not None and value_map:
-        text = value_map.get(text, value_map.get(text.upper(), text))
-    return text
 
 
 def normalize_quantity(value: object, size: str, maximum: int | None = None) -> int:

@@ -37,11 +37,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ordersync.column_types import QUANTITY_COLUMN_TYPE, SIZE_COLUMN_TYPE
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.db.engine import insert_rows
 from ordersync.errors import RowRejected
-from ordersync.monday.column_values import to_monday
 from ordersync.push.board import BoardContext
 from ordersync.push.lines import LineBuilder, LineProblems, OrderLine, subitem_hash
 from ordersync.push.lookup import first_key_part
@@ -702,9 +702,15 @@ def _subitem_values(
     action: Action, size: str, qty: int | None, size_column: str, qty_column: str
 ) -> dict[str, Any]:
     if action == Action.CREATE:
-        return {size_column: to_monday("dropdown", size), qty_column: to_monday("numbers", qty)}
+        return {
+            size_column: SIZE_COLUMN_TYPE.to_monday(size),
+            qty_column: QUANTITY_COLUMN_TYPE.to_monday(qty),
+        }
     if action == Action.UPDATE:  # Size too: puts back a size changed by hand on monday
-        return {size_column: to_monday("dropdown", size), qty_column: to_monday("numbers", qty)}
+        return {
+            size_column: SIZE_COLUMN_TYPE.to_monday(size),
+            qty_column: QUANTITY_COLUMN_TYPE.to_monday(qty),
+        }
     return {}
 
 

@@ -21,7 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ordersync.config import LABEL_TYPES, SyncConfig
+from ordersync.column_types import COLUMN_TYPES, QUANTITY_COLUMN_TYPE, SIZE_COLUMN_TYPE
+from ordersync.config import SyncConfig
 from ordersync.monday.column_values import to_import_text
 from ordersync.monday.models import Column
 
@@ -113,7 +114,10 @@ def item_column_types(config: SyncConfig) -> dict[str, str]:
 
 def subitem_column_types(config: SyncConfig) -> dict[str, str]:
     """Subitems board column id → type: the size (dropdown) and quantity (numbers)."""
-    return {config.subitems.size_column_id: "dropdown", config.subitems.qty_column_id: "numbers"}
+    return {
+        config.subitems.size_column_id: SIZE_COLUMN_TYPE.name,
+        config.subitems.qty_column_id: QUANTITY_COLUMN_TYPE.name,
+    }
 
 
 def file_header(config: SyncConfig) -> list[str]:
@@ -175,11 +179,10 @@ def missing_labels(
     wanted: list[tuple[Column | None, str, bool]] = []
     values = _values(line.item.column_values)
     for column in config.items.columns:
-        if column.type in LABEL_TYPES:
-            for label in _labels(values.get(column.column_id)):
-                wanted.append(
-                    (item_columns.get(column.column_id), label, column.create_labels_if_missing)
-                )
+        for label in COLUMN_TYPES[column.type].labels_in(values.get(column.column_id)):
+            wanted.append(
+                (item_columns.get(column.column_id), label, column.create_labels_if_missing)
+            )
     may_create_sizes = config.subitems.size_labels_create_if_missing
     wanted += [(size_column, s.size_label, may_create_sizes) for s in line.subitems]
     missing: set[tuple[str, str]] = set()
@@ -239,14 +242,6 @@ def _labels_exist(column: Column | None, labels: list[str]) -> bool:
         "," not in label and label in column.labels and label not in column.deactivated_labels
         for label in labels
     )
-
-
-def _labels(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        if "label" in value:
-            return [str(value["label"])]
-        return [str(label) for label in value.get("labels") or []]
-    return []
 
 
 def _values(column_values: str | None) -> dict[str, Any]:
