@@ -274,6 +274,15 @@ class RowKind:
         )
 
 
+class _Archives(RowKind):
+    """Archives (items or subitems): one monday no longer has needs nothing more."""
+
+    action, field, gone_is_done = Action.ARCHIVE, "archive_item", True
+
+    def mutation(self, alias: str, row: sa.Row) -> Mutation:
+        return documents.archive_item(alias, item_id=self.known_id(row))
+
+
 class _ItemKind(RowKind):
     failed, adopted = "items_failed", "items_adopted"
 
@@ -306,6 +315,21 @@ class _ItemValues(_ItemKind):
     def problem(self, row: sa.Row) -> RowRejected | None:
         problems = self.board.item_label_problems(json.loads(row.column_values))
         return problems[0] if problems else None
+
+    @staticmethod
+    def _line_values(row: sa.Row, now: datetime) -> dict[str, Any]:
+        """What the mirror takes of a line its item now holds: name, hash, batch, and scope
+        (a line moved to another PO, season or customer takes its item along, so the old
+        scope's next sync does not archive it)."""
+        return {
+            "item_name": row.item_name,
+            "row_hash": row.row_hash,
+            "customer": row.customer,
+            "po_number": row.po_number,
+            "season": row.season,
+            "batch_id": row.batch_id,
+            "synced_at": now,
+        }
 
 
 class ItemCreates(_ItemValues):
@@ -382,17 +406,11 @@ class ItemCreates(_ItemValues):
             row.order_key,
             {
                 "monday_item_id": monday_id,
-                "item_name": row.item_name,
                 "group_id": self.board.group_ids.get(row.group_title),
                 "group_title": row.group_title,
                 "column_values": row.column_values,
-                "row_hash": row.row_hash,
                 "raw_digest": row.raw_digest,  # the source row that built row_hash
-                "customer": row.customer,
-                "po_number": row.po_number,
-                "season": row.season,
-                "batch_id": row.batch_id,
-                "synced_at": now,
+                **self._line_values(row, now),
             },
         )
 
@@ -419,19 +437,9 @@ class ItemUpdates(_ItemValues):
         self, connection: sa.Connection, row: sa.Row, monday_id: int, now: datetime
     ) -> None:
         """The mirror takes the changed values (a cleared column leaves it) and the new hash."""
+        changed = json.loads(row.column_values)
         self.mirror.merge_item_values(
-            connection,
-            row.order_key,
-            json.loads(row.column_values),
-            item_name=row.item_name,
-            row_hash=row.row_hash,
-            # a line moved to another PO, season or customer: the item goes with it,
-            # so the old scope's next sync does not archive it
-            customer=row.customer,
-            po_number=row.po_number,
-            season=row.season,
-            batch_id=row.batch_id,
-            synced_at=now,
+            connection, row.order_key, changed, **self._line_values(row, now)
         )
 
 
@@ -466,15 +474,11 @@ class ItemMoves(_ItemKind):
         )
 
 
-class ItemArchives(_ItemKind):
+class ItemArchives(_Archives, _ItemKind):
     """Lines gone from the source: archived on monday (history stays), archived in the mirror."""
 
     journal_kind, alias = JournalKind.ARCHIVE_ITEMS, AliasPrefix.ARCHIVE_ITEM
-    succeeded, action, field = "items_archived", Action.ARCHIVE, "archive_item"
-    gone_is_done = True
-
-    def mutation(self, alias: str, row: sa.Row) -> Mutation:
-        return documents.archive_item(alias, item_id=row.monday_item_id)
+    succeeded = "items_archived"
 
     def update_mirror(
         self, connection: sa.Connection, row: sa.Row, monday_id: int, now: datetime
@@ -630,13 +634,11 @@ class SubitemUpdates(_SubitemKind):
         self._update_mirror(connection, row, now, qty=row.qty, row_hash=row.row_hash)
 
 
-class SubitemArchives(_SubitemKind):
-    journal_kind, alias = JournalKind.ARCHIVE_SUBITEMS, AliasPrefix.ARCHIVE_SUBITEM
-    succeeded, action, field = "subitems_archived", Action.ARCHIVE, "archive_item"
-    gone_is_done = True
+class SubitemArchives(_Archives, _SubitemKind):
+    """Sizes gone from their line: archived on monday and in the mirror."""
 
-    def mutation(self, alias: str, row: sa.Row) -> Mutation:
-        return documents.archive_item(alias, item_id=row.monday_subitem_id)
+    journal_kind, alias = JournalKind.ARCHIVE_SUBITEMS, AliasPrefix.ARCHIVE_SUBITEM
+    succeeded = "subitems_archived"
 
     def update_mirror(
         self, connection: sa.Connection, row: sa.Row, monday_id: int, now: datetime
