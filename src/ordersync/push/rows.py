@@ -1,11 +1,11 @@
 """Staged rows on their way to monday: what differs per table (items, subitems) and per
-action (CREATE, UPDATE, ARCHIVE).
+action (CREATE, UPDATE, MOVE, ARCHIVE).
 
-``deliver`` runs one loop for all six kinds; each kind here says how its pending rows are
+``deliver`` runs one loop for all seven kinds; each kind here says how its pending rows are
 read, how they may already be on monday (adoption, creates only), screened before sending,
-turned into a mutation, recorded when done (promoted into the mirror) and recorded when
-refused (ERR table). A failed change clears its line's hash in the mirror, so the next plan
-looks at the line again.
+turned into a mutation, recorded when done (``RowKind.record``: the staged row, then the
+kind's ``update_mirror``) and recorded when refused (ERR table). A failed change clears its
+line's hash in the mirror, so the next plan looks at the line again.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ MAX_ATTEMPTS = 5  # sends of one row without a confirmed outcome before it is gi
 @unique
 class AliasPrefix(StrEnum):
     """The GraphQL alias prefix of each kind of row: a request's aliases are the prefix and a
-    number (``i1``, ``i2``, …). Distinct (``unique``), so an alias in an answer or in the
-    journal names its kind of row."""
+    number (``i1``, ``i2``, …). Distinct (``unique``): an alias names its kind of row
+    wherever it is seen (answers, logs, the journal's aliases)."""
 
     CREATE_ITEM = "i"
     UPDATE_ITEM = "u"
