@@ -97,6 +97,7 @@ def reopen_entry(db: Database, entry: JournalEntry, board_id: int) -> JournalEnt
 def _insert_entry(
     connection: sa.Connection, db: Database, entry: JournalEntry, board_id: int
 ) -> None:
+    """Write ``entry`` SENDING: until its answer is recorded, a crash leaves it to resolve."""
     connection.execute(
         db.tables.journal.insert().values(
             request_id=entry.request_id,
