@@ -230,8 +230,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "rows-subitem-qty-not-promoted",
         "push/rows.py",
-        "self._update_mirror(connection, row, qty=row.qty, row_hash=row.row_hash)",
-        "self._update_mirror(connection, row, row_hash=row.row_hash)",
+        "self._update_mirror(connection, row, now, qty=row.qty, row_hash=row.row_hash)",
+        "self._update_mirror(connection, row, now, row_hash=row.row_hash)",
         (ROWS, "tests/test_subitem_drift.py", CHANGES),
         "an updated quantity is not recorded in the mirror: resent by every later sync",
     ),
@@ -272,8 +272,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "journal-entry-written-done",
         "push/journal.py",
-        "aliases=json.dumps(aliases),\n                state=JournalState.SENDING,",
-        "aliases=json.dumps(aliases),\n                state=JournalState.DONE,",
+        "aliases=json.dumps(entry.aliases),\n            state=JournalState.SENDING,",
+        "aliases=json.dumps(entry.aliases),\n            state=JournalState.DONE,",
         (JOURNAL, ONCE),
         "a crash after sending leaves nothing to resolve: the request is made again",
     ),

@@ -181,7 +181,7 @@ def test_each_kind_builds_its_mutation(
 
 
 def test_kinds_name_distinct_journal_kinds_and_aliases(
-    db: Database, config: SyncConfig, client: MondayClient, board: BoardContext
+    db: Database, config: SyncConfig, client: MondayClient, board: BoardContext, batch: str
 ) -> None:
     parts = _parts(db, config, client, board)
     kinds = [
@@ -198,6 +198,13 @@ def test_kinds_name_distinct_journal_kinds_and_aliases(
     ]
     assert len({k.journal_kind for k in kinds}) == len(kinds)
     assert len({k.alias for k in kinds}) == len(kinds)  # an alias names its kind in answers
+    # progress and operation names come from the journal kind
+    assert [(k.phase, k.operation) for k in (kinds[0], kinds[6])] == [
+        ("create items", "CreateItems"),
+        ("archive subitems", "ArchiveSubitems"),
+    ]
+    rows = kinds[0].pending(batch)
+    assert kinds[0].aliases(rows) == {"i1": rows[0], "i2": rows[1], "i3": rows[2]}
     assert [k.creates for k in kinds] == [True, False, False, False, True, False, False]
 
 

@@ -1,5 +1,5 @@
-"""Every state a batch, a staged row or a journal entry can be in, and what a sync did when no
-batch tells it (one place for the words)."""
+"""Every state a batch, a staged row or a journal entry can be in, what a journal entry does,
+and what a sync did when no batch tells it (one place for the words)."""
 
 from __future__ import annotations
 
@@ -53,9 +53,24 @@ class RowStatus(StrEnum):
 
 
 class JournalState(StrEnum):
+    """A journalled request: SENDING until its answer is recorded (DONE); FAILED when monday
+    refused it unprocessed and its rows moved to a fresh key (``journal.reopen_entry``)."""
+
     SENDING = "SENDING"
     DONE = "DONE"
     FAILED = "FAILED"
+
+
+class JournalKind(StrEnum):
+    """What a journalled request does: one kind of row's work (``push.rows``)."""
+
+    CREATE_ITEMS = "CREATE_ITEMS"
+    UPDATE_ITEMS = "UPDATE_ITEMS"
+    MOVE_ITEMS = "MOVE_ITEMS"
+    ARCHIVE_ITEMS = "ARCHIVE_ITEMS"
+    CREATE_SUBITEMS = "CREATE_SUBITEMS"
+    UPDATE_SUBITEMS = "UPDATE_SUBITEMS"
+    ARCHIVE_SUBITEMS = "ARCHIVE_SUBITEMS"
 
 
 class BulkJobState(StrEnum):

@@ -25,6 +25,13 @@ ITEM_ID_FIELDS = ("pulseId", "itemId")
 PARENT_BOARD_FIELDS = ("parentItemBoardId", "parentBoardId")
 ID_FIELDS = ("boardId", *ITEM_ID_FIELDS, *PARENT_BOARD_FIELDS, "parentItemId")
 
+ERROR_CHARS = 2000
+"""The most of an error message kept on an event (``error``): enough to read the cause, while
+a message quoting a long monday answer or payload does not grow every waiting event's row."""
+EVENT_TYPE_CHARS = 64  # the width of the events table's ``event_type`` (db/tables.py)
+TRIGGER_KEY_CHARS = 120  # fits ``event_key`` (128); a longer ``triggerUuid``: keyed by a hash
+SHOWN_CHARS = 40  # a value quoted in an error message, cut with "..."
+
 
 class EventError(ValueError):
     """A webhook body or event ordersync cannot use (answered 400, or quarantined)."""
@@ -110,7 +117,7 @@ def check_depth(raw: bytes) -> None:
 def event_key(event: dict[str, Any]) -> str:
     """monday's ``triggerUuid``, else a hash of the event without per-delivery fields."""
     trigger = event.get("triggerUuid")
-    if isinstance(trigger, str) and 0 < len(trigger) <= 120:
+    if isinstance(trigger, str) and 0 < len(trigger) <= TRIGGER_KEY_CHARS:
         return trigger
     stable = {k: v for k, v in event.items() if k not in ("subscriptionId", "isRetry")}
     text = json.dumps(stable, sort_keys=True, separators=(",", ":"), default=str)
@@ -126,7 +133,7 @@ def store_event(db: Database, event: dict[str, Any], parsed: Event) -> bool:
                 table.insert().values(
                     event_key=event_key(event),
                     board_id=parsed.board_id,
-                    event_type=parsed.kind[:64],
+                    event_type=parsed.kind[:EVENT_TYPE_CHARS],
                     payload=json.dumps(event, ensure_ascii=False, default=str),
                     received_at=utcnow(),
                     state=EventState.PENDING,
@@ -144,10 +151,10 @@ def quarantine(connection: sa.Connection, db: Database, keys: list[str], reason:
         connection.execute(
             table.update()
             .where(table.c.event_key.in_(keys))
-            .values(state=EventState.QUARANTINED, error=reason[:2000], applied_at=None)
+            .values(state=EventState.QUARANTINED, error=reason[:ERROR_CHARS], applied_at=None)
         )
 
 
 def _shown(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=True, default=str)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."

@@ -28,6 +28,7 @@ STATE_COLUMN = "item_state"
 """``value_changes.column_id`` of a row recording that an item left the board."""
 
 MissingPolicy = Literal["recreate", "flag"]
+GONE_STATES = frozenset({"archived", "deleted"})  # monday's states of a row it no longer shows
 
 
 @dataclass(frozen=True)
@@ -136,17 +137,24 @@ def handle_missing(
     logged in ``value_changes`` (column ``item_state``). ``flag``: nothing is written; the
     caller reports them.
     """
-    gone = [row for row in missing if row.state in ("archived", "deleted")]
+    gone = [row for row in missing if row.state in GONE_STATES]
     if policy == "flag" or not gone:
         return
-    mirror = Mirror(db.tables, board_id)
+    _archive_in_mirror(connection, Mirror(db.tables, board_id), gone, subitems=subitems)
+    _log_state_changes(connection, db, board_id, gone, MirrorState.ACTIVE, source, now)
+
+
+def _archive_in_mirror(
+    connection: sa.Connection, mirror: Mirror, gone: Sequence[MissingRow], *, subitems: bool
+) -> None:
+    """Rows gone from the board archived in the mirror, so the next sync creates them again:
+    an item with its subitems; a subitem alone, its line planned again (hash cleared)."""
     keys = sorted({row.order_key for row in gone})
     if subitems:
         mirror.archive_subitems(connection, [row.monday_id for row in gone])
         mirror.forget_hashes(connection, keys)
     else:
         mirror.archive_lines(connection, keys)
-    _log_state_changes(connection, db, board_id, gone, MirrorState.ACTIVE, source, now)
 
 
 def restore_rows(

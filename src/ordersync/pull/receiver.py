@@ -78,6 +78,7 @@ from ordersync.errors import (
 )
 from ordersync.monday import Item, MondayClient
 from ordersync.pull.events import (
+    ERROR_CHARS,
     Event,
     EventError,
     event_key,
@@ -550,7 +551,7 @@ class EventApplier:
             connection.execute(
                 table.update()
                 .where(table.c.event_key.in_([e.key for e in events]))
-                .values(error=message[:2000])
+                .values(error=message[:ERROR_CHARS])
             )
 
 

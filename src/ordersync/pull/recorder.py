@@ -350,26 +350,39 @@ class ValueRecorder:
         pushed = pushed_values(kind.columns, row, subitems=kind.subitems)
         if pushed is None:
             return []  # nothing known about what was pushed
-        drifts = []
-        for column_id, expected, actual in drifted_columns(
-            kind.columns, item, row, pushed, subitems=kind.subitems
-        ):
-            column_type, title = kind.columns.pushed[column_id]
-            size = getattr(row, "size_label", None)
-            drifts.append(
-                Drift(item.id, row.order_key, size, column_id, title, expected.text, actual.text)
-            )
+        found = drifted_columns(kind.columns, item, row, pushed, subitems=kind.subitems)
+        for column_id, expected, actual in found:
             writes.changes.append(
                 self._change(row, item.id, column_id, expected.text, actual.text, writes.now)
                 | {"source": str(Source.DRIFT), "event_key": event_key}
             )
-            forget_pushed(pushed, column_id, column_type, expected, actual)
-        if drifts and kind.subitems:
-            writes.drifted_subitems.append(item.id)
+        if found:
+            self._queue_resend(kind, item.id, row, pushed, found, writes)
+        size, titles = getattr(row, "size_label", None), kind.columns.pushed
+        return [
+            Drift(item.id, row.order_key, size, column_id, titles[column_id][1], old.text, new.text)
+            for column_id, old, new in found
+        ]
+
+    @staticmethod
+    def _queue_resend(
+        kind: _Kind,
+        monday_id: int,
+        row: sa.Row,
+        pushed: dict[str, Any],
+        found: list[tuple[str, PulledValue, PulledValue]],
+        writes: _Writes,
+    ) -> None:
+        """The mirror queued to forget what drifted, so the next sync sends it again: a
+        subitem's hash and its line's; an item's drifted columns (``forget_pushed``)."""
+        if kind.subitems:
+            writes.drifted_subitems.append(monday_id)
             writes.parents_to_replan.add(row.order_key)
-        elif drifts:
-            writes.drifted_items[item.id] = json.dumps(pushed, ensure_ascii=False)
-        return drifts
+            return
+        for column_id, expected, actual in found:
+            column_type = kind.columns.pushed[column_id][0]
+            forget_pushed(pushed, column_id, column_type, expected, actual)
+        writes.drifted_items[monday_id] = json.dumps(pushed, ensure_ascii=False)
 
     # ------------------------------------------------------------------ writing
     def _flush(self, connection: sa.Connection, kind: _Kind, writes: _Writes) -> None:

@@ -189,18 +189,18 @@ class Delivery:
             rows = kind.adopt(batch_id, rows, before_create=True)
             rows = kind.screen(batch_id, rows)
             if rows:
-                self._send(kind, batch_id, {f"{kind.alias}{n}": r for n, r in enumerate(rows, 1)})
+                self._send(kind, batch_id, kind.aliases(rows))
             self.progress(kind.phase, total - kind.count_pending(batch_id), total)
 
     def send_rows(self, kind: RowKind, batch_id: str, rows: list[sa.Row]) -> None:
         """Adopt, screen and send these rows of one kind now, chunk by chunk (``bulk``: the
         lines whose labels must exist before an import file can name them)."""
-        size = getattr(self.config.delivery, kind.chunk_setting)
+        size = kind.per_request()
         for start in range(0, len(rows), size):
             chunk = kind.adopt(batch_id, rows[start : start + size], before_create=True)
             chunk = kind.screen(batch_id, chunk)
             if chunk:
-                self._send(kind, batch_id, {f"{kind.alias}{n}": r for n, r in enumerate(chunk, 1)})
+                self._send(kind, batch_id, kind.aliases(chunk))
 
     def _send(
         self,

@@ -21,36 +21,25 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ordersync.db import Database, utcnow
-from ordersync.states import JournalState
+from ordersync.states import JournalKind, JournalState
 
 
 @dataclass(frozen=True)
 class JournalEntry:
     request_id: str
     batch_id: str
-    kind: str
+    kind: JournalKind
     aliases: dict[str, str]  # alias → staged row id
     sent_at: datetime
 
 
 def open_entry(
-    db: Database, batch_id: str, board_id: int, kind: str, aliases: dict[str, str]
+    db: Database, batch_id: str, board_id: int, kind: JournalKind, aliases: dict[str, str]
 ) -> JournalEntry:
     """Record a request as SENDING (committed before the request leaves)."""
     entry = JournalEntry(str(uuid.uuid4()), batch_id, kind, aliases, utcnow())
     with db.engine.begin() as connection:
-        connection.execute(
-            db.tables.journal.insert().values(
-                request_id=entry.request_id,
-                batch_id=batch_id,
-                board_id=board_id,
-                kind=kind,
-                aliases=json.dumps(aliases),
-                state=JournalState.SENDING,
-                attempts=1,
-                sent_at=entry.sent_at,
-            )
-        )
+        _insert_entry(connection, db, entry, board_id)
     return entry
 
 
@@ -81,7 +70,9 @@ def open_entries(db: Database, board_id: int) -> list[JournalEntry]:
             .order_by(journal.c.sent_at)
         ).all()
     return [
-        JournalEntry(r.request_id, r.batch_id, r.kind, json.loads(r.aliases), r.sent_at)
+        JournalEntry(
+            r.request_id, r.batch_id, JournalKind(r.kind), json.loads(r.aliases), r.sent_at
+        )
         for r in rows
     ]
 
@@ -99,16 +90,23 @@ def reopen_entry(db: Database, entry: JournalEntry, board_id: int) -> JournalEnt
             error=f"HTTP 429: not processed by monday; resent under {new.request_id}",
             http_status=429,
         )
-        connection.execute(
-            db.tables.journal.insert().values(
-                request_id=new.request_id,
-                batch_id=new.batch_id,
-                board_id=board_id,
-                kind=new.kind,
-                aliases=json.dumps(new.aliases),
-                state=JournalState.SENDING,
-                attempts=1,
-                sent_at=new.sent_at,
-            )
-        )
+        _insert_entry(connection, db, new, board_id)
     return new
+
+
+def _insert_entry(
+    connection: sa.Connection, db: Database, entry: JournalEntry, board_id: int
+) -> None:
+    """Write ``entry`` SENDING: until its answer is recorded, a crash leaves it to resolve."""
+    connection.execute(
+        db.tables.journal.insert().values(
+            request_id=entry.request_id,
+            batch_id=entry.batch_id,
+            board_id=board_id,
+            kind=entry.kind,
+            aliases=json.dumps(entry.aliases),
+            state=JournalState.SENDING,
+            attempts=1,
+            sent_at=entry.sent_at,
+        )
+    )

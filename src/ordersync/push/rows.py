@@ -1,17 +1,19 @@
 """Staged rows on their way to monday: what differs per table (items, subitems) and per
-action (CREATE, UPDATE, ARCHIVE).
+action (CREATE, UPDATE, MOVE, ARCHIVE).
 
-``deliver`` runs one loop for all six kinds; each kind here says how its pending rows are
+``deliver`` runs one loop for all seven kinds; each kind here says how its pending rows are
 read, how they may already be on monday (adoption, creates only), screened before sending,
-turned into a mutation, recorded when done (promoted into the mirror) and recorded when
-refused (ERR table). A failed change clears its line's hash in the mirror, so the next plan
-looks at the line again.
+turned into a mutation, recorded when done (``RowKind.record``: the staged row, then the
+kind's ``update_mirror``) and recorded when refused (ERR table). A failed change clears its
+line's hash in the mirror, so the next plan looks at the line again.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
+from enum import StrEnum, unique
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,22 +26,34 @@ from ordersync.monday import MondayClient, Mutation, documents
 from ordersync.push.adoption import Adoption, Differences, read_adopted
 from ordersync.push.board import BoardContext
 from ordersync.push.lookup import find_items, find_subitems
-from ordersync.states import Action, MirrorState, RowStatus, Stage
+from ordersync.states import Action, JournalKind, MirrorState, RowStatus, Stage
 
 MAX_ATTEMPTS = 5  # sends of one row without a confirmed outcome before it is given up
+
+
+@unique
+class AliasPrefix(StrEnum):
+    """The GraphQL alias prefix of each kind of row: a request's aliases are the prefix and a
+    number (``i1``, ``i2``, …). Distinct (``unique``): an alias names its kind of row
+    wherever it is seen (answers, logs, the journal's aliases)."""
+
+    CREATE_ITEM = "i"
+    UPDATE_ITEM = "u"
+    MOVE_ITEM = "m"
+    ARCHIVE_ITEM = "a"
+    CREATE_SUBITEM = "s"
+    UPDATE_SUBITEM = "q"
+    ARCHIVE_SUBITEM = "x"
 
 
 class RowKind:
     """Shared behaviour; subclasses fill in what is specific to items or subitems."""
 
-    journal_kind: str
-    phase: str
-    alias: str
-    operation: str
+    journal_kind: JournalKind  # the journal's name for its requests
+    alias: AliasPrefix
     succeeded: str  # the batch counter of rows done
     adopted: str
     failed: str
-    chunk_setting: str  # the DeliveryConfig field giving the most aliases per request
     field: str  # the mutation each alias calls (what monday prices per alias)
     reads_before: tuple[str, ...] = ()  # reads sent between reading a chunk and sending it
     gone_is_done = False  # archives: an item monday no longer has needs nothing more
@@ -53,12 +67,30 @@ class RowKind:
         self.tables = db.tables
         self.mirror = Mirror(db.tables, board.board_id)
 
+    @property
+    def phase(self) -> str:
+        """What progress reports call this work (``create items``)."""
+        return self.journal_kind.replace("_", " ").lower()
+
+    @property
+    def operation(self) -> str:
+        """The GraphQL operation name of its requests (``CreateItems``)."""
+        return "".join(word.capitalize() for word in self.journal_kind.split("_"))
+
+    def aliases(self, rows: list[sa.Row]) -> dict[str, sa.Row]:
+        """One request's rows by alias: the kind's prefix and a number from 1."""
+        return {f"{self.alias}{n}": row for n, row in enumerate(rows, 1)}
+
     # --- to be specialised
     staged: sa.Table
     errors: sa.Table
 
     def _select(self) -> sa.Select:
         return sa.select(self.staged)
+
+    def per_request(self) -> int:
+        """The most aliases one request may carry (``[delivery]``)."""
+        raise NotImplementedError
 
     def adopt(self, batch_id: str, rows: list[sa.Row], *, before_create: bool) -> list[sa.Row]:
         """Rows already on monday are recorded and left out; changes need no lookup."""
@@ -73,22 +105,55 @@ class RowKind:
     def mutation(self, alias: str, row: sa.Row) -> Mutation:
         raise NotImplementedError
 
+    def row_keys(self, row: sa.Row) -> dict[str, Any]:
+        """What names the row's line (and size) in its ERR table."""
+        raise NotImplementedError
+
+    def described(self, row: sa.Row) -> dict[str, Any]:
+        """What identifies the row on monday, for its ERR row's payload."""
+        raise NotImplementedError
+
+    def monday_ids(self, row: sa.Row, monday_id: int) -> dict[str, Any]:
+        """The staged row's monday ids, set when it is recorded (creates and adoptions)."""
+        return {}
+
+    def update_mirror(
+        self, connection: sa.Connection, row: sa.Row, monday_id: int, now: datetime
+    ) -> None:
+        """Bring the mirror to what monday now holds for the row."""
+        raise NotImplementedError
+
+    resolves_errors = False  # a recorded row resolves its line's earlier rejections
+
+    # --- shared
     def record(
         self, connection: sa.Connection, row: sa.Row, monday_id: int, status: RowStatus
     ) -> None:
-        raise NotImplementedError
+        """Mark the staged row ``status`` (DONE or ADOPTED) with its monday ids, and promote
+        what monday now holds into the mirror."""
+        now = utcnow()
+        connection.execute(
+            self.staged.update()
+            .where(self.staged.c.stg_id == row.stg_id)
+            .values(status=status, **self.monday_ids(row, monday_id), error=None, updated_at=now)
+        )
+        self.update_mirror(connection, row, monday_id, now)
+        if self.resolves_errors:
+            self._resolve_errors(connection, row)
 
     def payload(self, row: sa.Row) -> dict[str, Any]:
-        raise NotImplementedError
+        """What the row asks of monday, for its ERR row."""
+        return {
+            "action": row.action,
+            **self.described(row),
+            "column_values": json.loads(row.column_values),
+        }
 
-    # --- shared
     def pending(self, batch_id: str) -> list[sa.Row]:
         """The next chunk of PENDING rows, in key order, as many as fit monday's complexity
         budget (``monday.budget``), at most the configured chunk size."""
         limit = self.client.chunk_size(
-            self.field,
-            getattr(self.config.delivery, self.chunk_setting),
-            reads_before=self.reads_before,
+            self.field, self.per_request(), reads_before=self.reads_before
         )
         with self.db.engine.connect() as connection:
             return list(
@@ -171,7 +236,7 @@ class RowKind:
         values: dict[str, Any] = {
             "batch_id": batch_id,
             "stg_id": row.stg_id,
-            "order_key": row.order_key,
+            **self.row_keys(row),
             "stage": Stage.DELIVER,
             "error_code": error.code,
             "message": error.message,
@@ -181,8 +246,6 @@ class RowKind:
             "resolved": False,
             "created_at": utcnow(),
         }
-        if "size_label" in self.errors.c:
-            values["size_label"] = row.size_label
         connection.execute(self.errors.insert().values(**values))
         self.count(connection, batch_id, **{self.failed: 1})
         self.mirror.forget_hashes(connection, [row.order_key])
@@ -196,16 +259,14 @@ class RowKind:
                 batches.update().where(batches.c.batch_id == batch_id).values(**values)
             )
 
-    def _resolve_errors(
-        self, connection: sa.Connection, *conditions: sa.ColumnElement[bool]
-    ) -> None:
+    def _resolve_errors(self, connection: sa.Connection, row: sa.Row) -> None:
         """Earlier rejections of a row that has now reached the board are resolved."""
         batches = self.tables.batches
         on_board = sa.select(batches.c.batch_id).where(batches.c.board_id == self.board.board_id)
         connection.execute(
             self.errors.update()
             .where(
-                *conditions,
+                *(self.errors.c[name] == value for name, value in self.row_keys(row).items()),
                 self.errors.c.resolved == sa.false(),
                 self.errors.c.batch_id.in_(on_board),
             )
@@ -213,28 +274,66 @@ class RowKind:
         )
 
 
+class _Archives(RowKind):
+    """Archives (items or subitems): one monday no longer has needs nothing more."""
+
+    action, field, gone_is_done = Action.ARCHIVE, "archive_item", True
+
+    def mutation(self, alias: str, row: sa.Row) -> Mutation:
+        return documents.archive_item(alias, item_id=self.known_id(row))
+
+
 class _ItemKind(RowKind):
-    failed, adopted, chunk_setting = "items_failed", "items_adopted", "items_per_request"
+    failed, adopted = "items_failed", "items_adopted"
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.staged, self.errors = self.tables.staged_items, self.tables.item_errors
 
+    def per_request(self) -> int:
+        return self.config.delivery.items_per_request
+
     def known_id(self, row: sa.Row) -> int:
         return int(row.monday_item_id)
 
-    def payload(self, row: sa.Row) -> dict[str, Any]:
+    def row_keys(self, row: sa.Row) -> dict[str, Any]:
+        return {"order_key": row.order_key}
+
+    def described(self, row: sa.Row) -> dict[str, Any]:
         return {
-            "action": row.action,
             "item_id": row.monday_item_id,
             "item_name": row.item_name,
             "group": row.group_title,
-            "column_values": json.loads(row.column_values),
         }
 
 
-class ItemCreates(_ItemKind):
-    journal_kind, phase, alias, operation = "CREATE_ITEMS", "create items", "i", "CreateItems"
+class _ItemValues(_ItemKind):
+    """Creates and updates: they send column values, whose labels must be allowed."""
+
+    resolves_errors = True
+
+    def problem(self, row: sa.Row) -> RowRejected | None:
+        problems = self.board.item_label_problems(json.loads(row.column_values))
+        return problems[0] if problems else None
+
+    @staticmethod
+    def _line_values(row: sa.Row, now: datetime) -> dict[str, Any]:
+        """What the mirror takes of a line its item now holds: name, hash, batch, and scope
+        (a line moved to another PO, season or customer takes its item along, so the old
+        scope's next sync does not archive it)."""
+        return {
+            "item_name": row.item_name,
+            "row_hash": row.row_hash,
+            "customer": row.customer,
+            "po_number": row.po_number,
+            "season": row.season,
+            "batch_id": row.batch_id,
+            "synced_at": now,
+        }
+
+
+class ItemCreates(_ItemValues):
+    journal_kind, alias = JournalKind.CREATE_ITEMS, AliasPrefix.CREATE_ITEM
     succeeded, action, creates = "items_created", Action.CREATE, True
     field, reads_before = "create_item", ("ItemsByColumnValues",)  # adopt's lookup by key
 
@@ -285,10 +384,6 @@ class ItemCreates(_ItemKind):
             self.count(connection, batch_id, **differences.counters())
         return [row for row in rows if row.order_key not in found]
 
-    def problem(self, row: sa.Row) -> RowRejected | None:
-        problems = self.board.item_label_problems(json.loads(row.column_values))
-        return problems[0] if problems else None
-
     def mutation(self, alias: str, row: sa.Row) -> Mutation:
         return documents.create_item(
             alias,
@@ -299,46 +394,32 @@ class ItemCreates(_ItemKind):
             create_labels_if_missing=self.board.item_creates_labels(),
         )
 
-    def record(
-        self, connection: sa.Connection, row: sa.Row, monday_id: int, status: RowStatus
+    def monday_ids(self, row: sa.Row, monday_id: int) -> dict[str, Any]:
+        return {"monday_item_id": monday_id}
+
+    def update_mirror(
+        self, connection: sa.Connection, row: sa.Row, monday_id: int, now: datetime
     ) -> None:
-        """Record the item's id on its staged row and promote it into the mirror."""
-        now = utcnow()
-        connection.execute(
-            self.staged.update()
-            .where(self.staged.c.stg_id == row.stg_id)
-            .values(status=status, monday_item_id=monday_id, error=None, updated_at=now)
-        )
+        """The item, created or adopted, promoted into the mirror."""
         self.mirror.promote_item(
             connection,
             row.order_key,
             {
                 "monday_item_id": monday_id,
-                "item_name": row.item_name,
                 "group_id": self.board.group_ids.get(row.group_title),
                 "group_title": row.group_title,
                 "column_values": row.column_values,
-                "row_hash": row.row_hash,
                 "raw_digest": row.raw_digest,  # the source row that built row_hash
-                "customer": row.customer,
-                "po_number": row.po_number,
-                "season": row.season,
-                "batch_id": row.batch_id,
-                "synced_at": now,
+                **self._line_values(row, now),
             },
         )
-        self._resolve_errors(connection, self.errors.c.order_key == row.order_key)
 
 
-class ItemUpdates(_ItemKind):
+class ItemUpdates(_ItemValues):
     """Only the changed columns of a modified line (sizes-only changes send nothing)."""
 
-    journal_kind, phase, alias, operation = "UPDATE_ITEMS", "update items", "u", "UpdateItems"
+    journal_kind, alias = JournalKind.UPDATE_ITEMS, AliasPrefix.UPDATE_ITEM
     succeeded, action, field = "items_updated", Action.UPDATE, "change_multiple_column_values"
-
-    def problem(self, row: sa.Row) -> RowRejected | None:
-        problems = self.board.item_label_problems(json.loads(row.column_values))
-        return problems[0] if problems else None
 
     def needs_request(self, row: sa.Row) -> bool:
         return row.column_values not in (None, "{}")
@@ -352,27 +433,14 @@ class ItemUpdates(_ItemKind):
             create_labels_if_missing=self.board.item_creates_labels(),
         )
 
-    def record(
-        self, connection: sa.Connection, row: sa.Row, monday_id: int, status: RowStatus
+    def update_mirror(
+        self, connection: sa.Connection, row: sa.Row, monday_id: int, now: datetime
     ) -> None:
         """The mirror takes the changed values (a cleared column leaves it) and the new hash."""
-        now = utcnow()
-        _set_status(connection, self.staged, row, status, now)
+        changed = json.loads(row.column_values)
         self.mirror.merge_item_values(
-            connection,
-            row.order_key,
-            json.loads(row.column_values),
-            item_name=row.item_name,
-            row_hash=row.row_hash,
-            # a line moved to another PO, season or customer: the item goes with it,
-            # so the old scope's next sync does not archive it
-            customer=row.customer,
-            po_number=row.po_number,
-            season=row.season,
-            batch_id=row.batch_id,
-            synced_at=now,
+            connection, row.order_key, changed, **self._line_values(row, now)
         )
-        self._resolve_errors(connection, self.errors.c.order_key == row.order_key)
 
 
 class ItemMoves(_ItemKind):
@@ -380,7 +448,7 @@ class ItemMoves(_ItemKind):
     there (the group created first by ``ItemCreates.ensure_groups``). Sending a move twice
     changes nothing, so a lost answer needs no lookup."""
 
-    journal_kind, phase, alias, operation = "MOVE_ITEMS", "move items", "m", "MoveItems"
+    journal_kind, alias = JournalKind.MOVE_ITEMS, AliasPrefix.MOVE_ITEM
     succeeded, action, field = "items_updated", Action.MOVE, "move_item_to_group"
 
     def problem(self, row: sa.Row) -> RowRejected | None:
@@ -393,11 +461,9 @@ class ItemMoves(_ItemKind):
             alias, item_id=row.monday_item_id, group_id=self.board.group_ids[row.group_title]
         )
 
-    def record(
-        self, connection: sa.Connection, row: sa.Row, monday_id: int, status: RowStatus
+    def update_mirror(
+        self, connection: sa.Connection, row: sa.Row, monday_id: int, now: datetime
     ) -> None:
-        now = utcnow()
-        _set_status(connection, self.staged, row, status, now)
         self.mirror.update_item(
             connection,
             row.order_key,
@@ -408,27 +474,20 @@ class ItemMoves(_ItemKind):
         )
 
 
-class ItemArchives(_ItemKind):
+class ItemArchives(_Archives, _ItemKind):
     """Lines gone from the source: archived on monday (history stays), archived in the mirror."""
 
-    journal_kind, phase, alias, operation = "ARCHIVE_ITEMS", "archive items", "a", "ArchiveItems"
-    succeeded, action, field = "items_archived", Action.ARCHIVE, "archive_item"
+    journal_kind, alias = JournalKind.ARCHIVE_ITEMS, AliasPrefix.ARCHIVE_ITEM
+    succeeded = "items_archived"
 
-    def mutation(self, alias: str, row: sa.Row) -> Mutation:
-        return documents.archive_item(alias, item_id=row.monday_item_id)
-
-    def record(
-        self, connection: sa.Connection, row: sa.Row, monday_id: int, status: RowStatus
+    def update_mirror(
+        self, connection: sa.Connection, row: sa.Row, monday_id: int, now: datetime
     ) -> None:
-        now = utcnow()
-        _set_status(connection, self.staged, row, status, now)
         self.mirror.archive_lines(connection, [row.order_key], batch_id=row.batch_id, synced_at=now)
-
-    gone_is_done = True
 
 
 class _SubitemKind(RowKind):
-    failed, adopted, chunk_setting = "subitems_failed", "subitems_adopted", "subitems_per_request"
+    failed, adopted = "subitems_failed", "subitems_adopted"
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -444,38 +503,39 @@ class _SubitemKind(RowKind):
             items.c.action.label("parent_action"),
         ).join(items, items.c.stg_id == self.staged.c.parent_stg_id)
 
+    def per_request(self) -> int:
+        return self.config.delivery.subitems_per_request
+
     def known_id(self, row: sa.Row) -> int:
         return int(row.monday_subitem_id)
 
-    def payload(self, row: sa.Row) -> dict[str, Any]:
+    def row_keys(self, row: sa.Row) -> dict[str, Any]:
+        return {"order_key": row.order_key, "size_label": row.size_label}
+
+    def described(self, row: sa.Row) -> dict[str, Any]:
         return {
-            "action": row.action,
             "parent_item_id": row.parent_item_id,
             "subitem_id": row.monday_subitem_id,
             "item_name": row.size_label,
-            "column_values": json.loads(row.column_values),
         }
 
-    def _update_mirror(self, connection: sa.Connection, row: sa.Row, **values: Any) -> None:
+    def _update_mirror(
+        self, connection: sa.Connection, row: sa.Row, now: datetime, **values: Any
+    ) -> None:
         self.mirror.update_subitem(
             connection,
             row.order_key,
             row.size_label,
             batch_id=row.batch_id,
-            synced_at=utcnow(),
+            synced_at=now,
             **values,
         )
 
 
 class SubitemCreates(_SubitemKind):
-    journal_kind, phase, alias, operation = (
-        "CREATE_SUBITEMS",
-        "create subitems",
-        "s",
-        "CreateSubitems",
-    )
+    journal_kind, alias = JournalKind.CREATE_SUBITEMS, AliasPrefix.CREATE_SUBITEM
     succeeded, action, creates = "subitems_created", Action.CREATE, True
-    field = "create_subitem"
+    field, resolves_errors = "create_subitem", True
 
     def fail_orphans(self, batch_id: str) -> None:
         """Subitems whose parent item failed cannot be created: recorded, not dropped."""
@@ -539,48 +599,25 @@ class SubitemCreates(_SubitemKind):
             create_labels_if_missing=self.config.subitems.size_labels_create_if_missing,
         )
 
-    def record(
-        self, connection: sa.Connection, row: sa.Row, monday_id: int, status: RowStatus
+    def monday_ids(self, row: sa.Row, monday_id: int) -> dict[str, Any]:
+        return {"monday_subitem_id": monday_id, "monday_parent_item_id": row.parent_item_id}
+
+    def update_mirror(
+        self, connection: sa.Connection, row: sa.Row, monday_id: int, now: datetime
     ) -> None:
-        now = utcnow()
-        connection.execute(
-            self.staged.update()
-            .where(self.staged.c.stg_id == row.stg_id)
-            .values(
-                status=status,
-                monday_subitem_id=monday_id,
-                monday_parent_item_id=row.parent_item_id,
-                error=None,
-                updated_at=now,
-            )
-        )
-        self.mirror.promote_subitem(
-            connection,
-            row.order_key,
-            row.size_label,
-            {
-                "monday_subitem_id": monday_id,
-                "monday_parent_item_id": row.parent_item_id,
-                "qty": row.qty,
-                "row_hash": row.row_hash,
-                "batch_id": row.batch_id,
-                "synced_at": now,
-            },
-        )
-        self._resolve_errors(
-            connection,
-            self.errors.c.order_key == row.order_key,
-            self.errors.c.size_label == row.size_label,
-        )
+        """The subitem, created or adopted, promoted into the mirror."""
+        values = {
+            **self.monday_ids(row, monday_id),
+            "qty": row.qty,
+            "row_hash": row.row_hash,
+            "batch_id": row.batch_id,
+            "synced_at": now,
+        }
+        self.mirror.promote_subitem(connection, row.order_key, row.size_label, values)
 
 
 class SubitemUpdates(_SubitemKind):
-    journal_kind, phase, alias, operation = (
-        "UPDATE_SUBITEMS",
-        "update subitems",
-        "q",
-        "UpdateSubitems",
-    )
+    journal_kind, alias = JournalKind.UPDATE_SUBITEMS, AliasPrefix.UPDATE_SUBITEM
     succeeded, action, field = "subitems_updated", Action.UPDATE, "change_multiple_column_values"
 
     def mutation(self, alias: str, row: sa.Row) -> Mutation:
@@ -591,42 +628,22 @@ class SubitemUpdates(_SubitemKind):
             column_values=json.loads(row.column_values),
         )
 
-    def record(
-        self, connection: sa.Connection, row: sa.Row, monday_id: int, status: RowStatus
+    def update_mirror(
+        self, connection: sa.Connection, row: sa.Row, monday_id: int, now: datetime
     ) -> None:
-        _set_status(connection, self.staged, row, status, utcnow())
-        self._update_mirror(connection, row, qty=row.qty, row_hash=row.row_hash)
+        self._update_mirror(connection, row, now, qty=row.qty, row_hash=row.row_hash)
 
 
-class SubitemArchives(_SubitemKind):
-    journal_kind, phase, alias, operation = (
-        "ARCHIVE_SUBITEMS",
-        "archive subitems",
-        "x",
-        "ArchiveSubitems",
-    )
-    succeeded, action, field = "subitems_archived", Action.ARCHIVE, "archive_item"
+class SubitemArchives(_Archives, _SubitemKind):
+    """Sizes gone from their line: archived on monday and in the mirror."""
 
-    def mutation(self, alias: str, row: sa.Row) -> Mutation:
-        return documents.archive_item(alias, item_id=row.monday_subitem_id)
+    journal_kind, alias = JournalKind.ARCHIVE_SUBITEMS, AliasPrefix.ARCHIVE_SUBITEM
+    succeeded = "subitems_archived"
 
-    def record(
-        self, connection: sa.Connection, row: sa.Row, monday_id: int, status: RowStatus
+    def update_mirror(
+        self, connection: sa.Connection, row: sa.Row, monday_id: int, now: datetime
     ) -> None:
-        _set_status(connection, self.staged, row, status, utcnow())
-        self._update_mirror(connection, row, state=MirrorState.ARCHIVED)
-
-    gone_is_done = True
-
-
-def _set_status(
-    connection: sa.Connection, staged: sa.Table, row: sa.Row, status: RowStatus, now: Any
-) -> None:
-    connection.execute(
-        staged.update()
-        .where(staged.c.stg_id == row.stg_id)
-        .values(status=status, error=None, updated_at=now)
-    )
+        self._update_mirror(connection, row, now, state=MirrorState.ARCHIVED)
 
 
 def _unconfirmed(row: sa.Row) -> RowRejected | None:

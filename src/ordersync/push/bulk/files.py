@@ -233,17 +233,6 @@ def label_seeds(
     return seeds
 
 
-def _labels_exist(column: Column | None, labels: list[str]) -> bool:
-    if not labels:
-        return True
-    if column is None:
-        return False
-    return all(
-        "," not in label and label in column.labels and label not in column.deactivated_labels
-        for label in labels
-    )
-
-
 def _values(column_values: str | None) -> dict[str, Any]:
     decoded = json.loads(column_values) if column_values else {}
     return decoded if isinstance(decoded, dict) else {}
