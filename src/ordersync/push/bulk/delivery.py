@@ -13,9 +13,9 @@ are created first where the mapping allows it: dropdown labels through
 
 A job's steps: start (``ingest_items`` or ``backfill_items``) → journal (``jobs.record_job``,
 committed) → ``PUT`` the file → poll ``fetch_job_status`` (every ``poll_seconds``, paced by
-the client, with a progress bar) → read the board back by key and record what is there
-through the adoption path (``ItemCreates.adopt`` / ``SubitemCreates.adopt``, as created).
-After a COMPLETED job, a row not on the board is an ERR row with monday's reason (the report
+the client, with a progress bar) → read the board back by key (``readback``: ids, keys and
+sizes, no other values: the job made the items from our file) and record what is there as
+created. After a COMPLETED job, a row not on the board is an ERR row with monday's reason (the report
 where it names one); after a FAILED or REJECTED one, the rows not there stay PENDING and go by
 mutation (``auto``) or stop the batch resumable (``jobs`` whose reason no retry passes).
 
