@@ -15,9 +15,10 @@ A job's steps: start (``ingest_items`` or ``backfill_items``) → journal (``job
 committed) → ``PUT`` the file → poll ``fetch_job_status`` (every ``poll_seconds``, paced by
 the client, with a progress bar) → read the board back by key (``readback``: ids, keys and
 sizes, no other values: the job made the items from our file) and record what is there as
-created. After a COMPLETED job, a row not on the board is an ERR row with monday's reason (the report
-where it names one); after a FAILED or REJECTED one, the rows not there stay PENDING and go by
-mutation (``auto``) or stop the batch resumable (``jobs`` whose reason no retry passes).
+created. After a COMPLETED job, a row not on the board is an ERR row with monday's reason
+(the report where it names one); after a FAILED or REJECTED one, the rows not there stay
+PENDING and go by mutation (``auto``) or stop the batch resumable (``jobs`` whose reason no
+retry passes).
 
 Before anything is sent to a board, jobs left open by a crash are settled
 (``resolve_open_jobs``): a job monday runs or ran is polled to its end and read back; a job
