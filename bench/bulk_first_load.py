@@ -73,14 +73,21 @@ class Run:
     processing: float  # modelled seconds during which at least one job was processing
 
 
-def one_run(label: str, config: SyncConfig, lines: int, sizes: int, tmp: Path) -> Run:
+def one_run(
+    label: str, config: SyncConfig, lines: int, sizes: int, tmp: Path, undocumented: Undocumented
+) -> Run:
     db = Database.connect(f"sqlite:///{tmp / f'{uuid.uuid4().hex}.db'}")
     upgrade(db.engine)
     fill_backlog(db, lines, sizes)
     clock = ManualClock()
     # 20,000 subitems exceed the 10,000 items per board that the emulator applies to the
     # subitems board too; raised so that the issue's sizes fit
-    emulator = Emulator(clock=clock, seed=True, limits=Limits(items_per_board=ITEMS_PER_BOARD))
+    emulator = Emulator(
+        clock=clock,
+        seed=True,
+        limits=Limits(items_per_board=ITEMS_PER_BOARD),
+        undocumented=undocumented,
+    )
     started, wall, cpu = clock.monotonic(), time.perf_counter(), time.process_time()
     syncs, status = 0, "not run"
     with MondayClient(URL, "bench-token", transport=emulator.transport(), clock=clock) as client:
@@ -130,9 +137,9 @@ def processing_seconds(spans: list[tuple[float | None, float | None]]) -> float:
     return total
 
 
-def processing_model() -> str:
-    """The emulator's job-processing model at the defaults every run uses."""
-    limits, undocumented = Limits(), Undocumented()
+def processing_model(undocumented: Undocumented) -> str:
+    """The emulator's job-processing model the runs use."""
+    limits = Limits()
     parallel = undocumented.bulk_parallel_jobs or "no limit"
     return (
         f"the emulator's own (monday publishes none): {limits.bulk_job_seconds:g} s + rows / "
@@ -179,7 +186,15 @@ def main() -> None:
     parser.add_argument(
         "--runs", default="mutations,ingest,backfill", help="which runs (comma-separated)"
     )
+    parser.add_argument(
+        "--parallel-jobs",
+        type=int,
+        default=Undocumented().bulk_parallel_jobs,
+        help="jobs the emulator processes at once (0: no limit, its default; monday's is "
+        "undocumented): to see how much of the comparison rests on it",
+    )
     args = parser.parse_args()
+    undocumented = Undocumented(bulk_parallel_jobs=args.parallel_jobs)
     config = load_builtin_config()
     runs = []
     with tempfile.TemporaryDirectory(prefix="bulk-bench-") as name:
@@ -191,7 +206,7 @@ def main() -> None:
         ):
             if label not in args.runs.split(","):
                 continue
-            runs.append(one_run(label, bulk, args.lines, args.sizes, tmp))
+            runs.append(one_run(label, bulk, args.lines, args.sizes, tmp, undocumented))
             print(json.dumps(runs[-1].__dict__), flush=True)
         one_peak, all_peak, total = csv_memory(config, args.lines, args.sizes, tmp)
     command = shlex.join([sys.executable, *sys.argv])
@@ -200,7 +215,7 @@ def main() -> None:
     print(
         f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
-    print(f"job processing model: {processing_model()}")
+    print(f"job processing model: {processing_model(undocumented)}")
     print()
     print(
         "| run | status | syncs | jobs | requests | complexity | modelled min "
