@@ -8,11 +8,20 @@ hour, 100 job starts an hour; but 100,000 items per board, since 20,000 subitems
 the 10,000 of one subitems board). Client and emulator share a ``ManualClock``: the modelled time
 (budget waits, job processing, polls) costs no real time. An ingest run stopped by the hourly
 item budget (``ACCOUNT_CAPACITY_EXCEEDED``) waits an hour of modelled time and syncs again, as
-an operator would. Job processing time is the emulator's model (``Limits.bulk_job_seconds`` +
-rows / ``bulk_rows_per_second``), which monday does not publish.
+an operator would.
 
-Prints per run: requests, complexity spent, modelled minutes, real wall and CPU seconds; and the
-peak memory of building one job's CSV file (``tracemalloc``) and all files. Asserts nothing.
+How long a job takes to process is not published by monday (FACTS.md "Bulk import" documents
+the limits, the states and polling about every 10 s; nothing of speed, nor how many jobs run at
+once). The modelled time of a job is therefore the emulator's own model, used here at its
+defaults and never tuned for this comparison: ``Limits.bulk_job_seconds`` (2 s) + rows /
+``Limits.bulk_rows_per_second`` (100 a second) per job, the jobs of a batch side by side
+(``Undocumented.bulk_parallel_jobs`` = 0: no limit). The run says which model it used, and how
+many of each run's modelled minutes were job processing, so that the reader can tell how much
+of the comparison rests on that model.
+
+Prints per run: requests, complexity spent, modelled minutes (of which job processing), real
+wall and CPU seconds; and the peak memory of building one job's CSV file (``tracemalloc``) and
+all files. Asserts nothing.
 
     .venv/bin/python bench/bulk_first_load.py --lines 5000 --sizes 4
 """
@@ -39,7 +48,7 @@ from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig, load_builtin_config
 from ordersync.db import Database
 from ordersync.db.migrate import upgrade
-from ordersync.emulator import Emulator, Limits
+from ordersync.emulator import Emulator, Limits, Undocumented
 from ordersync.errors import LimitReachedError
 from ordersync.monday import MondayClient
 from ordersync.push.bulk.files import ROW_LIMITS, Line, build_file, plan_jobs
@@ -61,16 +70,24 @@ class Run:
     wall: float
     cpu: float
     jobs: int
+    processing: float  # modelled seconds during which at least one job was processing
 
 
-def one_run(label: str, config: SyncConfig, lines: int, sizes: int, tmp: Path) -> Run:
+def one_run(
+    label: str, config: SyncConfig, lines: int, sizes: int, tmp: Path, undocumented: Undocumented
+) -> Run:
     db = Database.connect(f"sqlite:///{tmp / f'{uuid.uuid4().hex}.db'}")
     upgrade(db.engine)
     fill_backlog(db, lines, sizes)
     clock = ManualClock()
     # 20,000 subitems exceed the 10,000 items per board that the emulator applies to the
     # subitems board too; raised so that the issue's sizes fit
-    emulator = Emulator(clock=clock, seed=True, limits=Limits(items_per_board=ITEMS_PER_BOARD))
+    emulator = Emulator(
+        clock=clock,
+        seed=True,
+        limits=Limits(items_per_board=ITEMS_PER_BOARD),
+        undocumented=undocumented,
+    )
     started, wall, cpu = clock.monotonic(), time.perf_counter(), time.process_time()
     syncs, status = 0, "not run"
     with MondayClient(URL, "bench-token", transport=emulator.transport(), clock=clock) as client:
@@ -91,6 +108,9 @@ def one_run(label: str, config: SyncConfig, lines: int, sizes: int, tmp: Path) -
         jobs = connection.execute(
             sa.select(sa.func.count()).select_from(db.tables.bulk_jobs)
         ).scalar_one()
+    processing = processing_seconds(
+        [(job.started_at, job.ended_at) for job in emulator.bulk.jobs.values()]
+    )
     run = Run(
         label,
         status,
@@ -101,9 +121,30 @@ def one_run(label: str, config: SyncConfig, lines: int, sizes: int, tmp: Path) -
         time.perf_counter() - wall,
         time.process_time() - cpu,
         jobs,
+        processing,
     )
     db.engine.dispose()
     return run
+
+
+def processing_seconds(spans: list[tuple[float | None, float | None]]) -> float:
+    """Seconds covered by the union of the jobs' processing spans (jobs run side by side)."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted((s, e) for s, e in spans if s is not None and e is not None):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
+
+
+def processing_model(undocumented: Undocumented) -> str:
+    """The emulator's job-processing model the runs use."""
+    limits = Limits()
+    parallel = undocumented.bulk_parallel_jobs or "no limit"
+    return (
+        f"the emulator's own (monday publishes none): {limits.bulk_job_seconds:g} s + rows / "
+        f"{limits.bulk_rows_per_second:g} a second per job, jobs at once: {parallel}"
+    )
 
 
 def csv_memory(config: SyncConfig, lines: int, sizes: int, tmp: Path) -> tuple[int, int, int]:
@@ -145,7 +186,15 @@ def main() -> None:
     parser.add_argument(
         "--runs", default="mutations,ingest,backfill", help="which runs (comma-separated)"
     )
+    parser.add_argument(
+        "--parallel-jobs",
+        type=int,
+        default=Undocumented().bulk_parallel_jobs,
+        help="jobs the emulator processes at once (0: no limit, its default; monday's is "
+        "undocumented): to see how much of the comparison rests on it",
+    )
     args = parser.parse_args()
+    undocumented = Undocumented(bulk_parallel_jobs=args.parallel_jobs)
     config = load_builtin_config()
     runs = []
     with tempfile.TemporaryDirectory(prefix="bulk-bench-") as name:
@@ -157,7 +206,7 @@ def main() -> None:
         ):
             if label not in args.runs.split(","):
                 continue
-            runs.append(one_run(label, bulk, args.lines, args.sizes, tmp))
+            runs.append(one_run(label, bulk, args.lines, args.sizes, tmp, undocumented))
             print(json.dumps(runs[-1].__dict__), flush=True)
         one_peak, all_peak, total = csv_memory(config, args.lines, args.sizes, tmp)
     command = shlex.join([sys.executable, *sys.argv])
@@ -166,13 +215,18 @@ def main() -> None:
     print(
         f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
+    print(f"job processing model: {processing_model(undocumented)}")
     print()
-    print("| run | status | syncs | jobs | requests | complexity | modelled min | wall s | CPU s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| run | status | syncs | jobs | requests | complexity | modelled min "
+        "| of which job processing | wall s | CPU s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in runs:
         print(
             f"| {r.label} | {r.status} | {r.syncs} | {r.jobs} | {r.requests:,} | "
-            f"{r.complexity:,} | {r.modelled / 60:.1f} | {r.wall:.1f} | {r.cpu:.1f} |"
+            f"{r.complexity:,} | {r.modelled / 60:.2f} | {r.processing / 60:.2f} | "
+            f"{r.wall:.1f} | {r.cpu:.1f} |"
         )
     base = runs[0].modelled if runs[0].label == "mutations" else 0
     for r in runs[1:]:

@@ -53,6 +53,7 @@ class BulkTransport(httpx.BaseTransport):
         self.crash, self.after = dict(crash or {}), dict(after or {})
         self.seen: dict[str, int] = {}
         self.uploads: list[httpx.Request] = []
+        self.queries: list[tuple[str, dict[str, Any], int]] = []  # (name, variables, cost)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if "/emulator/uploads/" in request.url.path:
@@ -61,7 +62,8 @@ class BulkTransport(httpx.BaseTransport):
         elif "/emulator/reports/" in request.url.path:
             step = "report"
         else:
-            step = json.loads(request.content).get("operationName", "")
+            body = json.loads(request.content)
+            step = body.get("operationName", "")
         self.seen[step] = self.seen.get(step, 0) + 1
         key = (step, self.seen[step])
         action = self.crash.pop(key, None)
@@ -69,6 +71,9 @@ class BulkTransport(httpx.BaseTransport):
             raise Crash(f"killed before {key}")
         response = self.inner.handle_request(request)
         response.read()
+        if step not in ("upload", "report"):
+            cost = ((response.json().get("data") or {}).get("complexity") or {}).get("query", 0)
+            self.queries.append((step, body.get("variables") or {}, cost))
         if action == "crash_after":
             raise Crash(f"killed after {key}")
         hook = self.after.pop(key, None)
@@ -129,6 +134,39 @@ def test_a_large_first_load_goes_through_an_import_job(
     assert polls[-1] == (100, 100) and len(polls) == transport.seen["JobStatus"]
     assert [done for done, _ in polls] == sorted(done for done, _ in polls)
     assert clock.slept.count(config.delivery.bulk.poll_seconds) == len(polls) - 1
+
+
+def test_the_read_back_reads_ids_keys_and_sizes_only(
+    db: Database, config: SyncConfig, emulator: Emulator, clock: ManualClock
+) -> None:
+    """After the job, one query per 100 keys: ids, the key column, subitems' size; no other
+    column value is read (the job made the items from our file) and the mirror holds the
+    staged values."""
+    config = bulk_config(config, mode="always")
+    transport = BulkTransport(emulator)
+    outcome = run(db, config, transport, clock)
+    assert outcome.exit_code == 0
+    assert_exactly_once(db, config, emulator)
+    names = [name for name, _, _ in transport.queries]
+    after_job = names[len(names) - names[::-1].index("JobStatus") :]
+    assert after_job == ["ReadBack"]  # 69 keys: one page, nothing else read
+    (_, variables, cost) = transport.queries[names.index("ReadBack")]
+    assert variables["columnIds"] == [KEY_COLUMN]
+    assert variables["subitemColumnIds"] == [config.subitems.size_column_id]
+    assert variables["limit"] == len(variables["columns"][0]["column_values"]) == 69
+    assert cost < 69 * 300  # ids, one key, subitems' size: a few hundred points an item
+    keys, _ = expected_board(db, config)
+    t = db.tables
+    with db.engine.connect() as connection:
+        staged = {
+            r.order_key: (r.column_values, r.monday_item_id)
+            for r in connection.execute(sa.select(t.staged_items))
+        }
+        mirror = {
+            r.order_key: (r.column_values, r.monday_item_id)
+            for r in connection.execute(sa.select(t.items))
+        }
+    assert set(mirror) == keys and mirror == staged
 
 
 def test_a_second_sync_of_a_bulk_load_changes_nothing(
@@ -416,14 +454,21 @@ def test_killed_at_a_job_step_then_resumed(
         assert states == [BulkJobState.SETTLED]
 
 
-@pytest.mark.parametrize("point", ["recording", "settling"])
+@pytest.mark.parametrize("point", ["recording", "recording subitems", "settling"])
 def test_killed_after_the_job_completed_then_resumed(
     db: Database, config: SyncConfig, emulator: Emulator, clock: ManualClock, point: str
 ) -> None:
+    """Killed while the read-back is recorded: items (the 40th of 69), subitems (the first:
+    the items are recorded, and the resumed read-back finds their subitems by parent), or
+    when the job is closed."""
     config = bulk_config(config, mode="always")
     t = db.tables
-    when = _recording(t.staged_items.name) if point == "recording" else _settling(t.bulk_jobs.name)
-    nth = 1 if point == "settling" else 40  # the 40th of the job's 69 items
+    when = {
+        "recording": _recording(t.staged_items.name),
+        "recording subitems": _recording(t.staged_subitems.name),
+        "settling": _settling(t.bulk_jobs.name),
+    }[point]
+    nth = 40 if point == "recording" else 1
     with crash_on_statement(db.engine, when, nth=nth), pytest.raises(Crash):
         run(db, config, BulkTransport(emulator), clock)
     (job,) = count_jobs(db)

@@ -205,7 +205,28 @@ def test_a_line_longer_than_a_job_or_of_an_unknown_group_is_left_out() -> None:
 def test_the_row_limits_are_monday_s() -> None:
     assert ROW_LIMITS == {"ingest": 10_000, "backfill": 20_000}
     jobs = plan_jobs(lines_of([4] * 2001), {"G1": "g1"}, ROW_LIMITS["ingest"])
-    assert [job.rows for job in jobs] == [10_000, 5]
+    assert [job.rows for job in jobs] == [5_005, 5_000]
+
+
+@pytest.mark.parametrize(
+    ("rows", "limit", "expected"),
+    [
+        ([5] * 5_000, 20_000, [12_500, 12_500]),  # the benchmark's backfill: not 20,000 + 5,000
+        ([5] * 5_000, 10_000, [8_335, 8_335, 8_330]),
+        ([5] * 4_000, 20_000, [20_000]),  # exactly full: one job
+        ([1, 1, 1, 7], 8, [3, 7]),  # a long line last: still two jobs
+        ([7, 1, 1, 1], 8, [7, 3]),
+        ([2] * 7, 4, [4, 4, 4, 2]),
+        ([6, 6, 4, 4], 10, [6, 10, 4]),  # lines whole: three jobs, as filling each would make
+    ],
+)
+def test_a_group_takes_the_fewest_jobs_of_about_even_size(
+    rows: list[int], limit: int, expected: list[int]
+) -> None:
+    lines = lines_of([n - 1 for n in rows])  # a line's rows: its item and its subitems
+    jobs = plan_jobs(lines, {"G1": "g1"}, limit)
+    assert [job.rows for job in jobs] == expected
+    assert [line for job in jobs for line in job.lines] == lines  # in order, each once
 
 
 def _column(column_id: str, labels: tuple[str, ...], deactivated: tuple[str, ...] = ()) -> Column:

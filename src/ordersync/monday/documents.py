@@ -44,6 +44,8 @@ __all__ = [
     "job_status_document",
     "move_item_to_group",
     "next_items_page_document",
+    "next_read_back_document",
+    "read_back_document",
     "start_import_document",
     "webhooks_document",
 ]
@@ -402,6 +404,47 @@ def job_status_document() -> str:
     )
 
 
+READ_BACK_FIELDS = (
+    "id state column_values(ids: $columnIds) { id text } "
+    "subitems { id name state column_values(ids: $subitemColumnIds) { id text } }"
+)
+"""What reading an import job's items back needs, and no more: each item's id, state and key
+columns' text; each subitem's id, name, state and size column's text (FACTS.md "Bulk import":
+a job returns no ids)."""
+
+
+def read_back_document() -> str:
+    """``ReadBack($boardId, $columns, $limit, $columnIds, $subitemColumnIds)``: the items whose
+    key column matches, with ``READ_BACK_FIELDS`` (``items_page_by_column_values``)."""
+    return _operation(
+        "ReadBack",
+        [
+            "$boardId: ID!",
+            "$columns: [ItemsPageByColumnValuesQuery!]",
+            "$limit: Int!",
+            "$columnIds: [String!]",
+            "$subitemColumnIds: [String!]",
+        ],
+        "items_page_by_column_values(board_id: $boardId, columns: $columns, limit: $limit) "
+        f"{{ cursor items {{ {READ_BACK_FIELDS} }} }}",
+    )
+
+
+def next_read_back_document() -> str:
+    """``NextReadBack($cursor, $limit, $columnIds, $subitemColumnIds)``: the next page."""
+    return _operation(
+        "NextReadBack",
+        [
+            "$cursor: String!",
+            "$limit: Int!",
+            "$columnIds: [String!]",
+            "$subitemColumnIds: [String!]",
+        ],
+        "next_items_page(cursor: $cursor, limit: $limit) "
+        f"{{ cursor items {{ {READ_BACK_FIELDS} }} }}",
+    )
+
+
 def column_revisions_document() -> str:
     """``ColumnRevisions($boardId, $columnIds)``: columns' settings (labels with their ids) and
     revisions, for ``add_dropdown_labels_document``."""
@@ -481,6 +524,8 @@ def all_documents() -> Iterator[tuple[str, str]]:
     for kind in IMPORT_KINDS:
         yield f"start {kind}", start_import_document(kind)
     yield "JobStatus", job_status_document()
+    yield "ReadBack", read_back_document()
+    yield "NextReadBack", next_read_back_document()
     yield "ColumnRevisions", column_revisions_document()
     yield "AddDropdownLabels", add_dropdown_labels_document()
     for shape in read_shapes():

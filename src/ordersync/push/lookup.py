@@ -45,11 +45,16 @@ def find_items(
     items = client.items_by_column_values(
         board_id, first_column, first_parts, column_ids=key_column_ids(config)
     )
-    found: dict[str, int] = {}
+    return {key: item.id for key, item in items_by_key(items, config, keys).items()}
+
+
+def items_by_key(items: Iterable[Item], config: SyncConfig, keys: set[str]) -> dict[str, Item]:
+    """Order key → the oldest active item among ``items`` carrying it, for ``keys`` only."""
+    found: dict[str, Item] = {}
     for item in sorted(items, key=lambda i: i.id):
         key = board_key(item, config)
-        if key in keys and key not in found:  # the client reads active items only
-            found[key] = item.id
+        if item.state == "active" and key in keys and key not in found:
+            found[key] = item
     return found
 
 
@@ -64,12 +69,20 @@ def find_subitems(
     for parent in client.get_items(
         parents, column_ids=[], with_subitems=True, subitem_column_ids=[size_column_id]
     ):
-        for subitem in sorted(parent.subitems, key=lambda s: s.id):
-            if subitem.state != "active":
-                continue
-            value = subitem.values.get(size_column_id)
-            size = clean_text(value.text if value else None) or subitem.name
-            found.setdefault((parent.id, size), subitem.id)
+        found.update(subitems_by_size(parent, size_column_id))
+    return found
+
+
+def subitems_by_size(parent: Item, size_column_id: str) -> dict[tuple[int, str], int]:
+    """(parent item id, size) → id of the parent's oldest active subitem with that size (the
+    size column's text, else the subitem's name)."""
+    found: dict[tuple[int, str], int] = {}
+    for subitem in sorted(parent.subitems, key=lambda s: s.id):
+        if subitem.state != "active":
+            continue
+        value = subitem.values.get(size_column_id)
+        size = clean_text(value.text if value else None) or subitem.name
+        found.setdefault((parent.id, size), subitem.id)
     return found
 
 

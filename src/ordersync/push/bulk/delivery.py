@@ -13,11 +13,12 @@ are created first where the mapping allows it: dropdown labels through
 
 A job's steps: start (``ingest_items`` or ``backfill_items``) → journal (``jobs.record_job``,
 committed) → ``PUT`` the file → poll ``fetch_job_status`` (every ``poll_seconds``, paced by
-the client, with a progress bar) → read the board back by key and record what is there
-through the adoption path (``ItemCreates.adopt`` / ``SubitemCreates.adopt``, as created).
-After a COMPLETED job, a row not on the board is an ERR row with monday's reason (the report
-where it names one); after a FAILED or REJECTED one, the rows not there stay PENDING and go by
-mutation (``auto``) or stop the batch resumable (``jobs`` whose reason no retry passes).
+the client, with a progress bar) → read the board back by key (``readback``: ids, keys and
+sizes, no other values: the job made the items from our file) and record what is there as
+created. After a COMPLETED job, a row not on the board is an ERR row with monday's reason
+(the report where it names one); after a FAILED or REJECTED one, the rows not there stay
+PENDING and go by mutation (``auto``) or stop the batch resumable (``jobs`` whose reason no
+retry passes).
 
 Before anything is sent to a board, jobs left open by a crash are settled
 (``resolve_open_jobs``): a job monday runs or ran is polled to its end and read back; a job
@@ -44,7 +45,7 @@ from ordersync.errors import (
     PermanentMondayError,
     RowRejected,
 )
-from ordersync.monday import MondayClient
+from ordersync.monday import Item, MondayClient
 from ordersync.monday.classify import JOB_STOP_REASONS, classify_job_failure
 from ordersync.monday.models import JobStatus
 from ordersync.push.board import BoardContext
@@ -66,8 +67,11 @@ from ordersync.push.bulk.jobs import (
     note_status,
     open_jobs,
     record_job,
+    upload_expiry,
 )
+from ordersync.push.bulk.readback import read_back, subitem_ids
 from ordersync.push.bulk.report import report_reasons
+from ordersync.push.lookup import find_subitems
 from ordersync.push.rows import MAX_ATTEMPTS, ItemCreates, RowKind, SubitemCreates
 from ordersync.states import Action, BulkJobState, RowStatus
 
@@ -80,6 +84,8 @@ FALLBACK_REASONS = frozenset({"ACCOUNT_CAPACITY_EXCEEDED", "PERMISSION_DENIED"})
 """Job failures after which ``auto`` sends the rows by mutation (that can pass where the job
 could not); any other stopping reason stops the batch in every mode."""
 NOT_CREATED = "IMPORT_NOT_CREATED"
+RAN = frozenset({"COMPLETED", "FAILED"})
+"""Terminal states of a job that processed rows: what it made is ours."""
 JOB_NOT_FOUND_CODES = frozenset({"JOB_NOT_FOUND", "ResourceNotFoundException"})
 IN_CHUNK = 500  # ids per IN list (SQL Server takes at most 2,100 parameters a statement)
 
@@ -263,6 +269,7 @@ class BulkDelivery:
         except MondayError as error:
             self._cannot_help(error)
             return None
+        started_at = utcnow()
         job = record_job(
             self.db,
             job_id=started.job_id,
@@ -274,7 +281,8 @@ class BulkDelivery:
             subitem_stg_ids=file.subitem_stg_ids,
             file_digest=file.digest,
             file_rows=file.rows,
-            started_at=utcnow(),
+            started_at=started_at,
+            upload_expires_at=upload_expiry(started.upload_url, started_at),
         )
         for kind, stg_ids in (
             (self.item_creates, file.item_stg_ids),
@@ -354,15 +362,19 @@ class BulkDelivery:
     def _settle(self, job: BulkJob, status: JobStatus | None, state: BulkJobState) -> None:
         """Read the job's rows back by key and record them; close the job.
 
-        Items by key, subitems by parent and size, through the adoption path (differences
-        from the source are staged in the batch). After a COMPLETED job, rows not on the
-        board become ERR rows with monday's reason; otherwise they stay PENDING.
+        Items by key, subitems by parent and size. After a job that ran (COMPLETED or
+        FAILED), what the board holds under the job's keys is what the job made from our file:
+        recorded with its id, its values not read (``readback``). After a job that made
+        nothing (REJECTED, abandoned), anything under those keys was made by someone else: the
+        adoption path reads it and stages its differences from the source. After a COMPLETED
+        job, rows not on the board become ERR rows with monday's reason; otherwise they stay
+        PENDING.
         """
         completed = status is not None and status.status == "COMPLETED"
-        items = _pending(self.item_creates, job.item_stg_ids)
-        missing = self.item_creates.adopt(job.batch_id, items, before_create=False, created=True)
-        subitems = _pending(self.subitem_creates, job.subitem_stg_ids)
-        left = self.subitem_creates.adopt(job.batch_id, subitems, before_create=False, created=True)
+        if status is not None and status.status in RAN:
+            missing, left = self._record_imported(job)
+        else:
+            missing, left = self._adopt(job)
         reasons: dict[str, tuple[str, str]] = {}
         if completed and (missing or left):
             reasons = report_reasons(self.client, status, self._file_order(job))
@@ -376,6 +388,59 @@ class BulkDelivery:
                         problem = _not_created(job, reasons.get(row.stg_id))
                         self.subitem_creates.fail(connection, job.batch_id, row, problem)
             close_job(connection, self.db, job.job_id, state, status)
+
+    def _record_imported(self, job: BulkJob) -> tuple[list[sa.Row], list[sa.Row]]:
+        """Record the job's rows the board holds (DONE, counted as created) with the ids
+        read back; return the item and subitem rows it does not hold."""
+        items = _pending(self.item_creates, job.item_stg_ids)
+        found = read_back(
+            self.client, self.board.board_id, self.config, (r.order_key for r in items)
+        )
+        missing = self._record(
+            self.item_creates, job.batch_id, items, lambda r: _id(found.get(r.order_key))
+        )
+        subitems = _pending(self.subitem_creates, job.subitem_stg_ids)
+        size_column = self.config.subitems.size_column_id
+        by_size = subitem_ids(found.values(), size_column)
+        # Parents recorded by an earlier, interrupted settling were not read back this time.
+        others = {r.parent_item_id for r in subitems if r.parent_item_id is not None} - {
+            item.id for item in found.values()
+        }
+        by_size.update(find_subitems(self.client, others, size_column))
+        left = self._record(
+            self.subitem_creates,
+            job.batch_id,
+            subitems,
+            lambda r: by_size.get((r.parent_item_id, r.size_label)),
+        )
+        return missing, left
+
+    def _record(
+        self,
+        kind: ItemCreates | SubitemCreates,
+        batch_id: str,
+        rows: list[sa.Row],
+        monday_id: Callable[[sa.Row], int | None],
+    ) -> list[sa.Row]:
+        """Record ``rows`` whose id is known as created (DONE); return the others."""
+        left = []
+        with self.db.engine.begin() as connection:
+            for row in rows:
+                found = monday_id(row)
+                if found is None:
+                    left.append(row)
+                else:
+                    kind.record(connection, row, found, RowStatus.DONE)
+            kind.count(connection, batch_id, **{kind.succeeded: len(rows) - len(left)})
+        return left
+
+    def _adopt(self, job: BulkJob) -> tuple[list[sa.Row], list[sa.Row]]:
+        """Adopt what the board holds under the job's keys (made by someone else)."""
+        items = _pending(self.item_creates, job.item_stg_ids)
+        missing = self.item_creates.adopt(job.batch_id, items, before_create=False, created=True)
+        subitems = _pending(self.subitem_creates, job.subitem_stg_ids)
+        left = self.subitem_creates.adopt(job.batch_id, subitems, before_create=False, created=True)
+        return missing, left
 
     def _file_order(self, job: BulkJob) -> list[str]:
         """The staged row ids in the job's file order (item, its subitems, next item …)."""
@@ -441,6 +506,10 @@ def _pending(kind: ItemCreates | SubitemCreates, stg_ids: tuple[str, ...]) -> li
     for start in range(0, len(stg_ids), IN_CHUNK):
         rows.update((r.stg_id, r) for r in kind.rows_by_id(list(stg_ids[start : start + IN_CHUNK])))
     return [rows[stg_id] for stg_id in stg_ids if stg_id in rows]
+
+
+def _id(item: Item | None) -> int | None:
+    return None if item is None else item.id
 
 
 def _not_created(job: BulkJob, reason: tuple[str, str] | None) -> RowRejected:

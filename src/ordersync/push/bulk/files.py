@@ -84,8 +84,12 @@ class ImportFile:
 def plan_jobs(lines: Iterable[Line], group_ids: Mapping[str, str], row_limit: int) -> list[JobPlan]:
     """Pack lines into jobs: one group per job, at most ``row_limit`` rows, lines kept whole.
 
-    Lines keep their order within a group; groups come in order of first appearance. A line
-    longer than ``row_limit`` or of a group the board lacks is left out (see ``importable``).
+    A group takes as few jobs as its rows need, of about even size (each at least the group's
+    rows / jobs, lines kept whole): the batch's jobs are uploaded together, and where monday
+    runs them side by side the batch waits for its largest job, not for a full one beside a
+    remainder. Lines keep their order within a group; groups come in order of first
+    appearance. A line longer than ``row_limit`` or of a group the board lacks is left out
+    (see ``importable``).
     """
     by_group: dict[str, list[Line]] = {}
     for line in lines:
@@ -94,17 +98,30 @@ def plan_jobs(lines: Iterable[Line], group_ids: Mapping[str, str], row_limit: in
             by_group.setdefault(group_id, []).append(line)
     jobs: list[JobPlan] = []
     for group_id, group_lines in by_group.items():
-        chunk: list[Line] = []
-        rows = 0
-        for line in group_lines:
-            if chunk and rows + line.rows > row_limit:
-                jobs.append(JobPlan(group_id, tuple(chunk)))
-                chunk, rows = [], 0
-            chunk.append(line)
-            rows += line.rows
-        if chunk:
-            jobs.append(JobPlan(group_id, tuple(chunk)))
+        total = sum(line.rows for line in group_lines)
+        even = _pack(group_lines, row_limit, -(-total // -(-total // row_limit)))
+        full = _pack(group_lines, row_limit, row_limit)
+        jobs.extend(
+            JobPlan(group_id, chunk) for chunk in (even if len(even) <= len(full) else full)
+        )
     return jobs
+
+
+def _pack(lines: list[Line], row_limit: int, target: int) -> list[tuple[Line, ...]]:
+    """Lines in order, a job closed once it holds ``target`` rows or the next line would take
+    it over ``row_limit``."""
+    chunks: list[tuple[Line, ...]] = []
+    chunk: list[Line] = []
+    rows = 0
+    for line in lines:
+        if chunk and (rows >= target or rows + line.rows > row_limit):
+            chunks.append(tuple(chunk))
+            chunk, rows = [], 0
+        chunk.append(line)
+        rows += line.rows
+    if chunk:
+        chunks.append(tuple(chunk))
+    return chunks
 
 
 def item_column_types(config: SyncConfig) -> dict[str, str]:

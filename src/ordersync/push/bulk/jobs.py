@@ -7,7 +7,8 @@ STARTED until the upload is confirmed (UPLOADED), and SETTLED once monday's term
 has been read and the board read back by key, or ABANDONED when its URL expired before the
 file arrived. A job still STARTED or UPLOADED after a crash is settled before anything else
 is sent to that board (``BulkDelivery.resolve_open_jobs``). The upload URL itself is not
-kept: it is a credential, and a job whose file may not have arrived is waited out instead.
+kept: it is a credential, and a job whose file may not have arrived is waited out instead,
+until the URL's expiry read from it when the job started (``upload_expiry``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
 
@@ -24,7 +26,32 @@ from ordersync.monday.models import JobStatus
 from ordersync.states import OPEN_BULK_JOB_STATES, BulkJobState
 
 UPLOAD_URL_LIFETIME = timedelta(minutes=10)
-"""monday's pre-signed upload URLs expire after 10 minutes (FACTS.md "Bulk import")."""
+"""monday's pre-signed upload URLs expire after 10 minutes (FACTS.md "Bulk import"): assumed
+when the URL does not say (``upload_expiry``)."""
+AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
+"""``X-Amz-Date`` of a pre-signed S3 URL: when it was signed, UTC (SigV4's basic ISO 8601)."""
+
+
+def upload_expiry(upload_url: str, started_at: datetime) -> datetime:
+    """When a job's pre-signed upload URL expires, in naive UTC like ``started_at``.
+
+    The URL says how long it lives (``X-Amz-Expires``, seconds) from when it was signed
+    (``X-Amz-Date``). The later of signed + lifetime and ``started_at`` (taken once monday's
+    answer has arrived, so after the signing) + lifetime is kept: a clock of ours behind or
+    ahead of monday's never cuts the wait for a file that may still arrive short. A URL
+    without a readable ``X-Amz-Expires`` lives ``UPLOAD_URL_LIFETIME``.
+    """
+    query = parse_qs(urlsplit(upload_url).query)
+    lifetime = UPLOAD_URL_LIFETIME
+    expires = (query.get("X-Amz-Expires") or [""])[0]
+    if expires.isdigit():
+        lifetime = timedelta(seconds=int(expires))
+    deadline = started_at + lifetime
+    try:
+        signed = datetime.strptime((query.get("X-Amz-Date") or [""])[0], AMZ_DATE_FORMAT)
+    except ValueError:
+        return deadline
+    return max(deadline, signed + lifetime)
 
 
 @dataclass(frozen=True)
@@ -56,6 +83,7 @@ def record_job(
     file_digest: str,
     file_rows: int,
     started_at: datetime,
+    upload_expires_at: datetime,
 ) -> BulkJob:
     """Journal a started job (STARTED), committed: call before its file is uploaded."""
     job = BulkJob(
@@ -68,7 +96,7 @@ def record_job(
         subitem_stg_ids,
         file_digest,
         BulkJobState.STARTED,
-        started_at + UPLOAD_URL_LIFETIME,
+        upload_expires_at,
     )
     with db.engine.begin() as connection:
         connection.execute(
