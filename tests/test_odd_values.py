@@ -352,7 +352,7 @@ def test_a_scope_longer_than_the_batch_keeps_is_a_usage_error() -> None:
 
 @pytest.fixture
 def sqlite_db(sqlite_url: str) -> Any:
-    from support import demo_database
+    from helpers.support import demo_database
 
     database = demo_database(sqlite_url)
     yield database
@@ -361,7 +361,7 @@ def sqlite_db(sqlite_url: str) -> Any:
 
 @pytest.fixture(scope="module")
 def plan_db(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from support import demo_database
+    from helpers.support import demo_database
 
     database = demo_database(f"sqlite:///{tmp_path_factory.mktemp('plan') / 'plan.db'}")
     yield database
