@@ -467,6 +467,7 @@ def test_every_new_statement_compiles_for_sql_server(
     """Moves, duplicate keys across scopes, archives looked up in the source, adoption with
     differences: every statement they issue compiles for mssql."""
     from sqlalchemy.dialects import mssql
+
     from helpers.support import demo_database
 
     db = demo_database(sqlite_url)
