@@ -310,7 +310,8 @@ class PhaseClock:
         planner = plan_module._Planner
         self.wrap_generator(plan_module, "iter_chunks", "read source")
         self.wrap(LineBuilder, "build", "build lines")
-        self.wrap(planner, "_mirror_digests", "mirror digests")
+        self.wrap(planner, "_mirror_digests", "mirror digests")  # SQLite: digests in Python
+        self.wrap(planner, "scan_unchanged", "unchanged in SQL")  # PostgreSQL: in the database
         self.wrap(planner, "record_digests", "record digests")
         self.wrap(planner, "scan", "scan insert")
         self.wrap(planner, "reject_duplicates", "duplicates")

@@ -8,14 +8,16 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import mssql
 
 from helpers.board_support import GREYSON
+from helpers.support import demo_database
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.push.lines import LineBuilder
-from ordersync.push.plan import PlanResult, plan_batch
-from ordersync.push.raw_digest import config_digest
-from ordersync.push.source import Scope, reflect_source
+from ordersync.push.plan import PlanResult, _Planner, plan_batch
+from ordersync.push.raw_digest import RawDigests, config_digest
+from ordersync.push.source import Scope, reflect_source, select_scope
 from ordersync.states import Action
 
 KEY = "AAG ORDER NUMBER"
@@ -222,3 +224,56 @@ def test_settings_lines_do_not_depend_on_leave_the_digest_alone(config: SyncConf
 
 def _items(config: SyncConfig, **update: object) -> SyncConfig:
     return config.model_copy(update={"items": config.items.model_copy(update=update)})
+
+
+def test_the_database_and_python_take_one_digest(pg_url: str, config: SyncConfig) -> None:
+    """A raw digest the database takes (``scan_unchanged``) must equal the one Python keeps
+    for a line it built from the same row digest; row digests tell NULL from ''."""
+    digests = RawDigests(config, ("XS", "S"), "postgresql")
+    assert digests.in_database
+    row_digest, row_hash = "ab" * 32, "cd" * 32
+    engine = sa.create_engine(pg_url)
+    with engine.connect() as connection:
+        taken = connection.execute(
+            sa.select(digests.digest_sql(sa.literal(row_digest), sa.literal(row_hash)))
+        ).scalar_one()
+        rows = [
+            connection.execute(
+                sa.select(digests.row_digest_sql([sa.literal(v, sa.Unicode) for v in row]))
+            ).scalar_one()
+            for row in ((None, "x"), ("", "x"), ("x", None), ("x", ""), ("x", "x"), ("x", "x"))
+        ]
+    engine.dispose()
+    assert taken == digests.digest(row_digest, row_hash)
+    assert len(set(rows)) == 5 and rows[-1] == rows[-2] and all(len(r) == 64 for r in rows)
+
+
+def test_sqlite_takes_row_digests_in_python(config: SyncConfig) -> None:
+    python = RawDigests(config, ("XS",), "sqlite")
+    postgres = RawDigests(config, ("XS",), "postgresql")
+    assert not python.in_database and postgres.in_database
+    assert python.digest("ab" * 32, "cd" * 32) != postgres.digest("ab" * 32, "cd" * 32)
+    several = config.model_copy(
+        update={"source": config.source.model_copy(update={"key_columns": [KEY, "DROP"]})}
+    )
+    assert not RawDigests(several, ("XS",), "postgresql").in_database  # keys joined in Python
+
+
+def test_the_statements_taking_digests_in_the_database_compile_for_sql_server(
+    sqlite_url: str, config: SyncConfig
+) -> None:
+    """``scan_unchanged`` and ``changed_rows`` as SQL Server would run them (HASHBYTES)."""
+    db = demo_database(sqlite_url)
+    source = reflect_source(db.engine, config)
+    digests = RawDigests(config, source.size_columns, "mssql")
+    result = PlanResult(board_id=config.board_id(None))
+    planner = _Planner(db, config, None, "b", result.board_id, GREYSON, result, None)  # type: ignore[arg-type]
+    statements = [
+        planner.unchanged_insert(source, digests),
+        planner.changed_rows(select_scope(source, config, GREYSON), source, digests),
+    ]
+    for statement in statements:
+        text = str(statement.compile(dialect=mssql.dialect()))
+        assert "hashbytes('SHA2_256'" in text and "NTEXT" not in text
+        assert text.count("coalesce(") >= len(source.read_columns)
+    db.engine.dispose()

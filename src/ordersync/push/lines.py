@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -151,6 +152,10 @@ class LineBuilder:
         self.name_columns = tuple(config.items.name_columns)
         self.group_columns = tuple(config.items.group_columns)
         self.rules = tuple(self._rule(column) for column in config.items.columns)
+        getter = operator.itemgetter(*size_columns) if size_columns else lambda row: ()
+        self._size_cells: Callable[[Mapping[str, object]], tuple[object, ...]] = (
+            (lambda row: (getter(row),)) if len(size_columns) == 1 else getter
+        )
         self._numbers: dict[Normalized, str] = {}  # normalised Decimal → monday's text
         rule = config.items.cancelled
         self.cancelled_column = rule.column
@@ -196,10 +201,53 @@ class LineBuilder:
         """Validate and derive one order line; never drops or changes a value silently."""
         problems: list[RowRejected] = []
         warnings: list[RowRejected] = []
+        key = self._key(row, problems)
+        values, monday_values = self._values(row, problems, warnings)
+        sizes = self._sizes(row, problems)
+        name = self._item_name(row, problems)
+        if key is not None:
+            too_long = _too_long("KEY_TOO_LONG", "the key", order_key(key), LIMITS.key)
+            if too_long:  # a key the mirror cannot hold is never staged, nor marked present
+                problems.append(too_long)
+                key = None
+        customer, po_number, season = self._scope(row, problems)
+        if problems or key is None:
+            return LineProblems(key=key, problems=problems, payload=self.payload(row))
+        group = self.group_title(row, customer)
+        return OrderLine(
+            key=key,
+            order_key=order_key(key),
+            item_name=name,
+            group_title=group,
+            values=values,
+            monday_values=monday_values,
+            sizes=sizes,
+            customer=customer,
+            po_number=po_number,
+            season=season,
+            row_hash=line_hash(name, group, monday_values, sizes),
+            warnings=tuple(warnings),
+            cancelled=(_fast_text(row.get(self.cancelled_column)) or "").upper()
+            in self.cancelled_values,
+        )
+
+    def _key(
+        self, row: Mapping[str, object], problems: list[RowRejected]
+    ) -> tuple[str, ...] | None:
+        """The natural key's parts, or ``None`` (and a ``MISSING_KEY``) when one is empty."""
         parts = tuple(_fast_text(row.get(column)) for column in self.key_columns)
-        key = None if any(part is None for part in parts) else tuple(str(p) for p in parts)
-        if key is None:
+        if any(part is None for part in parts):
             problems.append(self._missing_key(row, parts))
+            return None
+        return tuple(str(part) for part in parts)
+
+    def _values(
+        self,
+        row: Mapping[str, object],
+        problems: list[RowRejected],
+        warnings: list[RowRejected],
+    ) -> tuple[dict[str, Normalized], dict[str, Any]]:
+        """The pushed columns: normalised, and as monday's JSON (empty values left out)."""
         values: dict[str, Normalized] = {}
         monday_values: dict[str, Any] = {}
         for rule in self.rules:
@@ -219,7 +267,10 @@ class LineBuilder:
                     monday_values[rule.column_id] = monday
                 else:
                     monday_values[rule.column_id] = rule.column_type.to_monday(value)
-        sizes = self._sizes(row, problems)
+        return values, monday_values
+
+    def _item_name(self, row: Mapping[str, object], problems: list[RowRejected]) -> str:
+        """The name columns joined; empty or too long for monday is a problem."""
         name = "".join(_fast_text(row.get(column)) or "" for column in self.name_columns)
         if not name:
             problems.append(
@@ -232,42 +283,24 @@ class LineBuilder:
                     f"item name is {len(name)} characters; monday allows {MAX_ITEM_NAME}",
                 )
             )
-        if key is not None:
-            too_long = _too_long("KEY_TOO_LONG", "the key", order_key(key), LIMITS.key)
-            if too_long:  # a key the mirror cannot hold is never staged, nor marked present
-                problems.append(too_long)
-                key = None
-        customer = self.config.canonical_customer(
-            str(row.get(self.config.source.customer_column) or "")
-        )
+        return name
+
+    def _scope(
+        self, row: Mapping[str, object], problems: list[RowRejected]
+    ) -> tuple[str, str | None, str | None]:
+        """(canonical customer, PO number, season), each checked to fit the mirror."""
+        src = self.config.source
+        customer = self.config.canonical_customer(str(row.get(src.customer_column) or ""))
         scope = {
             "customer": customer,
-            "po_number": _fast_text(row.get(self.config.source.po_column)),
-            "season": _fast_text(row.get(self.config.source.season_column)),
+            "po_number": _fast_text(row.get(src.po_column)),
+            "season": _fast_text(row.get(src.season_column)),
         }
         for field_name, value in scope.items():
             too_long = _too_long("VALUE_TOO_LONG", field_name, value, LIMITS.scope[field_name])
             if too_long:
                 problems.append(too_long)
-        if problems or key is None:
-            return LineProblems(key=key, problems=problems, payload=self.payload(row))
-        group = self.group_title(row, customer)
-        return OrderLine(
-            key=key,
-            order_key=order_key(key),
-            item_name=name,
-            group_title=group,
-            values=values,
-            monday_values=monday_values,
-            sizes=sizes,
-            customer=customer,
-            po_number=scope["po_number"],
-            season=scope["season"],
-            row_hash=line_hash(name, group, monday_values, sizes),
-            warnings=tuple(warnings),
-            cancelled=(_fast_text(row.get(self.cancelled_column)) or "").upper()
-            in self.cancelled_values,
-        )
+        return customer, scope["po_number"], scope["season"]
 
     def _missing_key(self, row: Mapping[str, object], parts: tuple[str | None, ...]) -> RowRejected:
         missing = [c for c, part in zip(self.key_columns, parts, strict=True) if part is None]
@@ -286,10 +319,16 @@ class LineBuilder:
         return customer[:MAX_ITEM_NAME]
 
     def _sizes(self, row: Mapping[str, object], problems: list[RowRejected]) -> dict[str, int]:
+        """Size label → quantity > 0, in source column order (bad cells are problems)."""
+        try:  # all ~160 cells in one C call: most of them are empty
+            cells = zip(self.size_columns, self._size_cells(row), strict=True)
+        except KeyError:  # a row without some size columns (tests, partial rows)
+            cells = zip(
+                self.size_columns, [row.get(size) for size in self.size_columns], strict=True
+            )
         sizes: dict[str, int] = {}
-        for size in self.size_columns:
-            raw = row.get(size)
-            if raw is None or (type(raw) is int and raw == 0):  # most of ~160 cells are empty
+        for size, raw in cells:
+            if raw is None or (type(raw) is int and raw == 0):
                 continue
             try:
                 qty = normalize_quantity(raw, size, LIMITS.quantity)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,14 +40,21 @@ import sqlalchemy as sa
 from ordersync.column_types import QUANTITY_COLUMN_TYPE, SIZE_COLUMN_TYPE
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
-from ordersync.db.engine import insert_rows
+from ordersync.db.engine import insert_rows, prepare_bulk
 from ordersync.errors import RowRejected
 from ordersync.push.board import BoardContext
 from ordersync.push.lines import LineBuilder, LineProblems, OrderLine, subitem_hash
 from ordersync.push.lookup import first_key_part
 from ordersync.push.normalize import clean_text, order_key
-from ordersync.push.raw_digest import RawDigests
-from ordersync.push.source import Scope, SourceTable, iter_chunks, reflect_source, select_scope
+from ordersync.push.raw_digest import ROW_DIGEST, RawDigests
+from ordersync.push.source import (
+    Scope,
+    SourceTable,
+    iter_chunks,
+    reflect_source,
+    scope_condition,
+    select_scope,
+)
 from ordersync.states import Action, BatchStatus, MirrorState, RowStatus, Stage
 
 PREVIEW_LINES = 25
@@ -56,6 +63,7 @@ REJECTED = "REJECTED"  # scan row_hash of a key present in the source but not st
 UNBUILT = "{}"  # scan line of a row skipped by its raw digest (unchanged: never staged)
 MASS_ARCHIVE_FLOOR = 5  # archiving up to this many items of a scope is never refused
 KEY_CHUNK = 500  # keys per IN (...) when looking keys up in the source (SQL Server: < 2100)
+SUBITEM_MEMO = 65_536  # (action, size, quantity) whose staged JSON and hash are remembered
 
 ScopeKey = tuple[str, str | None, str | None]  # (canonical customer, PO number, season)
 
@@ -137,11 +145,15 @@ def plan_batch(
     result = PlanResult(board_id=board_id)
     batch_id = str(uuid.uuid4())
     with db.engine.begin() as connection:
+        prepare_bulk(connection)
         builder = LineBuilder(config, source.size_columns)
-        digests = RawDigests(config, source.size_columns)
+        digests = RawDigests(config, source.size_columns, db.engine.dialect.name)
         planner = _Planner(db, config, connection, batch_id, board_id, scope, result, limit)
         planner.elsewhere = _SourceKeys(connection, config, source, builder)
         statement = select_scope(source, config, scope)
+        if digests.in_database:  # unchanged rows never leave the database
+            planner.scan_unchanged(source, digests)
+            statement = planner.changed_rows(statement, source, digests)
         for chunk in iter_chunks(connection, statement, config.source.chunk_size):
             planner.scan_rows(chunk, builder, digests)
         planner.reject_duplicates()
@@ -191,16 +203,27 @@ class _Planner:
         self.scope_items = 0  # active mirror items of the scope (for the mass-archive rule)
         self._item_rows: list[dict[str, Any]] = []
         self._subitem_rows: list[dict[str, Any]] = []
+        self._subitem_memo: dict[tuple[Action, str, int | None], tuple[str, str | None]] = {}
 
     # ------------------------------------------------------------------------ scanning
     def scan_rows(
         self, chunk: list[dict[str, object]], builder: LineBuilder, digests: RawDigests
     ) -> None:
         """Build the lines of a chunk of source rows, except those their raw digest proves
-        unchanged (the mirror's hash goes into the scan for them), and scan them."""
+        unchanged (the mirror's hash goes into the scan for them), and scan them.
+
+        Where the database takes the row digests (``digests.in_database``), the unchanged
+        rows were scanned by ``scan_unchanged`` and ``changed_rows`` reads only the others,
+        each with its row digest: every row of the chunk is built."""
+        lines: list[tuple[OrderLine | LineProblems, str | None]] = []
+        if digests.in_database:
+            for row in chunk:
+                row_digest = str(row.pop(ROW_DIGEST))
+                lines.append(_with_digest(builder.build(row), digests, row_digest))
+            self.scan(lines)
+            return
         keys = [digests.order_key(row) for row in chunk]
         held = self._mirror_digests({key for key in keys if key is not None})
-        lines: list[tuple[OrderLine | LineProblems, str | None]] = []
         unbuilt: list[dict[str, str | None]] = []
         for key, row in zip(keys, chunk, strict=True):
             values = digests.values(row)
@@ -209,12 +232,67 @@ class _Planner:
                 if digests.digest(values, row_hash) == digest:
                     unbuilt.append(self._scan_row(key, row_hash, UNBUILT, digest))
                     continue
-            line = builder.build(row)
-            built: str | None = None
-            if isinstance(line, OrderLine) and not line.warnings:  # warned lines: every plan
-                built = digests.digest(values, line.row_hash)
-            lines.append((line, built))
+            lines.append(_with_digest(builder.build(row), digests, values))
         self.scan(lines, unbuilt)
+
+    def scan_unchanged(self, source: SourceTable, digests: RawDigests) -> None:
+        """Scan the rows of the scope whose raw digest, taken by the database, matches their
+        mirror item's (one INSERT … SELECT: nothing of them is read into Python)."""
+        self.connection.execute(self.unchanged_insert(source, digests))
+
+    def unchanged_insert(self, source: SourceTable, digests: RawDigests) -> sa.Insert:
+        """``scan_unchanged``'s statement."""
+        scan, mirror = self.tables.scan, self.tables.items
+        unchanged = (
+            sa.select(
+                sa.literal(self.batch_id, scan.c.batch_id.type),
+                mirror.c.order_key,
+                mirror.c.row_hash,
+                sa.literal(UNBUILT, scan.c.line.type),
+                mirror.c.raw_digest,
+            )
+            .select_from(source.table.join(mirror, sa.and_(*self._digest_held(source, digests))))
+            .where(scope_condition(source, self.config, self.scope))
+        )
+        columns = ["batch_id", "order_key", "row_hash", "line", "raw_digest"]
+        return scan.insert().from_select(columns, unchanged)
+
+    def changed_rows(
+        self, statement: sa.Select, source: SourceTable, digests: RawDigests
+    ) -> sa.Select:
+        """The scope's rows that ``scan_unchanged`` did not scan, each with its row digest: the
+        rows of the keys it did not scan, and of a key the scope holds twice (a duplicate, to
+        be rejected), the rows whose digest missed. So the database digests each row once."""
+        scan = self.tables.scan
+        key = _source_key(source, self.config)
+        scanned = sa.exists().where(scan.c.batch_id == self.batch_id, scan.c.order_key == key)
+        twice = (
+            sa.select(key)
+            .where(scope_condition(source, self.config, self.scope))
+            .group_by(key)
+            .having(sa.func.count() > 1)
+            .correlate(None)
+        )
+        held = sa.exists().where(*self._digest_held(source, digests))
+        return statement.add_columns(_row_digest(source, digests).label(ROW_DIGEST)).where(
+            sa.or_(~scanned, sa.and_(key.in_(twice), ~held))
+        )
+
+    def _digest_held(
+        self, source: SourceTable, digests: RawDigests
+    ) -> list[sa.ColumnElement[bool]]:
+        """A source row's mirror item (same key, this scope) holds the row's raw digest."""
+        mirror = self.tables.items
+        row_digest = _row_digest(source, digests)
+        return [
+            mirror.c.board_id == self.board_id,
+            mirror.c.order_key == _source_key(source, self.config),
+            mirror.c.state == MirrorState.ACTIVE,
+            mirror.c.row_hash.is_not(None),
+            mirror.c.raw_digest.is_not(None),
+            *self._in_scope(mirror),
+            mirror.c.raw_digest == digests.digest_sql(row_digest, mirror.c.row_hash),
+        ]
 
     def _mirror_digests(self, keys: set[str]) -> dict[str, tuple[str, str]]:
         """order key → (row hash, raw digest) of the active mirror items of this scope."""
@@ -499,38 +577,28 @@ class _Planner:
         self, row: sa.Row, line: dict[str, Any], old_sizes: dict[str, tuple[int | None, int]]
     ) -> None:
         old = json.loads(row.old_values or "{}")
-        new = line["monday_values"]
-        changed = {c: new.get(c) for c in sorted(set(old) | set(new)) if new.get(c) != old.get(c)}
-        if line["item_name"] != row.old_name:
-            changed["name"] = line["item_name"]
-        size_changes: list[tuple[Action, str, int | None, int | None]] = []
-        for size, qty in line["sizes"].items():
-            if size not in old_sizes:
-                size_changes.append((Action.CREATE, size, None, qty))
-            elif old_sizes[size][0] != qty:
-                size_changes.append((Action.UPDATE, size, old_sizes[size][0], qty))
-        for size, (qty, _) in old_sizes.items():
-            if size not in line["sizes"]:
-                size_changes.append((Action.ARCHIVE, size, qty, None))
+        diff = diff_line(
+            line, old, row.old_name, row.old_group, {s: q for s, (q, _) in old_sizes.items()}
+        )
         stg_id = self._stage_item(
-            Action.UPDATE, row.order_key, row.row_hash, line, changed, row.monday_item_id
+            Action.UPDATE, row.order_key, row.row_hash, line, diff.columns, row.monday_item_id
         )
         columns = [
             (self.titles.get(c, c), old.get(c) if c != "name" else row.old_name, v)
-            for c, v in changed.items()
+            for c, v in diff.columns.items()
         ]
-        if line["group_title"] != row.old_group:  # customer or season changed: the group too
+        if diff.moved:  # customer or season changed: the group too
             self._stage_item(Action.MOVE, row.order_key, None, line, {}, row.monday_item_id)
             self.result.item_moves += 1
             columns.append(("Group", row.old_group, line["group_title"]))
         self._stage_subitems(
             stg_id,
             row.order_key,
-            [(a, s, q, old_sizes.get(s, (None, None))[1]) for a, s, _, q in size_changes],
+            [(a, s, q, old_sizes.get(s, (None, None))[1]) for a, s, _, q in diff.sizes],
         )
-        if changed:
+        if diff.columns:
             self.result.item_updates += 1
-        for action, *_ in size_changes:
+        for action, *_ in diff.sizes:
             if action == Action.CREATE:
                 self.result.subitems += 1
             elif action == Action.UPDATE:
@@ -538,7 +606,7 @@ class _Planner:
             else:
                 self.result.subitem_archives += 1
         self._preview(
-            LineChange(Action.UPDATE, row.order_key, line["item_name"], columns, size_changes)
+            LineChange(Action.UPDATE, row.order_key, line["item_name"], columns, diff.sizes)
         )
 
     def stage_archives(self) -> None:
@@ -640,9 +708,10 @@ class _Planner:
         """Stage (action, size, new quantity, existing subitem id) under a staged item."""
         if not changes:
             return
-        sub = self.config.subitems
-        self._subitem_rows.extend(
-            [
+        rows = self._subitem_rows
+        for position, (action, size, qty, subitem_id) in enumerate(changes):
+            column_values, row_hash = self._subitem_columns(action, size, qty)
+            rows.append(
                 {
                     "stg_id": subitem_stg_id(parent, position),
                     "batch_id": self.batch_id,
@@ -651,18 +720,31 @@ class _Planner:
                     "order_key": key,
                     "size_label": size,
                     "qty": qty,
-                    "column_values": json.dumps(
-                        _subitem_values(action, size, qty, sub.size_column_id, sub.qty_column_id),
-                        ensure_ascii=False,
-                    ),
-                    "row_hash": subitem_hash(size, qty) if qty is not None else None,
+                    "column_values": column_values,
+                    "row_hash": row_hash,
                     "status": RowStatus.PENDING,
                     "monday_subitem_id": subitem_id,
                     "created_at": self.now,
                 }
-                for position, (action, size, qty, subitem_id) in enumerate(changes)
-            ]
-        )
+            )
+
+    def _subitem_columns(
+        self, action: Action, size: str, qty: int | None
+    ) -> tuple[str, str | None]:
+        """(column values JSON, row hash) of a staged subitem. They depend on the action,
+        size and quantity alone, and those repeat: a first sync stages ~5 subitems a line."""
+        memo_key = (action, size, qty)
+        known = self._subitem_memo.get(memo_key)
+        if known is None:
+            sub = self.config.subitems
+            values = _subitem_values(action, size, qty, sub.size_column_id, sub.qty_column_id)
+            known = (
+                json.dumps(values, ensure_ascii=False),
+                subitem_hash(size, qty) if qty is not None else None,
+            )
+            if len(self._subitem_memo) < SUBITEM_MEMO:
+                self._subitem_memo[memo_key] = known
+        return known
 
     # ------------------------------------------------------------------------ errors
     def forget_errors(self) -> None:
@@ -698,20 +780,91 @@ class _Planner:
             self.result.preview.append(change)
 
 
+@dataclass(frozen=True)
+class LineDiff:
+    """What an update changes of a line on the board (``diff_line``)."""
+
+    columns: dict[str, Any]  # column id ("name": the item name) → new monday value, sorted
+    sizes: list[tuple[Action, str, int | None, int | None]]  # (action, size, old, new qty)
+    moved: bool  # the group changed (customer or season): the item moves
+
+
+def diff_line(
+    line: Mapping[str, Any],
+    old_values: Mapping[str, Any],
+    old_name: str | None,
+    old_group: str | None,
+    old_sizes: Mapping[str, int | None],
+) -> LineDiff:
+    """Change detection of one line against what the mirror holds of it (pure).
+
+    Args:
+        line: the line as staged (``OrderLine.to_json``'s fields: ``monday_values``,
+            ``item_name``, ``group_title``, ``sizes``).
+        old_values: the mirror's column values (monday JSON by column id).
+        old_name: the mirror's item name.
+        old_group: the mirror's group title.
+        old_sizes: size label → quantity of the line's active subitems in the mirror.
+
+    Returns:
+        Only the columns whose value differs (a column gone from the line clears it: its new
+        value is ``None``), the item name if it differs, and per size a CREATE (new size),
+        UPDATE (other quantity) or ARCHIVE (size gone), sizes of the line first in its order.
+    """
+    new = line["monday_values"]
+    columns = {
+        c: new.get(c) for c in sorted(set(old_values) | set(new)) if new.get(c) != old_values.get(c)
+    }
+    if line["item_name"] != old_name:
+        columns["name"] = line["item_name"]
+    sizes: list[tuple[Action, str, int | None, int | None]] = []
+    for size, qty in line["sizes"].items():
+        if size not in old_sizes:
+            sizes.append((Action.CREATE, size, None, qty))
+        elif old_sizes[size] != qty:
+            sizes.append((Action.UPDATE, size, old_sizes[size], qty))
+    for size, qty in old_sizes.items():
+        if size not in line["sizes"]:
+            sizes.append((Action.ARCHIVE, size, qty, None))
+    return LineDiff(columns, sizes, line["group_title"] != old_group)
+
+
 def _subitem_values(
     action: Action, size: str, qty: int | None, size_column: str, qty_column: str
 ) -> dict[str, Any]:
-    if action == Action.CREATE:
-        return {
-            size_column: SIZE_COLUMN_TYPE.to_monday(size),
-            qty_column: QUANTITY_COLUMN_TYPE.to_monday(qty),
-        }
-    if action == Action.UPDATE:  # Size too: puts back a size changed by hand on monday
-        return {
-            size_column: SIZE_COLUMN_TYPE.to_monday(size),
-            qty_column: QUANTITY_COLUMN_TYPE.to_monday(qty),
-        }
-    return {}
+    """A staged subitem's column values: size and quantity for a create, and for an update
+    too (the size puts back one changed by hand on monday); nothing for an archive."""
+    if action not in (Action.CREATE, Action.UPDATE):
+        return {}
+    return {
+        size_column: SIZE_COLUMN_TYPE.to_monday(size),
+        qty_column: QUANTITY_COLUMN_TYPE.to_monday(qty),
+    }
+
+
+def _row_digest(source: SourceTable, digests: RawDigests) -> sa.ColumnElement[str]:
+    """The row digest of a source row as the database takes it (the columns a plan reads)."""
+    return digests.row_digest_sql([source.readable(name) for name in source.read_columns])
+
+
+def _source_key(source: SourceTable, config: SyncConfig) -> sa.ColumnElement[str]:
+    """A source row's order key as the database spells it (one key column: its trimmed text).
+
+    TRIM takes only spaces where ``clean_text`` strips all whitespace, so a key with a tab
+    around it finds no mirror item and is built; a digest that matches proves the row built
+    its mirror item's key anyway."""
+    key = source.column(config.source.key_columns[0])
+    return sa.func.trim(key if isinstance(key.type, sa.String) else sa.cast(key, sa.Unicode()))
+
+
+def _with_digest(
+    line: OrderLine | LineProblems, digests: RawDigests, row_digest: str
+) -> tuple[OrderLine | LineProblems, str | None]:
+    """A built line with the raw digest to keep for it (none for a bad row or a warned line:
+    those are built on every plan, so their problems are recorded every time)."""
+    if isinstance(line, OrderLine) and not line.warnings:
+        return line, digests.digest(row_digest, line.row_hash)
+    return line, None
 
 
 def _insert_batch(
