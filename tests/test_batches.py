@@ -49,13 +49,6 @@ def db(db_url: str) -> Iterator[Database]:
     database.engine.dispose()
 
 
-@pytest.fixture
-def statements(db: Database) -> list[Any]:
-    seen: list[Any] = []
-    sa.event.listen(db.engine, "before_execute", lambda c, s, *a: seen.append(s))
-    return seen
-
-
 def plan(**tallies: int) -> PlanResult:
     return PlanResult(board_id=BOARD, **tallies)
 
@@ -330,7 +323,9 @@ def test_reads_by_board_status_time_and_customer(db: Database) -> None:
     assert batches.resolve_batch_id(db, "A2") == "a2"
 
 
-def test_every_batch_statement_compiles_for_sql_server(db: Database, statements: list[Any]) -> None:
+def test_every_batch_statement_compiles_for_sql_server(db: Database) -> None:
+    statements: list[Any] = []
+    sa.event.listen(db.engine, "before_execute", lambda c, s, *a: statements.append(s))
     create(db, "b1", counts={"planned_items": 1})
     add(db, "b1", items_created=1, requests=1)
     batches.advance(db, "b1", BatchStatus.ITEMS_COMPLETED)

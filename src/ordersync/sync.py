@@ -92,7 +92,12 @@ class SyncOutcome:
                 counter.json_key: getattr(report, counter.column) if report else 0
                 for counter in counters(Tally.DELIVERED)
             },
-            "rows_rejected": report.rows_rejected if report else self.plan.rejected,
+            **{  # a dry run's are the plan's
+                counter.json_key: getattr(report, counter.column)
+                if report
+                else counter.shown_in(self.plan)
+                for counter in counters(Tally.REJECTED)
+            },
             "requests": self.requests,
             "resumed_batches": [r.as_dict() for r in self.resumed],
             "batch": report.as_dict() if report else None,
