@@ -216,13 +216,13 @@ def report_rows() -> list[tuple[str, list[tuple[BatchCounter, BatchCounter | Non
     action, (done, planned); then each outcome no action plans (adopted, failed), (it, None)."""
     rows: list[tuple[str, list[tuple[BatchCounter, BatchCounter | None]]]] = []
     for action in planned_actions():
+        planned = [p for kind in KINDS for p in counters(Tally.PLANNED, kind=kind, action=action)]
         cells: list[tuple[BatchCounter, BatchCounter | None]] = [
-            (done, planned)
-            for kind in KINDS
-            for planned in counters(Tally.PLANNED, kind=kind, action=action)
-            for done in counters(Tally.DELIVERED, kind=kind, action=action)
+            (done, p)
+            for p in planned
+            for done in counters(Tally.DELIVERED, kind=p.kind, action=action)
         ]
-        rows.append((cells[0][1].label if cells[0][1] else "", cells))
+        rows.append((planned[0].label, cells))
     for outcome in outcomes():
         unplanned = [c for c in counters(Tally.DELIVERED) if c.outcome == outcome and not c.action]
         if unplanned:
