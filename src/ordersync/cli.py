@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ordersync import __version__
+from ordersync.batch_counters import KINDS, Tally, counters, report_rows
 from ordersync.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -833,11 +834,20 @@ def _shown(value: object) -> str:
 
 
 def _plan_totals(plan: PlanResult) -> str:
+    moved = f" ({plan.item_moves} moved to another group)" if plan.item_moves else ""
+    items, subitems = (_planned_marks(plan, kind) for kind in KINDS)
     return (
-        f"items: +{plan.items} ~{plan.item_updates} -{plan.item_archives}"
-        f"{f' ({plan.item_moves} moved to another group)' if plan.item_moves else ''}; "
-        f"subitems: +{plan.subitems} ~{plan.subitem_updates} -{plan.subitem_archives}; "
+        f"items: {items}{moved}; subitems: {subitems}; "
         f"{plan.unchanged} unchanged; {plan.rejected} rejected"
+    )
+
+
+def _planned_marks(plan: PlanResult, kind: str) -> str:
+    """A plan's changes of one kind: ``+creates ~updates -archives``."""
+    return " ".join(
+        f"{MARKS[c.action][0]}{c.shown_in(plan)}"
+        for c in counters(Tally.PLANNED, kind=kind)
+        if c.action is not None
     )
 
 
@@ -931,49 +941,36 @@ def _table(title: str | None = None) -> Table:
 
 
 def _print_report(report: BatchReport) -> None:
-    """One batch: per action, done/planned for items and subitems (stacked, any width)."""
+    """One batch: per action, done/planned for items and subitems (stacked, any width), what
+    was adopted and failed; then its status, rows rejected at planning and requests' cost."""
     table = _table(f"batch {report.batch_id}")
     table.add_column("")
-    table.add_column("items", justify="right", no_wrap=True)
-    table.add_column("subitems", justify="right", no_wrap=True)
-    for action, done, planned in (
-        ("create", "{kind}s_created", "planned_{kind}s"),
-        ("update", "{kind}s_updated", "planned_{kind}_updates"),
-        ("archive", "{kind}s_archived", "planned_{kind}_archives"),
-    ):
+    for kind in KINDS:
+        table.add_column(f"{kind}s", justify="right", no_wrap=True)
+    for label, cells in report_rows():
         table.add_row(
-            f"{action} (done/planned)" if action == "create" else action,
+            label,
             *(
-                f"{getattr(report, done.format(kind=k))}/{getattr(report, planned.format(kind=k))}"
-                for k in ("item", "subitem")
+                f"{getattr(report, done.column)}/{getattr(report, planned.column)}"
+                if planned is not None
+                else str(getattr(report, done.column))
+                for done, planned in cells
             ),
         )
-    table.add_row("adopted", str(report.items_adopted), str(report.subitems_adopted))
-    table.add_row("failed", str(report.items_failed), str(report.subitems_failed))
     console.print(table)
-    console.print(
-        _text(
-            "status ",
-            (report.status, "bold"),
-            f"; {report.rows_rejected} rows rejected at planning; "
-            f"{report.requests} requests, {report.retries} retries, "
-            f"{report.throttled} answered 429, {report.complexity_spent:,} complexity points",
-        )
+    at_planning, usage = (
+        [c.label.format(getattr(report, c.column)) for c in counters(tally)]
+        for tally in (Tally.REJECTED, Tally.USAGE)
     )
+    figures = "; ".join([*at_planning, ", ".join(usage)])
+    console.print(_text("status ", (report.status, "bold"), f"; {figures}"))
     if report.error:
         console.print(f"last error: {report.error}")
 
 
 def _done_of_planned(report: BatchReport, kind: str) -> str:
-    """Changes done / planned (creates, updates and archives together)."""
-    done = sum(
-        getattr(report, f"{kind}s_{verb}") for verb in ("created", "adopted", "updated", "archived")
-    )
-    planned = sum(
-        getattr(report, name)
-        for name in (f"planned_{kind}s", f"planned_{kind}_updates", f"planned_{kind}_archives")
-    )
-    return f"{done}/{planned}"
+    """Changes done / planned (creates, updates and archives together; adopted as done)."""
+    return f"{report.applied(kind)}/{report.planned(kind)}"
 
 
 SHORT_STATUS = {  # distinct at a glance, short enough for 80 columns
@@ -1009,7 +1006,7 @@ def _batches_table(reports: list[BatchReport], width: int | None = None) -> Tabl
             SHORT_STATUS.get(r.status, r.status),
             _done_of_planned(r, "item"),
             _done_of_planned(r, "subitem"),
-            str(r.rows_rejected + r.items_failed + r.subitems_failed),
+            str(r.rejected_rows()),
         )
         if stacked:
             table.add_row(f"{r.batch_id[:8]}\n{when}", f"{scope}\n{r.board_id}", *figures)
@@ -1034,14 +1031,13 @@ def _print_book(book: BookOutcome) -> None:
         plan, report = outcome.plan, outcome.report
         if report is not None:
             items, subitems = _done_of_planned(report, "item"), _done_of_planned(report, "subitem")
-            rejected = report.rows_rejected + report.items_failed + report.subitems_failed
+            rejected_rows = report.rejected_rows()
         else:
-            items = f"+{plan.items} ~{plan.item_updates} -{plan.item_archives}"
-            subitems = f"+{plan.subitems} ~{plan.subitem_updates} -{plan.subitem_archives}"
-            rejected = plan.rejected
+            items, subitems = (_planned_marks(plan, kind) for kind in KINDS)
+            rejected_rows = plan.rejected
         batch = report.batch_id[:8] if report else ""
         status = SHORT_STATUS.get(c.status, c.status.lower().replace("_", " "))
-        table.add_row(c.customer, status, items, subitems, str(rejected), batch)
+        table.add_row(c.customer, status, items, subitems, str(rejected_rows), batch)
     console.print(table)
     for c in book.customers:
         if c.error:

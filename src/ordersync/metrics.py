@@ -16,18 +16,12 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from ordersync.batches import REQUEST_COUNTERS
+from ordersync.batch_counters import Tally, counters
+from ordersync.batches import count_by_status, counter_sums, last_completed
 from ordersync.db import Database, utcnow
-from ordersync.states import COMPLETED_BATCH_STATUSES, EventState
+from ordersync.states import EventState
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-ROW_ACTIONS = ("created", "adopted", "updated", "archived", "failed")
-REQUEST_HELP = {  # each of batches.REQUEST_COUNTERS, exported as ordersync_<name>_total
-    "requests": "Requests sent to monday by delivery, retries included.",
-    "retries": "Requests that retried an earlier failed attempt.",
-    "throttled": "monday's answers with HTTP 429 (rate, concurrency or complexity limits).",
-    "complexity_spent": "Complexity points delivery's requests cost on monday.",
-}
 
 
 class OrderSyncCollector(Collector):
@@ -43,49 +37,30 @@ class OrderSyncCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         t = self.db.tables
-        batches = t.batches
-        with self.db.engine.connect() as connection:
-            by_status = GaugeMetricFamily(
-                "ordersync_batches", "Batches by board and status.", labels=["board_id", "status"]
-            )
-            for board, status, n in connection.execute(
-                sa.select(batches.c.board_id, batches.c.status, sa.func.count()).group_by(
-                    batches.c.board_id, batches.c.status
-                )
-            ):
-                by_status.add_metric([str(board), status], n)
-            yield by_status
+        by_status = GaugeMetricFamily(
+            "ordersync_batches", "Batches by board and status.", labels=["board_id", "status"]
+        )
+        for board, status, n in count_by_status(self.db):
+            by_status.add_metric([str(board), status], n)
+        yield by_status
 
-            sums = connection.execute(
-                sa.select(
-                    *(
-                        sa.func.coalesce(sa.func.sum(batches.c[f"{kind}s_{action}"]), 0)
-                        for kind in ("item", "subitem")
-                        for action in ROW_ACTIONS
-                    ),
-                    sa.func.coalesce(sa.func.sum(batches.c.rows_rejected), 0),
-                    *(sa.func.coalesce(sa.func.sum(batches.c[n]), 0) for n in REQUEST_COUNTERS),
-                )
-            ).one()
-            rows = CounterMetricFamily(
-                "ordersync_rows", "Rows delivered by kind and action.", labels=["kind", "action"]
-            )
-            index = 0
-            for kind in ("item", "subitem"):
-                for action in ROW_ACTIONS:
-                    rows.add_metric([kind, action], int(sums[index]))
-                    index += 1
-            yield rows
+        sums = counter_sums(self.db)
+        rows = CounterMetricFamily(
+            "ordersync_rows", "Rows delivered by kind and action.", labels=["kind", "action"]
+        )
+        for counter in counters(Tally.DELIVERED):
+            rows.add_metric([str(counter.kind), counter.outcome], sums[counter.column])
+        yield rows
+        for counter in counters(Tally.REJECTED):
             yield CounterMetricFamily(
-                "ordersync_rows_rejected_at_planning",
-                "Source rows rejected before anything was sent.",
-                value=int(sums[index]),
+                f"ordersync_{counter.column}_at_planning", counter.help, value=sums[counter.column]
             )
-            for offset, name in enumerate(REQUEST_COUNTERS, index + 1):
-                yield CounterMetricFamily(
-                    f"ordersync_{name}", REQUEST_HELP[name], value=int(sums[offset])
-                )
+        for counter in counters(Tally.USAGE):
+            yield CounterMetricFamily(
+                f"ordersync_{counter.column}", counter.help, value=sums[counter.column]
+            )
 
+        with self.db.engine.connect() as connection:
             rejections = GaugeMetricFamily(
                 "ordersync_rejections",
                 "Rows in the ERR tables by error code, open or resolved.",
@@ -110,13 +85,7 @@ class OrderSyncCollector(Collector):
                 "Seconds since the last batch that completed, per board and customer.",
                 labels=["board_id", "customer"],
             )
-            for board, customer, last in connection.execute(
-                sa.select(
-                    batches.c.board_id, batches.c.customer, sa.func.max(batches.c.completed_at)
-                )
-                .where(batches.c.status.in_(sorted(str(s) for s in COMPLETED_BATCH_STATUSES)))
-                .group_by(batches.c.board_id, batches.c.customer)
-            ):
+            for board, customer, last in last_completed(self.db):
                 fresh.add_metric([str(board), customer or ""], (now - last).total_seconds())
             yield fresh
 

@@ -17,6 +17,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ordersync.batch_counters import KINDS, Tally, counters, outcomes, rejected, total
+from ordersync.batches import BatchReport, batches_since
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.errors import ConfigError
@@ -24,7 +26,7 @@ from ordersync.rejections import rejected_rows
 from ordersync.states import Source
 
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-ACTIONS = ("created", "adopted", "updated", "archived", "failed")
+ACTIONS = tuple(outcomes())  # created, adopted, updated, archived, failed
 NO_CUSTOMER = "(none)"
 
 
@@ -123,13 +125,9 @@ def build_report(
     """Gather the report of the runs created at or after ``since`` (naive UTC)."""
     canonical = config.canonical_customer(customer) if customer else None
     customers: dict[str, CustomerReport] = defaultdict(lambda: CustomerReport(""))
-    batches = db.tables.batches
-    statement = sa.select(batches).where(batches.c.created_at >= since)
-    if canonical is not None:
-        statement = statement.where(batches.c.customer == canonical)
+    for batch in batches_since(db, since, canonical):
+        _add_batch(customers[batch.customer or NO_CUSTOMER], batch)
     with db.engine.connect() as connection:
-        for batch in connection.execute(statement):
-            _add_batch(customers[batch.customer or NO_CUSTOMER], batch)
         for name, count in _drift(db, connection, since, canonical):
             customers[name].drift += count
     for row in rejected_rows(db, config, customer=customer, since=since):
@@ -141,17 +139,18 @@ def build_report(
     return Report(since, now, sorted(customers.values(), key=lambda c: c.customer))
 
 
-def _add_batch(report: CustomerReport, batch: sa.Row) -> None:
+def _add_batch(report: CustomerReport, batch: BatchReport) -> None:
     report.runs += 1
     report.statuses[batch.status] += 1
     if batch.completed_at is not None:  # an unfinished run's duration is not known yet
         report.durations.append((batch.completed_at - batch.created_at).total_seconds())
-    for action in ACTIONS:
-        report.items[action] += getattr(batch, f"items_{action}")
-        report.subitems[action] += getattr(batch, f"subitems_{action}")
-    planned = batch.planned_items + batch.planned_item_updates + batch.planned_item_archives
-    report.lines_handled += planned + batch.rows_rejected
-    report.lines_rejected += batch.rows_rejected + batch.items_failed
+    for kind in KINDS:
+        by_action: Counter[str] = getattr(report, f"{kind}s")
+        for counter in counters(Tally.DELIVERED, kind=kind):
+            by_action[counter.outcome] += getattr(batch, counter.column)
+    planned = total(batch, Tally.PLANNED, "item")  # order lines: items only
+    report.lines_handled += planned + total(batch, Tally.REJECTED)
+    report.lines_rejected += rejected(batch, "item")
 
 
 def _drift(

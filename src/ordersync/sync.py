@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ordersync.batch_counters import Tally, counters, planned_json
 from ordersync.batches import (
     BatchReport,
     count_errors,
@@ -84,32 +85,19 @@ class SyncOutcome:
             "status": self.status,
             "board_id": self.plan.board_id,
             "dry_run": self.dry_run,
-            "planned": {
-                "items_create": self.plan.items,
-                "items_update": self.plan.item_updates,
-                "items_archive": self.plan.item_archives,
-                "subitems_create": self.plan.subitems,
-                "subitems_update": self.plan.subitem_updates,
-                "subitems_archive": self.plan.subitem_archives,
-            },
+            "planned": planned_json(self.plan),
             "unchanged": self.plan.unchanged,
             "refused": self.plan.refused,
             **{
-                name: getattr(report, name) if report else 0
-                for name in (
-                    "items_created",
-                    "items_adopted",
-                    "items_updated",
-                    "items_archived",
-                    "items_failed",
-                    "subitems_created",
-                    "subitems_adopted",
-                    "subitems_updated",
-                    "subitems_archived",
-                    "subitems_failed",
-                )
+                counter.json_key: getattr(report, counter.column) if report else 0
+                for counter in counters(Tally.DELIVERED)
             },
-            "rows_rejected": report.rows_rejected if report else self.plan.rejected,
+            **{  # a dry run's are the plan's
+                counter.json_key: getattr(report, counter.column)
+                if report
+                else counter.shown_in(self.plan)
+                for counter in counters(Tally.REJECTED)
+            },
             "requests": self.requests,
             "resumed_batches": [r.as_dict() for r in self.resumed],
             "batch": report.as_dict() if report else None,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from ordersync.batch_counters import COUNTERS
 from ordersync.db.types import LONG_TEXT
 from ordersync.settings import TablesConfig
 
@@ -32,32 +33,6 @@ def _timestamps() -> list[sa.Column]:
 def _counter(name: str, type_: type[sa.Integer] = sa.Integer) -> sa.Column:
     return sa.Column(name, type_, nullable=False, server_default=sa.text("0"))
 
-
-BATCH_COUNTERS = (
-    "planned_items",
-    "planned_subitems",
-    "planned_item_updates",
-    "planned_item_archives",
-    "planned_subitem_updates",
-    "planned_subitem_archives",
-    "items_created",
-    "items_updated",
-    "items_archived",
-    "items_adopted",
-    "items_failed",
-    "subitems_created",
-    "subitems_updated",
-    "subitems_archived",
-    "subitems_adopted",
-    "subitems_failed",
-    "rows_rejected",
-    "requests",
-    "retries",
-)
-
-BATCH_USAGE = ("throttled", "complexity_spent")
-"""What a batch cost on monday (migration 0007): answers with HTTP 429, complexity points spent.
-Named as the client's ``RequestStats`` counts them."""
 
 PULL_COUNTERS = (
     "items_read",
@@ -116,8 +91,7 @@ def build_tables(names: TablesConfig | None = None) -> Tables:
         sa.Column("season", SCOPE),
         sa.Column("status", STATE, nullable=False),
         *(sa.Column(name, sa.DateTime) for name in BATCH_STAGE_TIMESTAMPS[1:]),
-        *(_counter(name) for name in BATCH_COUNTERS),
-        *(_counter(name, sa.BigInteger) for name in BATCH_USAGE),
+        *(_counter(c.column, sa.BigInteger if c.big else sa.Integer) for c in COUNTERS),
         sa.Column("error", LONG_TEXT),
         sa.Column("config_snapshot", LONG_TEXT),
         *_timestamps(),

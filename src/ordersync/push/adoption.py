@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,12 +54,8 @@ class Differences:
     planned_subitems: int = 0  # creates turned into updates are subtracted
 
     def counters(self) -> dict[str, int]:
-        return {
-            "planned_item_updates": self.planned_item_updates,
-            "planned_subitem_updates": self.planned_subitem_updates,
-            "planned_subitem_archives": self.planned_subitem_archives,
-            "planned_subitems": self.planned_subitems,
-        }
+        """The batch counters to add to (the fields are named after them)."""
+        return asdict(self)
 
 
 class Adoption:

@@ -31,11 +31,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
-from ordersync.batches import BatchReport, load_report, request_usage
+from ordersync.batches import (
+    BatchReport,
+    add_counts,
+    advance,
+    batch_status,
+    complete,
+    load_report,
+    note_error,
+    request_usage,
+)
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.errors import (
@@ -116,70 +124,32 @@ class Delivery:
         try:
             self.resolve_open_requests()
             self.bulk.resolve_open_jobs()
-            status = self._status(batch_id)
+            status = batch_status(self.db, batch_id)
             if status == BatchStatus.STAGED:
                 self.item_creates.ensure_groups(batch_id)
                 self.bulk.deliver(batch_id)
                 for kind in self.item_kinds:
                     self._deliver_rows(kind, batch_id)
-                self._advance(batch_id, BatchStatus.ITEMS_COMPLETED, "items_completed_at")
+                advance(self.db, batch_id, BatchStatus.ITEMS_COMPLETED)
                 status = BatchStatus.ITEMS_COMPLETED
             if status == BatchStatus.ITEMS_COMPLETED:
                 self.subitem_creates.fail_orphans(batch_id)
                 for kind in self.subitem_kinds:
                     self._deliver_rows(kind, batch_id)
-                self._advance(batch_id, BatchStatus.SUBITEMS_COMPLETED, "subitems_completed_at")
+                advance(self.db, batch_id, BatchStatus.SUBITEMS_COMPLETED)
                 status = BatchStatus.SUBITEMS_COMPLETED
             if status == BatchStatus.SUBITEMS_COMPLETED:
-                self._finish(batch_id)
-        except MondayError as error:
-            self._note_error(batch_id, error)
+                complete(self.db, batch_id)
+        except MondayError as error:  # retryable: resumable; permanent (e.g. auth): FAILED
+            note_error(self.db, batch_id, str(error), permanent=not error.retryable)
             raise
         finally:
             used = {n: v - before[n] for n, v in request_usage(self.client.stats).items()}
             with self.db.engine.begin() as connection:
-                self.item_kinds[0].count(connection, batch_id, **used)
+                add_counts(connection, self.db.tables, batch_id, used)
         report = load_report(self.db, batch_id)
         assert report is not None
         return report
-
-    def _status(self, batch_id: str) -> BatchStatus:
-        batches = self.db.tables.batches
-        with self.db.engine.connect() as connection:
-            status = connection.execute(
-                sa.select(batches.c.status).where(batches.c.batch_id == batch_id)
-            ).scalar_one()
-        return BatchStatus(status)
-
-    def _advance(self, batch_id: str, status: BatchStatus, stamp: str) -> None:
-        now = utcnow()
-        self._update_batch(batch_id, status=status, updated_at=now, **{stamp: now})
-
-    def _finish(self, batch_id: str) -> None:
-        batches = self.db.tables.batches
-        with self.db.engine.connect() as connection:
-            row = connection.execute(
-                sa.select(
-                    batches.c.rows_rejected, batches.c.items_failed, batches.c.subitems_failed
-                ).where(batches.c.batch_id == batch_id)
-            ).one()
-        clean = row.rows_rejected == 0 and row.items_failed == 0 and row.subitems_failed == 0
-        status = BatchStatus.BATCH_COMPLETED if clean else BatchStatus.COMPLETED_WITH_ERRORS
-        self._advance(batch_id, status, "completed_at")
-
-    def _note_error(self, batch_id: str, error: MondayError) -> None:
-        """Retryable: the batch stays resumable. Permanent (e.g. auth): the batch FAILED."""
-        values: dict[str, Any] = {"error": str(error), "updated_at": utcnow()}
-        if not error.retryable:
-            values.update(status=BatchStatus.FAILED, completed_at=utcnow())
-        self._update_batch(batch_id, **values)
-
-    def _update_batch(self, batch_id: str, **values: Any) -> None:
-        batches = self.db.tables.batches
-        with self.db.engine.begin() as connection:
-            connection.execute(
-                batches.update().where(batches.c.batch_id == batch_id).values(**values)
-            )
 
     # ----------------------------------------------------------------------------- rows
     def _deliver_rows(self, kind: RowKind, batch_id: str) -> None:

@@ -37,6 +37,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ordersync.batch_counters import plan_counts
+from ordersync.batches import create_batch
 from ordersync.column_types import QUANTITY_COLUMN_TYPE, SIZE_COLUMN_TYPE
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
@@ -55,7 +57,7 @@ from ordersync.push.source import (
     scope_condition,
     select_scope,
 )
-from ordersync.states import Action, BatchStatus, MirrorState, RowStatus, Stage
+from ordersync.states import Action, MirrorState, RowStatus, Stage
 
 PREVIEW_LINES = 25
 PAGE = 500  # rows per keyset page of the scan ⋈ mirror join (a bound parameter each)
@@ -171,7 +173,18 @@ def plan_batch(
         elif result.empty:  # no batch: only the digests are kept (warnings go with the plan)
             planner.forget_errors()
         else:
-            _insert_batch(db, connection, config, scope, mode, batch_id, board_id, result)
+            create_batch(
+                connection,
+                db.tables,
+                batch_id,
+                board_id=board_id,
+                mode=mode or config.default_mode,
+                customer=config.canonical_customer(scope.customer),
+                po_number=scope.po_number,
+                season=scope.season,
+                counts=plan_counts(result),
+                config_snapshot=config.model_dump_json(),
+            )
             result.batch_id = batch_id
     return result
 
@@ -865,41 +878,6 @@ def _with_digest(
     if isinstance(line, OrderLine) and not line.warnings:
         return line, digests.digest(row_digest, line.row_hash)
     return line, None
-
-
-def _insert_batch(
-    db: Database,
-    connection: sa.Connection,
-    config: SyncConfig,
-    scope: Scope,
-    mode: str | None,
-    batch_id: str,
-    board_id: int,
-    result: PlanResult,
-) -> None:
-    now = utcnow()
-    connection.execute(
-        db.tables.batches.insert().values(
-            batch_id=batch_id,
-            board_id=board_id,
-            mode=mode or config.default_mode,
-            customer=config.canonical_customer(scope.customer),
-            po_number=scope.po_number,
-            season=scope.season,
-            status=BatchStatus.STAGED,
-            created_at=now,
-            staged_at=now,
-            updated_at=now,
-            planned_items=result.items,
-            planned_subitems=result.subitems,
-            planned_item_updates=result.item_updates + result.item_moves,  # a move is an update
-            planned_item_archives=result.item_archives,
-            planned_subitem_updates=result.subitem_updates,
-            planned_subitem_archives=result.subitem_archives,
-            rows_rejected=result.rejected,
-            config_snapshot=config.model_dump_json(),
-        )
-    )
 
 
 def _mirror_scope(row: sa.Row) -> ScopeKey:

@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ordersync.batches import add_counts
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.errors import MondayError, RowRejected
@@ -251,13 +252,8 @@ class RowKind:
         self.mirror.forget_hashes(connection, [row.order_key])
 
     def count(self, connection: sa.Connection, batch_id: str, **increments: int) -> None:
-        """Add to the batch's counters."""
-        batches = self.tables.batches
-        values = {name: batches.c[name] + n for name, n in increments.items() if n}
-        if values:
-            connection.execute(
-                batches.update().where(batches.c.batch_id == batch_id).values(**values)
-            )
+        """Add to the batch's counters (``batches.add_counts``)."""
+        add_counts(connection, self.tables, batch_id, increments)
 
     def _resolve_errors(self, connection: sa.Connection, row: sa.Row) -> None:
         """Earlier rejections of a row that has now reached the board are resolved."""

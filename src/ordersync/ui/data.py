@@ -7,15 +7,16 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from ordersync.batches import BatchReport, load_report
+from ordersync.batch_counters import COUNTERS, Tally, total
+from ordersync.batches import BatchReport, batches_since, latest_per_customer, running_batches
 from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.pull.runs import PullRun, last_pull_runs
 from ordersync.rejections import count_by_code, rejected_rows
-from ordersync.states import FINISHED_BATCH_STATUSES, EventState, Source
+from ordersync.states import EventState, Source
 
 CHART_DAYS = 14
-SERIES = ("created", "updated", "archived", "rejected")  # the chart's lines per day
+SERIES = tuple(dict.fromkeys(c.chart for c in COUNTERS if c.chart))  # the chart's lines per day
 DRIFT_SHOWN = 20
 
 
@@ -76,15 +77,10 @@ class Overview:
 def overview(db: Database, config: SyncConfig, now: datetime, days: int = CHART_DAYS) -> Overview:
     """Read the front page: chart, latest batch per customer, running batches, lock, freshness."""
     t = db.tables
+    chart = _days(db, now, days)
+    latest = latest_per_customer(db)
+    running = [_progress(report) for report in running_batches(db)]
     with db.engine.connect() as connection:
-        chart = _days(connection, t.batches, now, days)
-        latest = _latest_per_customer(db, connection)
-        running_ids = connection.execute(
-            sa.select(t.batches.c.batch_id)
-            .where(t.batches.c.status.not_in([str(s) for s in FINISHED_BATCH_STATUSES]))
-            .order_by(t.batches.c.created_at)
-        ).scalars()
-        running = [_progress(r) for i in list(running_ids) if (r := load_report(db, i))]
         locks = list(connection.execute(sa.select(t.locks).order_by(t.locks.c.board_id)))
         freshness = _freshness(db, connection)
         drift = list(
@@ -113,74 +109,23 @@ def overview(db: Database, config: SyncConfig, now: datetime, days: int = CHART_
     )
 
 
-def _days(
-    connection: sa.Connection, batches: sa.Table, now: datetime, days: int
-) -> list[DayCounts]:
+def _days(db: Database, now: datetime, days: int) -> list[DayCounts]:
     first = now.date() - timedelta(days=days - 1)
     counts = {first + timedelta(days=n): DayCounts(first + timedelta(days=n)) for n in range(days)}
-    c = batches.c
-    rows = connection.execute(
-        sa.select(
-            c.created_at,
-            c.items_created,
-            c.items_adopted,
-            c.items_updated,
-            c.items_archived,
-            c.items_failed,
-            c.rows_rejected,
-        ).where(c.created_at >= datetime.combine(first, datetime.min.time()))
-    )
-    for row in rows:
-        day = counts.get(row.created_at.date())
+    for batch in batches_since(db, datetime.combine(first, datetime.min.time())):
+        day = counts.get(batch.created_at.date())
         if day is None:
             continue  # a clock ahead of ours: not on the chart
-        day.created += row.items_created + row.items_adopted
-        day.updated += row.items_updated
-        day.archived += row.items_archived
-        day.rejected += row.items_failed + row.rows_rejected
+        for counter in COUNTERS:
+            if counter.chart:
+                setattr(day, counter.chart, day.get(counter.chart) + getattr(batch, counter.column))
     return list(counts.values())
 
 
-def _latest_per_customer(db: Database, connection: sa.Connection) -> list[BatchReport]:
-    batches = db.tables.batches
-    newest = (
-        sa.select(
-            batches.c.board_id,
-            batches.c.customer,
-            sa.func.max(batches.c.created_at).label("created_at"),
-        )
-        .group_by(batches.c.board_id, batches.c.customer)
-        .subquery()
-    )
-    ids = connection.execute(
-        sa.select(batches.c.batch_id)
-        .join(
-            newest,
-            sa.and_(
-                newest.c.board_id == batches.c.board_id,
-                newest.c.created_at == batches.c.created_at,
-                sa.or_(
-                    newest.c.customer == batches.c.customer,
-                    sa.and_(newest.c.customer.is_(None), batches.c.customer.is_(None)),
-                ),
-            ),
-        )
-        .order_by(batches.c.customer, batches.c.board_id)
-    ).scalars()
-    return [r for batch_id in list(ids) if (r := load_report(db, batch_id))]
-
-
 def _progress(report: BatchReport) -> Progress:
-    done = planned = 0
-    for kind in ("item", "subitem"):
-        done += sum(
-            getattr(report, f"{kind}s_{verb}")
-            for verb in ("created", "adopted", "updated", "archived", "failed")
-        )
-        planned += sum(
-            getattr(report, name)
-            for name in (f"planned_{kind}s", f"planned_{kind}_updates", f"planned_{kind}_archives")
-        )
+    """Rows handled (failed ones too) of those planned, items and subitems together."""
+    done = total(report, Tally.DELIVERED)
+    planned = total(report, Tally.PLANNED)
     return Progress(report, min(done, planned), planned)
 
 

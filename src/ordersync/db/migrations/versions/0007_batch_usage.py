@@ -16,7 +16,7 @@ down_revision = "0006"
 branch_labels = None
 depends_on = None
 
-USAGE = ("throttled", "complexity_spent")  # db/tables.BATCH_USAGE as this revision made it
+USAGE = ("throttled", "complexity_spent")  # batch_counters' usage counters, as made here
 
 
 def _names() -> TablesConfig:
