@@ -47,15 +47,7 @@ def parse_column_values(raw: Any) -> dict[str, Any]:
     if raw is None:
         return {}
     if isinstance(raw, str):
-        try:
-            raw = json.loads(raw) if raw.strip() else {}
-        except json.JSONDecodeError as exc:
-            raise MondayAPIError(
-                api_errors.JSON_PARSE,
-                f"column_values is not valid JSON: {exc.msg}",
-                status_code=400,
-                error_data={"column_values": raw},
-            ) from exc
+        raw = _loads(raw, "column_values") if raw.strip() else {}
     if not isinstance(raw, dict):
         raise MondayAPIError(
             api_errors.COLUMN_VALUE,
@@ -67,16 +59,19 @@ def parse_column_values(raw: Any) -> dict[str, Any]:
 
 def parse_json_value(raw: Any) -> Any:
     """A ``JSON`` argument holding one value: JSON text (as clients send it) or the value."""
-    if not isinstance(raw, str):
-        return raw
+    return _loads(raw, "value") if isinstance(raw, str) else raw
+
+
+def _loads(raw: str, argument: str) -> Any:
+    """JSON text of an argument, or monday's JSON parse error naming it."""
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
         raise MondayAPIError(
             api_errors.JSON_PARSE,
-            f"value is not valid JSON: {exc.msg}",
+            f"{argument} is not valid JSON: {exc.msg}",
             status_code=400,
-            error_data={"value": raw},
+            error_data={argument: raw},
         ) from exc
 
 
