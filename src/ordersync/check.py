@@ -130,24 +130,34 @@ def check_board(
         report.lines = connection.execute(
             sa.select(sa.func.count()).select_from(source.table).where(where)
         ).scalar_one()
-        _check_labels(report, context, builder, connection, source, where)
-        _check_sizes(report, context, connection, source, where)
-        _check_groups(report, context, builder, connection, source, where)
+        lines = _ScopedLines(context, builder, connection, source, where)
+        _check_labels(report, lines)
+        _check_sizes(report, lines)
+        _check_groups(report, lines)
     return report
 
 
-def _check_labels(
-    report: BoardCheck,
-    context: BoardContext,
-    builder: LineBuilder,
-    connection: sa.Connection,
-    source: SourceTable,
-    where: sa.ColumnElement[bool],
-) -> None:
+@dataclass(frozen=True)
+class _ScopedLines:
+    """The scoped lines of the source as the checks read them: set-based, never row by row."""
+
+    context: BoardContext
+    builder: LineBuilder
+    connection: sa.Connection
+    source: SourceTable
+    where: sa.ColumnElement[bool]
+
+    def distinct(self, columns: list[str]) -> list[tuple[tuple[Any, ...], int]]:
+        """Each distinct combination of ``columns`` among the lines, with its line count."""
+        return distinct_counts(self.connection, self.source, columns, self.where)
+
+
+def _check_labels(report: BoardCheck, scoped: _ScopedLines) -> None:
     """Every label the scoped lines would send, per status/dropdown column."""
+    context = scoped.context
     config = context.config
     mappings = {column.column_id: column for column in config.items.columns}
-    for rule in builder.rules:
+    for rule in scoped.builder.rules:
         mapping = mappings[rule.column_id]
         column = context.board.columns.get(rule.column_id)
         kind = rule.column_type
@@ -159,7 +169,7 @@ def _check_labels(
             else mapping.source
         )
         labels: dict[str, int] = {}
-        for (raw,), lines in distinct_counts(connection, source, [read_from], where):
+        for (raw,), lines in scoped.distinct([read_from]):
             try:
                 value = rule.read({read_from: raw})
             except RowRejected:
@@ -186,14 +196,9 @@ def _check_labels(
         _note_created(report, "label", f"{where_on}: labels", created)
 
 
-def _check_sizes(
-    report: BoardCheck,
-    context: BoardContext,
-    connection: sa.Connection,
-    source: SourceTable,
-    where: sa.ColumnElement[bool],
-) -> None:
+def _check_sizes(report: BoardCheck, scoped: _ScopedLines) -> None:
     """Every size with a quantity among the scoped lines, against the subitems' Size column."""
+    context, source = scoped.context, scoped.source
     sub = context.config.subitems
     column = context.subitems_board.columns.get(sub.size_column_id)
     if column is None or column.type != SIZE_COLUMN_TYPE.name or not source.size_columns:
@@ -202,7 +207,7 @@ def _check_sizes(
         sa.func.count(sa.case((_has_quantity(source.column(size)), 1)))
         for size in source.size_columns
     ]
-    used = connection.execute(sa.select(*counts).where(where)).one()
+    used = scoped.connection.execute(sa.select(*counts).where(scoped.where)).one()
     created: dict[str, int] = {}
     for size, lines in zip(source.size_columns, used, strict=True):
         if not lines:
@@ -222,22 +227,16 @@ def _has_quantity(column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
     return sa.func.coalesce(sa.func.trim(column), "").not_in(["", "0"])
 
 
-def _check_groups(
-    report: BoardCheck,
-    context: BoardContext,
-    builder: LineBuilder,
-    connection: sa.Connection,
-    source: SourceTable,
-    where: sa.ColumnElement[bool],
-) -> None:
+def _check_groups(report: BoardCheck, scoped: _ScopedLines) -> None:
     """The groups the scoped lines go to that the board does not have yet."""
+    context = scoped.context
     config = context.config
     columns = list(dict.fromkeys([config.source.customer_column, *config.items.group_columns]))
     titles: dict[str, int] = {}
-    for values, lines in distinct_counts(connection, source, columns, where):
+    for values, lines in scoped.distinct(columns):
         row = dict(zip(columns, values, strict=True))
         customer = config.canonical_customer(str(row[config.source.customer_column] or ""))
-        title = builder.group_title(row, customer)
+        title = scoped.builder.group_title(row, customer)
         titles[title] = titles.get(title, 0) + lines
     created = {t: n for t, n in sorted(titles.items()) if t not in context.group_ids}
     _note_created(report, "group", "groups", created)
