@@ -12,8 +12,8 @@ out: subprocess and hypothesis tests, and end-to-end tests that take long on the
 from __future__ import annotations
 
 import copy
+import fnmatch
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 from helpers.board_support import GREYSON, Person
+from helpers.pg_schemas import copy_schema, drop_schema, new_schema, schema_url
 from helpers.support import IN_CI, PG_URL, demo_database
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig, load_builtin_config
@@ -33,7 +34,8 @@ from ordersync.sync import run_sync
 
 # ------------------------------------------------------------------------------ slow tests
 SLOW: dict[str, tuple[str, ...] | None] = {
-    # module (relative to tests/) → test function names, or None for every test in it
+    # module (relative to tests/) → test function names, or None for every test in it; a name
+    # may end in a glob of its cases' ids, "test_x[postgres-*]": those cases only
     "db/test_lock.py": ("test_a_killed_holder_on_this_host_is_taken_over",),  # subprocess
     "test_changes_state_machine.py": None,  # hypothesis state machine
     "test_cli.py": None,  # subprocess
@@ -68,26 +70,46 @@ SLOW: dict[str, tuple[str, ...] | None] = {
 """Where the ``slow`` marker goes. Tests using hypothesis's ``@given`` are marked too."""
 
 TESTS = Path(__file__).resolve().parent
+MATCHED: dict[tuple[str, str], int] = {}
+"""(module, SLOW entry) → how many collected tests it marked, for entries with a glob (filled
+when a module is collected; ``test_slow_list`` checks that no glob marks nothing)."""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    whole_modules = not any("::" in arg for arg in config.args)  # else a glob may miss
     for item in items:
-        if is_slow(item):
+        module, entry = slow_entry(item)
+        if entry is not None or getattr(getattr(item, "function", None), "is_hypothesis_test", 0):
             item.add_marker(pytest.mark.slow)
+        if whole_modules and module in SLOW:
+            for listed in SLOW[module] or ():
+                if "[" in listed:
+                    MATCHED.setdefault((module, listed), 0)
+            if entry is not None and "[" in entry:
+                MATCHED[(module, entry)] += 1
 
 
-def is_slow(item: pytest.Item) -> bool:
-    function = getattr(item, "function", None)
-    if getattr(function, "is_hypothesis_test", False):
-        return True
+def slow_entry(item: pytest.Item) -> tuple[str, str | None]:
+    """``item``'s module (relative to tests/) and the SLOW entry that names it (``"*"`` for
+    a whole module), or None."""
     try:
         module = item.path.resolve().relative_to(TESTS).as_posix()
     except ValueError:
-        return False
+        return "", None
     if module not in SLOW:
-        return False
+        return module, None
     names = SLOW[module]
-    return names is None or getattr(item, "originalname", item.name) in names
+    if names is None:
+        return module, "*"
+    name = getattr(item, "originalname", item.name)
+    case = (
+        item.callspec.id if isinstance(item, pytest.Function) and hasattr(item, "callspec") else ""
+    )
+    for entry in names:
+        function, _, glob = entry.partition("[")
+        if function == name and (not glob or fnmatch.fnmatchcase(case, glob[:-1])):
+            return module, entry
+    return module, None
 
 
 def _postgres_available() -> str | None:
@@ -117,15 +139,9 @@ def require_postgres() -> None:
 def pg_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
     require_postgres()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    schema = new_schema()
+    yield schema_url(schema)
+    drop_schema(schema)
 
 
 @pytest.fixture
@@ -190,7 +206,7 @@ class SyncedTemplate:
     url: str
     board: dict[str, Any]
     file: Path | None = None  # SQLite: the database file
-    database: str | None = None  # PostgreSQL: the template database's name
+    schema: str | None = None  # PostgreSQL: the template schema
 
 
 def _sync_greyson(url: str, config: SyncConfig) -> dict[str, Any]:
@@ -208,14 +224,6 @@ def _sync_greyson(url: str, config: SyncConfig) -> dict[str, Any]:
         database.engine.dispose()
 
 
-def _pg_admin() -> sa.Engine:
-    return sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-
-
-def _pg_url(database: str) -> str:
-    return sa.make_url(PG_URL).set(database=database).render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="session")
 def synced_template(
     tmp_path_factory: pytest.TempPathFactory, config: SyncConfig
@@ -230,22 +238,15 @@ def synced_template(
                 url = f"sqlite:///{file}"
                 made[backend] = SyncedTemplate(url, _sync_greyson(url, config), file=file)
             else:
-                name = f"t_tmpl_{uuid.uuid4().hex[:12]}"
-                admin = _pg_admin()
-                with admin.connect() as connection:
-                    connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-                admin.dispose()
-                url = _pg_url(name)
-                made[backend] = SyncedTemplate(url, _sync_greyson(url, config), database=name)
+                schema = new_schema("t_tmpl")
+                url = schema_url(schema)
+                made[backend] = SyncedTemplate(url, _sync_greyson(url, config), schema=schema)
         return made[backend]
 
     yield get
     for template in made.values():
-        if template.database is not None:
-            admin = _pg_admin()
-            with admin.connect() as connection:
-                connection.execute(sa.text(f'DROP DATABASE "{template.database}" WITH (FORCE)'))
-            admin.dispose()
+        if template.schema is not None:
+            drop_schema(template.schema)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -257,7 +258,7 @@ def synced(
 ) -> Iterator[Database]:
     """GREYSON PO 4755 after a clean sync: the database (SQLite and PostgreSQL) and the
     ``emulator``'s board. Both are copies of a template synced once per session (a file
-    copy; ``CREATE DATABASE … TEMPLATE``), so each test starts from the same state."""
+    copy; a schema copy, ``helpers.pg_schemas``), so each test starts from the same state."""
     if request.param == "postgres":
         require_postgres()
     template = synced_template(request.param)
@@ -269,13 +270,23 @@ def synced(
         yield database
         database.engine.dispose()
         return
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = _pg_admin()
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template.database}"'))
-    database = Database.connect(_pg_url(name))
+    assert template.schema is not None
+    schema = copy_schema(template.schema)
+    database = Database.connect(schema_url(schema))
     yield database
     database.engine.dispose()
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    drop_schema(schema)
+
+
+@pytest.fixture
+def synced_board(
+    request: pytest.FixtureRequest,
+    synced: Database,
+    synced_template: Callable[[str], SyncedTemplate],
+) -> dict[str, Any]:
+    """The board that goes with ``synced``, for a test that makes its own emulator (other
+    limits, real HTTP, its own webhook transport): ``emulator.store.load_dict(synced_board)``.
+    A test can keep ``synced`` to one backend with
+    ``@pytest.mark.parametrize("synced", ["sqlite"], indirect=True)``."""
+    backend = request.node.callspec.params["synced"]
+    return copy.deepcopy(synced_template(backend).board)

@@ -1,12 +1,13 @@
 """The ``SLOW`` list in conftest names tests that exist (a renamed test would silently drop
-back into ``make test-fast``), and every test that starts a subprocess is on it."""
+back into ``make test-fast``), a glob of cases marks at least one case, and every test that
+starts a subprocess is on it."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-from conftest import SLOW, TESTS
+from conftest import MATCHED, SLOW, TESTS
 
 
 def _tests_in(path: Path) -> dict[str, ast.FunctionDef]:
@@ -22,14 +23,25 @@ def test_every_listed_module_and_test_exists() -> None:
     for module, names in SLOW.items():
         path = TESTS / module
         assert path.is_file(), f"SLOW lists {module}, which does not exist"
-        missing = sorted(set(names or ()) - set(_tests_in(path)))
+        functions = {name.partition("[")[0] for name in names or ()}
+        missing = sorted(functions - set(_tests_in(path)))
         assert not missing, f"SLOW lists {missing} in {module}: no such tests"
+        globs = [name for name in names or () if "[" in name]
+        assert all(glob.endswith("]") for glob in globs), f"SLOW: {globs} in {module}"
+
+
+def test_every_glob_of_cases_marks_a_case() -> None:
+    """Checked for the modules collected with this test (``make test``, ``make test-fast``):
+    a renamed parameter would leave a glob that marks nothing."""
+    marks_nothing = sorted(f"{module}::{glob}" for (module, glob), n in MATCHED.items() if not n)
+    assert not marks_nothing, "SLOW names cases that no collected test has"
 
 
 def test_every_test_starting_a_subprocess_is_slow() -> None:
     unlisted = []
     for path in sorted(TESTS.rglob("test_*.py")):
         module = path.relative_to(TESTS).as_posix()
+        whole = {n for n in SLOW.get(module) or () if "[" not in n}  # all cases slow
         for name, node in _tests_in(path).items():
             calls = {
                 f"{n.func.value.id}.{n.func.attr}"
@@ -39,7 +51,7 @@ def test_every_test_starting_a_subprocess_is_slow() -> None:
                 and isinstance(n.func.value, ast.Name)
             }
             if calls & {"subprocess.run", "subprocess.Popen"} and not (
-                module in SLOW and (SLOW[module] is None or name in (SLOW[module] or ()))
+                module in SLOW and (SLOW[module] is None or name in whole)
             ):
                 unlisted.append(f"{module}::{name}")
     allowed = {"test_public_api.py::test_import_ordersync_does_not_load_the_heavy_modules"}
