@@ -23,7 +23,7 @@ def test_every_listed_module_and_test_exists() -> None:
     for module, names in SLOW.items():
         path = TESTS / module
         assert path.is_file(), f"SLOW lists {module}, which does not exist"
-        functions = {name.partition("[")[0] for name in names or ()}
+        functions = {name.partition("[")[0] for name in names or ()} - {"*"}
         missing = sorted(functions - set(_tests_in(path)))
         assert not missing, f"SLOW lists {missing} in {module}: no such tests"
         globs = [name for name in names or () if "[" in name]
