@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from helpers.board_support import GREYSON, Person
 from helpers.pg_schemas import copy_schema, drop_schema, new_schema, schema_url
+from helpers.slow_cases import MATCHED
 from helpers.support import IN_CI, PG_URL, demo_database
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig, load_builtin_config
@@ -170,9 +171,6 @@ SLOW: dict[str, tuple[str, ...] | None] = {
 """Where the ``slow`` marker goes. Tests using hypothesis's ``@given`` are marked too."""
 
 TESTS = Path(__file__).resolve().parent
-MATCHED: dict[tuple[str, str], int] = {}
-"""(module, SLOW entry) → how many collected tests it marked, for entries with a glob (filled
-when a module is collected; ``test_slow_list`` checks that no glob marks nothing)."""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
