@@ -60,6 +60,8 @@ SLOW: dict[str, tuple[str, ...] | None] = {
     "test_kill.py": None,  # subprocess, SIGKILL
     "test_db_faults.py": None,  # real PostgreSQL, terminated backends, a private cluster
     "ui/test_serve_dashboard.py": None,  # subprocess
+    "ui/test_browser.py": None,  # a real Chrome (selenium), end to end
+    "ui/test_demo_dashboard.py": ("test_the_demo_ends_with_its_dashboard_command",),  # 25 s
     "test_errors_command.py": (  # subprocess (the runner fixture)
         "test_messages_are_printed_as_they_are",
         "test_sync_and_errors_show_the_rejected_rows",
