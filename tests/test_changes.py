@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 import sqlalchemy as sa
 
 from helpers.board_check import assert_board_matches_source
@@ -46,10 +47,16 @@ def sizes_of(row: sa.Row, sizes: tuple[str, ...]) -> dict[str, int]:
     return {s: row._mapping[s] for s in sizes if row._mapping[s]}
 
 
+@pytest.fixture
+def db(synced: Database) -> Database:
+    """Every test here starts from GREYSON PO 4755 synced (``synced``: the database and the
+    board, a copy of the session's template), then changes the source."""
+    return synced
+
+
 def test_every_kind_of_change_reaches_the_board_once(
     db: Database, config: SyncConfig, client: MondayClient, emulator: Emulator
 ) -> None:
-    assert run_sync(db, config, client, GREYSON).exit_code == 0
     from ordersync.push.source import reflect_source
 
     size_columns = reflect_source(db.engine, config).size_columns
@@ -96,7 +103,6 @@ def test_every_kind_of_change_reaches_the_board_once(
 def test_a_cleared_value_is_cleared_on_the_board(
     db: Database, config: SyncConfig, client: MondayClient, emulator: Emulator
 ) -> None:
-    run_sync(db, config, client, GREYSON)
     key = greyson_lines(db, 1)[0]._mapping["AAG ORDER NUMBER"]
     edit(db, key, **{"NOTES": None, "CUSTOMER PRICE": "nan"})
     emulator.reset_stats()
@@ -108,7 +114,6 @@ def test_a_cleared_value_is_cleared_on_the_board(
 def test_cancelled_lines_follow_the_rule(
     db: Database, config: SyncConfig, client: MondayClient, emulator: Emulator
 ) -> None:
-    run_sync(db, config, client, GREYSON)
     first, second = (r._mapping["AAG ORDER NUMBER"] for r in greyson_lines(db, 2))
     edit(db, first, **{"ORDER TYPE": "CANCELLED"})
     run_sync(db, config, client, GREYSON)  # default rule: update ORDER TYPE, keep the item
@@ -135,7 +140,6 @@ def test_cancelled_lines_follow_the_rule(
 def test_a_run_never_archives_outside_its_scope(
     db: Database, config: SyncConfig, client: MondayClient, emulator: Emulator
 ) -> None:
-    run_sync(db, config, client, GREYSON)
     run_sync(db, config, client, Scope("TRACK SMITH", "4755"))  # same PO, another customer
     before = {i["id"] for i in emulator.items(CMS_BOARD_ID) if i["state"] == "active"}
     emulator.reset_stats()
@@ -148,7 +152,6 @@ def test_a_run_never_archives_outside_its_scope(
 def test_a_line_that_comes_back_is_recreated_not_duplicated(
     db: Database, config: SyncConfig, client: MondayClient, emulator: Emulator
 ) -> None:
-    run_sync(db, config, client, GREYSON)
     row = greyson_lines(db, 1)[0]
     key = row._mapping["AAG ORDER NUMBER"]
     table = source(db)
@@ -167,7 +170,6 @@ def test_a_line_that_comes_back_is_recreated_not_duplicated(
 def test_dry_run_shows_the_diff(
     db: Database, config: SyncConfig, client: MondayClient, emulator: Emulator
 ) -> None:
-    run_sync(db, config, client, GREYSON)
     key = greyson_lines(db, 1)[0]._mapping["AAG ORDER NUMBER"]
     edit(db, key, **{"CUSTOMER PRICE": "99.90"})
     emulator.reset_stats()

@@ -28,7 +28,6 @@ from helpers.board_support import (
     Person,
     active_items,
     active_subitems,
-    demo_database,
     mirror_item,
     pushed_columns,
     rows,
@@ -282,14 +281,14 @@ def test_items_archived_or_deleted_on_monday(
 
 # ------------------------------------------------------------------------ paging
 def test_a_cursor_expiring_mid_pull_is_survived(
-    db: Database, config: SyncConfig, clock: ManualClock
+    synced: Database, synced_board: dict[str, Any], config: SyncConfig, clock: ManualClock
 ) -> None:
     emulator = Emulator(clock=clock, limits=Limits(cursor_ttl=600))
+    emulator.store.load_dict(synced_board)
     person = Person(emulator)
     with MondayClient(
         "http://emulator.test/v2", "t", transport=emulator.transport(), clock=clock
     ) as client:
-        assert run_sync(db, config, client, GREYSON).exit_code == 0
         keys = sorted(active_items(emulator))
         first, last = active_items(emulator)[keys[0]], active_items(emulator)[keys[-1]]
         person.set(first["id"], {FCST_QTY: "5"})
@@ -302,7 +301,7 @@ def test_a_cursor_expiring_mid_pull_is_survived(
                 clock.advance(601)  # the cursor for page 3 has expired
 
         report = pull_board(
-            db,
+            synced,
             with_pull(config, page_size=10),
             client,
             progress=an_hour_passes_after_the_second_page,
@@ -312,9 +311,9 @@ def test_a_cursor_expiring_mid_pull_is_survived(
     assert (report.items_read, report.subitems_read) == (69, 264)  # each counted once
     assert report.pages == 2 + 7  # two pages, then the seven pages from the start again
     assert report.requests == 2 + 3 + 7  # board reads, pages 1-3 (3 expired), seven pages
-    assert report.values_changed == 2 and len(changes(db, "pull")) == 2
+    assert report.values_changed == 2 and len(changes(synced, "pull")) == 2
     assert report.missing_items == [] and report.missing_subitems == []
-    assert pulled(db, last["id"])[FCST_QTY].number_value == Decimal(6)
+    assert pulled(synced, last["id"])[FCST_QTY].number_value == Decimal(6)
 
 
 def test_separate_subitem_paging_reads_the_same(
@@ -337,16 +336,16 @@ def test_separate_subitem_paging_reads_the_same(
 
 
 def test_nested_paging_falls_back_when_monday_finds_it_too_complex(
-    db: Database, config: SyncConfig, clock: ManualClock
+    synced: Database, synced_board: dict[str, Any], config: SyncConfig, clock: ManualClock
 ) -> None:
     # A nested page of 500 costs ~973k points on the emulator, a page of items alone ~323k:
-    # a 750k cap refuses the first and admits the second (and the sync's 50 creates, ~501k).
+    # a 750k cap refuses the first and admits the second.
     emulator = Emulator(clock=clock, limits=Limits(max_query_complexity=750_000))
+    emulator.store.load_dict(synced_board)
     with MondayClient(
         "http://emulator.test/v2", "t", transport=emulator.transport(), clock=clock
     ) as client:
-        assert run_sync(db, config, client, GREYSON).exit_code == 0
-        report = pull_board(db, config, client)
+        report = pull_board(synced, config, client)
     assert report.paging == "separate"
     assert (report.items_read, report.subitems_read) == (69, 264)
     assert report.requests == 5  # two board reads, the refused page, one page of each board
@@ -385,8 +384,9 @@ def test_a_pull_whose_board_is_taken_over_stops_writing(
     assert len(read) == 10  # the first page only
 
 
+@pytest.mark.parametrize("synced", ["sqlite"], indirect=True)
 def test_every_pull_statement_compiles_for_sql_server(
-    sqlite_url: str,
+    synced: Database,
     config: SyncConfig,
     client: MondayClient,
     emulator: Emulator,
@@ -394,8 +394,7 @@ def test_every_pull_statement_compiles_for_sql_server(
 ) -> None:
     from sqlalchemy.dialects import mssql
 
-    db = demo_database(sqlite_url)
-    assert run_sync(db, config, client, GREYSON).exit_code == 0
+    db = synced
     _, item, subitems = first_line(emulator)
     person.set(item["id"], {PRICE: "1", FCST_QTY: "2"})
     person.set(subitems[0]["id"], {CUT_QTY: "3", ORDER_QTY: "4"}, subitem=True)
@@ -411,7 +410,6 @@ def test_every_pull_statement_compiles_for_sql_server(
     for statement in seen:
         if isinstance(statement, sa.ClauseElement):
             assert str(statement.compile(dialect=mssql.dialect()))
-    db.engine.dispose()
 
 
 # ------------------------------------------------------------------------ reading values

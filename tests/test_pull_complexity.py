@@ -3,13 +3,10 @@ first page or a later one, the pull falls back to paging the subitems board on i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from helpers.board_support import GREYSON
-from helpers.support import demo_database
 from ordersync.clock import ManualClock
 from ordersync.config import PullConfig, SyncConfig
 from ordersync.db import Database
@@ -19,14 +16,6 @@ from ordersync.monday.classify import QUERY_TOO_COMPLEX
 from ordersync.monday.documents import ReadShape
 from ordersync.pull.pull import pull_board
 from ordersync.pull.recorder import item_columns, subitem_columns
-from ordersync.sync import run_sync
-
-
-@pytest.fixture
-def sqlite_db(sqlite_url: str) -> Iterator[Database]:
-    database = demo_database(sqlite_url)
-    yield database
-    database.engine.dispose()
 
 
 def between_nested_and_separate(config: SyncConfig, clock: ManualClock) -> int:
@@ -52,9 +41,11 @@ def _client(emulator: Emulator, clock: ManualClock) -> MondayClient:
     return MondayClient("http://emulator.test/v2", "t", transport=emulator.transport(), clock=clock)
 
 
+@pytest.mark.parametrize("synced", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("code", sorted(QUERY_TOO_COMPLEX))
 def test_nested_pull_falls_back_whatever_monday_calls_the_error(
-    sqlite_db: Database,
+    synced: Database,
+    synced_board: dict[str, Any],
     config: SyncConfig,
     clock: ManualClock,
     monkeypatch: pytest.MonkeyPatch,
@@ -64,25 +55,23 @@ def test_nested_pull_falls_back_whatever_monday_calls_the_error(
     monkeypatch.setattr(api_errors, "MAX_COMPLEXITY", code)
     ceiling = between_nested_and_separate(config, clock)
     emulator = Emulator(clock=clock, limits=Limits(max_query_complexity=ceiling))
+    emulator.store.load_dict(synced_board)
     with _client(emulator, clock) as client:
-        assert run_sync(sqlite_db, config, client, GREYSON).exit_code == 0
-        report = pull_board(sqlite_db, config, client)
+        report = pull_board(synced, config, client)
     assert emulator.stats.errors[code] == 1
     assert report.paging == "separate"
     assert (report.items_read, report.subitems_read) == (69, 264)
 
 
 def test_a_later_nested_page_too_complex_switches_to_separate_paging(
-    db: Database, config: SyncConfig, clock: ManualClock
+    synced: Database, config: SyncConfig, clock: ManualClock, emulator: Emulator
 ) -> None:
-    emulator = Emulator(clock=clock)
     paged = config.model_copy(update={"pull": PullConfig(page_size=20)})
     with _client(emulator, clock) as client:
-        assert run_sync(db, config, client, GREYSON).exit_code == 0
         emulator.inject(
             Fault("alias_error", match="next_items_page", code=api_errors.MAX_COMPLEXITY)
         )
-        report = pull_board(db, paged, client)
+        report = pull_board(synced, paged, client)
     assert emulator.stats.faults["alias_error"] == 1
     assert report.paging == "separate"
     assert (report.items_read, report.subitems_read) == (69, 264)

@@ -75,21 +75,40 @@ def emulator(clock: ManualClock, forward: Forward) -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def server(
+def db(synced: Database) -> Database:
+    """Tests here start from GREYSON PO 4755 synced (``synced``: the database and the board, a
+    copy of the session's template); the test of the first sync's own events uses
+    ``unsynced``."""
+    return synced
+
+
+@pytest.fixture
+def unsynced(db_url: str) -> Iterator[Database]:
+    """The demo database, nothing synced yet."""
+    database = demo_database(db_url)
+    yield database
+    database.engine.dispose()
+
+
+def receiver(
     db: Database, config: SyncConfig, client: MondayClient, forward: Forward
 ) -> WebhookServer:
-    """The receiver, wired in-process; its loop is not started (tests apply explicitly)."""
     built = WebhookServer(db, config, client, CMS_BOARD_ID, Authentication(SECRET))
     forward.app = built.app
     return built
 
 
 @pytest.fixture
-def hooked(
-    db: Database, config: SyncConfig, client: MondayClient, server: WebhookServer
+def server(
+    db: Database, config: SyncConfig, client: MondayClient, forward: Forward
 ) -> WebhookServer:
-    """GREYSON PO 4755 synced, webhooks installed, the events of the sync itself applied."""
-    assert run_sync(db, config, client, GREYSON).exit_code == 0
+    """The receiver, wired in-process; its loop is not started (tests apply explicitly)."""
+    return receiver(db, config, client, forward)
+
+
+@pytest.fixture
+def hooked(client: MondayClient, server: WebhookServer) -> WebhookServer:
+    """GREYSON PO 4755 synced (``db``), then webhooks installed: people's edits come as events."""
     assert install_webhooks(client, CMS_BOARD_ID, RECEIVER).exit_code == 0
     return server
 
@@ -165,12 +184,13 @@ def test_webhook_documents_are_valid_against_monday_schema() -> None:
 
 
 def test_the_sync_s_own_changes_are_neither_values_nor_drift(
-    db: Database,
+    unsynced: Database,
     config: SyncConfig,
     client: MondayClient,
     emulator: Emulator,
-    server: WebhookServer,
+    forward: Forward,
 ) -> None:
+    db, server = unsynced, receiver(unsynced, config, client, forward)
     install_webhooks(client, CMS_BOARD_ID, RECEIVER)
     assert run_sync(db, config, client, GREYSON).exit_code == 0
     emulator.flush_webhooks()
@@ -384,14 +404,16 @@ def test_events_survive_monday_being_down_and_a_restart(
 
 
 # ---------------------------------------------------------------------- over real HTTP
-def test_webhooks_over_real_http(db: Database, config: SyncConfig) -> None:
+def test_webhooks_over_real_http(
+    db: Database, synced_board: dict[str, Any], config: SyncConfig
+) -> None:
     emulator = Emulator(webhook_secret=SECRET)  # posts over real HTTP, on the system clock
+    emulator.store.load_dict(synced_board)
     with (
         emulator,
         emulator.serve() as monday,
         MondayClient(monday.url, "http-test-token") as client,
     ):
-        assert run_sync(db, config, client, GREYSON).exit_code == 0
         server = WebhookServer(db, config, client, CMS_BOARD_ID, Authentication(SECRET))
         with server.running() as url:
             assert install_webhooks(client, CMS_BOARD_ID, url).exit_code == 0
@@ -860,6 +882,7 @@ class Recorder:
 )
 def test_install_and_receive_with_an_unsigned_or_signing_monday(
     db: Database,
+    synced_board: dict[str, Any],
     config: SyncConfig,
     clock: ManualClock,
     forward: Forward,
@@ -881,10 +904,10 @@ def test_install_and_receive_with_an_unsigned_or_signing_monday(
             "http://emulator.test/v2", "t", transport=emu.transport(), clock=clock
         ) as monday,
     ):
+        emu.store.load_dict(synced_board)
         auth = Authentication(SECRET if signing else None, PATH)
         server = WebhookServer(db, config, monday, CMS_BOARD_ID, auth)
         forward.app = server.app
-        assert run_sync(db, config, monday, GREYSON).exit_code == 0
         report = install_webhooks(monday, CMS_BOARD_ID, RECEIVER, path_secret=PATH)
         assert report.exit_code == 0, report.refused
         assert PATH not in json.dumps(report.as_dict())
