@@ -213,6 +213,26 @@ def test_items_by_column_values_chunks_and_pages(
         "NextItemsPage",
         "ItemsByColumnValues",
     ]
+    # a first page as large as its chunk (monday prices the limit), pages after it full
+    assert [v["limit"] for v in sent] == [100, 500, 50]
+
+
+def test_items_by_column_values_keeps_a_halved_page_size(
+    client: MondayClient, monday: ScriptedMonday
+) -> None:
+    too_complex = {
+        "errors": [{"message": "too complex", "extensions": {"code": "maxComplexityExceeded"}}]
+    }
+    values = [f"AAG-{n}" for n in range(130)]
+    monday.answers += [
+        answer(200, too_complex),
+        answer(200, {"data": {"items_page_by_column_values": page([item(1)], "c1")}}),
+        answer(200, {"data": {"next_items_page": page([item(2)], None)}}),
+        answer(200, {"data": {"items_page_by_column_values": page([item(3)], None)}}),
+    ]
+    found = client.items_by_column_values(7, "text_mkr5wya6", values, with_subitems=True)
+    assert [i.id for i in found] == [1, 2, 3]
+    assert [v["limit"] for v in variables(monday)] == [100, 50, 50, 30]
 
 
 def test_items_by_column_values_with_nothing_to_find(client: MondayClient) -> None:

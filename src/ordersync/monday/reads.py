@@ -210,8 +210,8 @@ def _pages(
     variables: dict[str, Any],
     halve: bool = True,
 ) -> Iterator[list[Item]]:
-    """The items of a first page (and its page size) and of every ``next_items_page`` after
-    it, a list a page."""
+    """The items of a first page and of every ``next_items_page`` after it, a list a page
+    (``first``: the first page and the page size to ask for the pages after it)."""
     page, page_size = first
     next_document = documents.next_items_page_document(shape)
     while page:
@@ -319,12 +319,18 @@ def items_by_column_values(
     subitem_column_ids: Sequence[str] | None = None,
     include_archived: bool = False,
 ) -> list[Item]:
-    """Items whose ``column_id`` holds one of ``values`` (see the client method)."""
+    """Items whose ``column_id`` holds one of ``values`` (see the client method).
+
+    monday prices a page by its ``limit``, and a lookup by key finds about one item a value: so
+    the first page of a chunk holds as many items as the chunk has values, and only a chunk
+    with more matches (a key part many lines share) pages on, by cursor, 500 a page.
+    """
     shape, variables = _shape(column_ids, with_subitems, subitem_column_ids)
     document = documents.items_by_column_values_document(shape)
-    page_size = MAX_PAGE_SIZE
+    ceiling = MAX_PAGE_SIZE  # lowered for good when monday finds a page too complex
     found: dict[int, Item] = {}
     for chunk in chunked(list(dict.fromkeys(values)), MAX_VALUES_PER_REQUEST):
+        asked = min(ceiling, len(chunk))
         data, page_size = _page(
             execute,
             document,
@@ -334,10 +340,12 @@ def items_by_column_values(
                 **variables,
             },
             operation_name="ItemsByColumnValues",
-            page_size=page_size,
+            page_size=asked,
         )
+        if page_size < asked:  # halved: no page of this read is asked larger
+            ceiling = page_size
         first = data.get("items_page_by_column_values")
-        items = _items(_pages(execute, (first, page_size), shape, variables))
+        items = _items(_pages(execute, (first, ceiling), shape, variables))
         for item in _visible(items, include_archived):
             found.setdefault(item.id, item)
     return list(found.values())
