@@ -78,8 +78,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "plan-duplicates-by-distinct-hash",
         "push/plan.py",
-        ".having(sa.func.count() > 1)",
-        ".having(sa.func.count(sa.distinct(scan.c.row_hash)) > 1)",
+        ".group_by(scan.c.order_key)\n            .having(sa.func.count() > 1)",
+        ".group_by(scan.c.order_key)\n"
+        "            .having(sa.func.count(sa.distinct(scan.c.row_hash)) > 1)",
         ("tests/test_duplicate_keys.py", "tests/test_plan.py", "tests/test_bad_rows.py"),
         "two identical rows under one key are let through (one item, never rejected)",
     ),
@@ -129,17 +130,17 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "plan-cleared-value-not-sent",
         "push/plan.py",
-        "for c in sorted(set(old) | set(new)) if new.get(c) != old.get(c)}",
-        "for c in sorted(set(new)) if new.get(c) != old.get(c)}",
-        (CHANGES,),
+        "for c in sorted(set(old_values) | set(new)) if new.get(c) != old_values.get(c)",
+        "for c in sorted(set(new)) if new.get(c) != old_values.get(c)",
+        (CHANGES, "tests/test_diff_line.py"),
         "a value emptied in the source stays on the board",
     ),
     Mutant(
         "plan-size-removed-not-archived",
         "push/plan.py",
-        "                size_changes.append((Action.ARCHIVE, size, qty, None))",
-        "                pass",
-        (CHANGES,),
+        "            sizes.append((Action.ARCHIVE, size, qty, None))",
+        "            pass",
+        (CHANGES, "tests/test_diff_line.py"),
         "a size dropped from a line keeps its subitem on the board",
     ),
     # --- lines / normalize ----------------------------------------------------------------------
@@ -254,10 +255,16 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "deliver-clean-ignores-failed-subitems",
-        "push/deliver.py",
-        "clean = row.rows_rejected == 0 and row.items_failed == 0 and row.subitems_failed == 0",
-        "clean = row.rows_rejected == 0 and row.items_failed == 0",
-        (DELIVER, "tests/test_alias_errors.py", "tests/test_bad_rows.py", SYNC),
+        "batch_counters.py",
+        "total(record, Tally.DELIVERED, kind, applied=False)",
+        "total(record, Tally.DELIVERED, kind or KINDS[0], applied=False)",
+        (
+            "tests/test_batches.py",
+            DELIVER,
+            "tests/test_alias_errors.py",
+            "tests/test_bad_rows.py",
+            SYNC,
+        ),
         "a batch whose subitems monday refused reads BATCH_COMPLETED",
     ),
     Mutant(
@@ -288,7 +295,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "lookup-adopts-archived-subitems",
         "push/lookup.py",
-        '            if subitem.state != "active":\n                continue\n',
+        '        if subitem.state != "active":\n            continue\n',
         "",
         ("tests/test_lookup.py", ONCE, SYNC),
         "an archived subitem is adopted: the size stays invisible on the board",
