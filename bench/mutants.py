@@ -120,8 +120,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "plan-archives-outside-the-po",
         "push/plan.py",
-        "            conditions.append(mirror.c.po_number == self.scope.po_number.strip())",
-        "            pass",
+        "conditions = [mirror.c.customer == self.customer]\n"
+        "        for column, wanted in (\n"
+        "            (mirror.c.po_number, self.scope.po_number),\n",
+        "conditions = [mirror.c.customer == self.customer]\n        for column, wanted in (\n",
         (CHANGES,),
         "a sync of one PO archives the customer's other POs",
     ),

@@ -149,6 +149,27 @@ def test_a_run_never_archives_outside_its_scope(
     assert before <= {i["id"] for i in emulator.items(CMS_BOARD_ID) if i["state"] == "active"}
 
 
+@pytest.mark.parametrize(
+    "other", [Scope("GREYSON", "9999"), Scope("GREYSON", season="NO SUCH SEASON")], ids=str
+)
+def test_a_line_deleted_from_another_po_waits_for_its_own_scope(
+    db: Database, config: SyncConfig, client: MondayClient, emulator: Emulator, other: Scope
+) -> None:
+    """A line of PO 4755 gone from the source is not archived by a sync of the same
+    customer's other PO or season (nothing says where it went: only its own scope may)."""
+    key = greyson_lines(db, 1)[0]._mapping["AAG ORDER NUMBER"]
+    table = source(db)
+    with db.engine.begin() as connection:
+        connection.execute(table.delete().where(table.c["AAG ORDER NUMBER"] == key))
+    emulator.reset_stats()
+    run_sync(db, config, client, other)
+    assert emulator.stats.mutations.get("archive_item", 0) == 0
+    run_sync(db, config, client, GREYSON)
+    assert emulator.stats.mutations.get("archive_item", 0) == 1
+    (item,) = [i for i in emulator.items(CMS_BOARD_ID) if i["texts"]["text_mkr5wya6"] == key]
+    assert item["state"] == "archived"
+
+
 def test_a_line_that_comes_back_is_recreated_not_duplicated(
     db: Database, config: SyncConfig, client: MondayClient, emulator: Emulator
 ) -> None:

@@ -50,7 +50,9 @@ def test_clean_text(raw: object, expected: str | None) -> None:
     ],
 )
 def test_numbers(raw: object, expected: Decimal | None) -> None:
-    assert COLUMN_TYPES["numbers"].normalize(raw, "CUSTOMER PRICE") == expected
+    number = COLUMN_TYPES["numbers"].normalize(raw, "CUSTOMER PRICE")
+    assert number == expected
+    assert str(number) == str(expected)  # one spelling a value (Decimal("18.50") == 18.5 too)
 
 
 @pytest.mark.parametrize("raw", ["TRUE", "false", "abc", "1.2.3", True, "Infinity", float("inf")])

@@ -632,12 +632,8 @@ class _Planner:
         conditions = [
             mirror.c.board_id == self.board_id,
             mirror.c.state == MirrorState.ACTIVE,
-            mirror.c.customer == self.customer,
+            *self._in_scope(mirror),
         ]
-        if self.scope.po_number is not None:
-            conditions.append(mirror.c.po_number == self.scope.po_number.strip())
-        if self.scope.season is not None:
-            conditions.append(mirror.c.season == self.scope.season.strip())
         self.scope_items = self.connection.execute(
             sa.select(sa.func.count()).select_from(mirror).where(*conditions)
         ).scalar_one()
