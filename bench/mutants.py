@@ -291,8 +291,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "monday/reads.py",
         '        elif item.state == "active":\n',
         "        else:\n",
-        ("tests/test_lookup.py", CHANGES, SYNC),
-        "a line that comes back adopts its archived item instead of a new one",
+        ("tests/monday/test_reads.py", "tests/test_lookup.py", CHANGES, SYNC),
+        "lookups and pulls see archived items as active (lookup filters again: reads test it)",
     ),
     Mutant(
         "lookup-adopts-archived-subitems",

@@ -10,7 +10,7 @@ import pytest
 
 from monday.scripted_monday import ScriptedMonday, answer
 from ordersync.errors import PermanentMondayError
-from ordersync.monday import ColumnValue, MondayClient
+from ordersync.monday import ColumnValue, MondayClient, reads
 
 BOARD = {
     "id": "4755559751",
@@ -215,6 +215,19 @@ def test_items_by_column_values_chunks_and_pages(
     ]
     # a first page as large as its chunk (monday prices the limit), pages after it full
     assert [v["limit"] for v in sent] == [100, 500, 50]
+
+
+def test_items_by_column_values_leaves_archived_items_out_unless_asked(
+    client: MondayClient, monday: ScriptedMonday
+) -> None:
+    listed = page([item(1), item(2, state="archived"), item(3, state="deleted")], None)
+    for _ in range(2):
+        monday.answers.append(answer(200, {"data": {"items_page_by_column_values": listed}}))
+    assert [i.id for i in client.items_by_column_values(7, "text_mkr5wya6", ["K"])] == [1]
+    everything = reads.items_by_column_values(
+        client.execute, 7, "text_mkr5wya6", ["K"], include_archived=True
+    )
+    assert [i.id for i in everything] == [1, 2, 3]
 
 
 def test_items_by_column_values_keeps_a_halved_page_size(
