@@ -2,10 +2,11 @@
 keeps, with what it counts, how ``sync`` and ``status`` print it and its key in ``--json``.
 
 Everything else is derived from ``COUNTERS``: the table's columns (``db/tables.py``),
-``BatchReport``'s counters and its ``--json`` (``batches.py``), what a plan records in a new
-batch (``plan_counts``), the ``planned`` block of ``sync --json``, the printed reports
-(``cli.py``), ``report``, ``/metrics`` and the dashboard. A new counter is one entry here (and a
-migration adding its column). The order is the order of ``--json``.
+``BatchReport``'s counters and its ``--json`` (``batches.py``), ``PlanResult``'s tallies and
+what a plan records in a new batch (``plan_counts``), the ``planned`` block of
+``sync --json``, the printed reports (``cli.py``), ``report``, ``/metrics`` and the dashboard.
+A new counter is one entry here (and a migration adding its column). The order is the order
+of ``--json``.
 
 Imports nothing of ordersync but ``states``, so the table description can use it.
 """
@@ -44,8 +45,9 @@ class BatchCounter:
             ``/metrics``' action.
         label: how ``sync``/``status`` print it (a row of the batch table, or a format for
             the status line).
-        plan: the ``PlanResult`` tallies a new batch records in it (the first is the one a
-            dry run and ``sync --json``'s ``planned`` show; a move is recorded as an update).
+        plan: the ``PlanResult`` tallies a new batch records in it, and so the tallies a
+            ``PlanResult`` has (the first is the one a dry run and ``sync --json``'s
+            ``planned`` show; a move is recorded as an update).
         applied: delivered: the change is on the board (a failed row is not).
         chart: the dashboard chart's series it adds to (items and the batch only).
         big: a ``BIGINT`` column.
@@ -159,6 +161,7 @@ COUNTERS: tuple[BatchCounter, ...] = (
 )
 
 COLUMNS = frozenset(c.column for c in COUNTERS)
+PLAN_TALLIES = frozenset(name for c in COUNTERS for name in c.plan)  # ``PlanResult``'s tallies
 
 
 def counters(
