@@ -136,12 +136,13 @@ def test_a_dry_run_shows_the_plan_s_own_tallies_under_sync_json_s_keys() -> None
     shown = planned_json(tallies)
     assert list(shown.items()) == [
         ("items_create", 1),
-        ("items_update", 3),  # moves are printed beside, not in it
+        ("items_update", 3 + 4),  # a move is an update: as the batch records it (below)
         ("items_archive", 5),
         ("subitems_create", 2),
         ("subitems_update", 0),
         ("subitems_archive", 0),
     ]
+    assert plan_counts(tallies)["planned_item_updates"] == shown["items_update"]
 
 
 def test_a_plan_s_tallies_are_the_names_the_counters_declare() -> None:

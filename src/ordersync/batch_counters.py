@@ -46,8 +46,8 @@ class BatchCounter:
         label: how ``sync``/``status`` print it (a row of the batch table, or a format for
             the status line).
         plan: the ``PlanResult`` tallies a new batch records in it, and so the tallies a
-            ``PlanResult`` has (the first is the one a dry run and ``sync --json``'s
-            ``planned`` show; a move is recorded as an update).
+            ``PlanResult`` has; their sum is what a dry run and ``sync --json``'s ``planned``
+            show (a move is an update: delivery counts it in ``items_updated``).
         applied: delivered: the change is on the board (a failed row is not).
         chart: the dashboard chart's series it adds to (items and the batch only).
         big: a ``BIGINT`` column.
@@ -67,8 +67,8 @@ class BatchCounter:
     big: bool = False
 
     def shown_in(self, plan: Any) -> int:
-        """The tally of a plan (``PlanResult``) shown under this counter by a dry run."""
-        return int(getattr(plan, self.plan[0]))
+        """What a plan (``PlanResult``) counts under this counter: its ``plan`` tallies' sum."""
+        return sum(int(getattr(plan, name)) for name in self.plan)
 
     @property
     def json_key(self) -> str:
@@ -186,7 +186,7 @@ def outcomes() -> list[str]:
 
 def plan_counts(plan: Any) -> dict[str, int]:
     """What a new batch records of its plan (``PlanResult``): each counter with ``plan``."""
-    return {c.column: sum(getattr(plan, name) for name in c.plan) for c in COUNTERS if c.plan}
+    return {c.column: c.shown_in(plan) for c in COUNTERS if c.plan}
 
 
 def planned_json(plan: Any) -> dict[str, int]:
