@@ -248,12 +248,8 @@ class RowKind:
             "created_at": utcnow(),
         }
         connection.execute(self.errors.insert().values(**values))
-        self.count(connection, batch_id, **{self.failed: 1})
+        add_counts(connection, self.tables, batch_id, {self.failed: 1})
         self.mirror.forget_hashes(connection, [row.order_key])
-
-    def count(self, connection: sa.Connection, batch_id: str, **increments: int) -> None:
-        """Add to the batch's counters (``batches.add_counts``)."""
-        add_counts(connection, self.tables, batch_id, increments)
 
     def _resolve_errors(self, connection: sa.Connection, row: sa.Row) -> None:
         """Earlier rejections of a row that has now reached the board are resolved."""
@@ -376,8 +372,8 @@ class ItemCreates(_ItemValues):
                     if item is not None:
                         adoption.stage(connection, row, item, differences)
             counter = self.succeeded if created else self.adopted
-            self.count(connection, batch_id, **{counter: len(found)})
-            self.count(connection, batch_id, **differences.counters())
+            add_counts(connection, self.tables, batch_id, {counter: len(found)})
+            add_counts(connection, self.tables, batch_id, differences.counters())
         return [row for row in rows if row.order_key not in found]
 
     def mutation(self, alias: str, row: sa.Row) -> Mutation:
@@ -580,7 +576,7 @@ class SubitemCreates(_SubitemKind):
                     self.record(connection, row, subitem_id, status)
                     adopted.add(row.stg_id)
             counter = self.succeeded if created else self.adopted
-            self.count(connection, batch_id, **{counter: len(adopted)})
+            add_counts(connection, self.tables, batch_id, {counter: len(adopted)})
         return [row for row in rows if row.stg_id not in adopted]
 
     def problem(self, row: sa.Row) -> RowRejected | None:
