@@ -27,7 +27,7 @@ from ordersync.monday import MondayClient, Mutation, documents
 from ordersync.push.adoption import Adoption, Differences, read_adopted
 from ordersync.push.board import BoardContext
 from ordersync.push.lookup import find_items, find_subitems
-from ordersync.states import Action, JournalKind, MirrorState, RowStatus, Stage
+from ordersync.states import Action, JournalKind, RowStatus, Stage
 
 MAX_ATTEMPTS = 5  # sends of one row without a confirmed outcome before it is given up
 
@@ -267,12 +267,20 @@ class RowKind:
 
 
 class _Archives(RowKind):
-    """Archives (items or subitems): one monday no longer has needs nothing more."""
+    """Archives (items or subitems): archived on monday (history stays) and in the mirror (an
+    item with its subitems); one monday no longer has needs nothing more."""
 
     action, field, gone_is_done = Action.ARCHIVE, "archive_item", True
 
     def mutation(self, alias: str, row: sa.Row) -> Mutation:
         return documents.archive_item(alias, item_id=self.known_id(row))
+
+    def update_mirror(
+        self, connection: sa.Connection, row: sa.Row, monday_id: int, now: datetime
+    ) -> None:
+        self.mirror.archive_row(
+            connection, **self.row_keys(row), batch_id=row.batch_id, synced_at=now
+        )
 
 
 class _ItemKind(RowKind):
@@ -467,15 +475,10 @@ class ItemMoves(_ItemKind):
 
 
 class ItemArchives(_Archives, _ItemKind):
-    """Lines gone from the source: archived on monday (history stays), archived in the mirror."""
+    """Lines gone from the source."""
 
     journal_kind, alias = JournalKind.ARCHIVE_ITEMS, AliasPrefix.ARCHIVE_ITEM
     succeeded = "items_archived"
-
-    def update_mirror(
-        self, connection: sa.Connection, row: sa.Row, monday_id: int, now: datetime
-    ) -> None:
-        self.mirror.archive_lines(connection, [row.order_key], batch_id=row.batch_id, synced_at=now)
 
 
 class _SubitemKind(RowKind):
@@ -510,18 +513,6 @@ class _SubitemKind(RowKind):
             "subitem_id": row.monday_subitem_id,
             "item_name": row.size_label,
         }
-
-    def _update_mirror(
-        self, connection: sa.Connection, row: sa.Row, now: datetime, **values: Any
-    ) -> None:
-        self.mirror.update_subitem(
-            connection,
-            row.order_key,
-            row.size_label,
-            batch_id=row.batch_id,
-            synced_at=now,
-            **values,
-        )
 
 
 class SubitemCreates(_SubitemKind):
@@ -623,19 +614,22 @@ class SubitemUpdates(_SubitemKind):
     def update_mirror(
         self, connection: sa.Connection, row: sa.Row, monday_id: int, now: datetime
     ) -> None:
-        self._update_mirror(connection, row, now, qty=row.qty, row_hash=row.row_hash)
+        self.mirror.update_subitem(
+            connection,
+            row.order_key,
+            row.size_label,
+            qty=row.qty,
+            row_hash=row.row_hash,
+            batch_id=row.batch_id,
+            synced_at=now,
+        )
 
 
 class SubitemArchives(_Archives, _SubitemKind):
-    """Sizes gone from their line: archived on monday and in the mirror."""
+    """Sizes gone from their line."""
 
     journal_kind, alias = JournalKind.ARCHIVE_SUBITEMS, AliasPrefix.ARCHIVE_SUBITEM
     succeeded = "subitems_archived"
-
-    def update_mirror(
-        self, connection: sa.Connection, row: sa.Row, monday_id: int, now: datetime
-    ) -> None:
-        self._update_mirror(connection, row, now, state=MirrorState.ARCHIVED)
 
 
 def _unconfirmed(row: sa.Row) -> RowRejected | None:
