@@ -124,7 +124,11 @@ class RowKind:
         """Bring the mirror to what monday now holds for the row."""
         raise NotImplementedError
 
-    resolves_errors = False  # a recorded row resolves its line's earlier rejections
+    @property
+    def resolves_errors(self) -> bool:
+        """A recorded create or update resolves its line's (or size's) earlier rejections:
+        the values are on the board now. Moves and archives leave them."""
+        return self.action in (Action.CREATE, Action.UPDATE)
 
     # --- shared
     def record(
@@ -309,8 +313,6 @@ class _ItemKind(RowKind):
 
 class _ItemValues(_ItemKind):
     """Creates and updates: they send column values, whose labels must be allowed."""
-
-    resolves_errors = True
 
     def problem(self, row: sa.Row) -> RowRejected | None:
         problems = self.board.item_label_problems(json.loads(row.column_values))
@@ -518,7 +520,7 @@ class _SubitemKind(RowKind):
 class SubitemCreates(_SubitemKind):
     journal_kind, alias = JournalKind.CREATE_SUBITEMS, AliasPrefix.CREATE_SUBITEM
     succeeded, action, creates = "subitems_created", Action.CREATE, True
-    field, resolves_errors = "create_subitem", True
+    field = "create_subitem"
 
     def fail_orphans(self, batch_id: str) -> None:
         """Subitems whose parent item failed cannot be created: recorded, not dropped."""
