@@ -233,17 +233,17 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "rows-subitem-qty-not-promoted",
         "push/rows.py",
-        "self._update_mirror(connection, row, now, qty=row.qty, row_hash=row.row_hash)",
-        "self._update_mirror(connection, row, now, row_hash=row.row_hash)",
+        "            qty=row.qty,\n            row_hash=row.row_hash,\n",
+        "            row_hash=row.row_hash,\n",
         (ROWS, "tests/test_subitem_drift.py", CHANGES),
         "an updated quantity is not recorded in the mirror: resent by every later sync",
     ),
     Mutant(
         "rows-refused-change-keeps-hash",
         "push/rows.py",
-        "        self.count(connection, batch_id, **{self.failed: 1})\n"
+        "        add_counts(connection, self.tables, batch_id, {self.failed: 1})\n"
         "        self.mirror.forget_hashes(connection, [row.order_key])",
-        "        self.count(connection, batch_id, **{self.failed: 1})",
+        "        add_counts(connection, self.tables, batch_id, {self.failed: 1})",
         (ROWS, "tests/test_bad_rows.py", "tests/test_alias_errors.py"),
         "a change monday refused is never tried again (the mirror believes it arrived)",
     ),

@@ -6,6 +6,7 @@ what ``--json`` and the database promise, not what ``batch_counters`` happens to
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy.dialects import mssql
 
 from helpers.mirror_support import tables_only
 from ordersync import batches
-from ordersync.batch_counters import COUNTERS, plan_counts, planned_json
+from ordersync.batch_counters import COUNTERS, PLAN_TALLIES, plan_counts, planned_json
 from ordersync.batches import BatchReport
 from ordersync.db import Database
 from ordersync.push.plan import PlanResult
@@ -49,8 +50,8 @@ def db(db_url: str) -> Iterator[Database]:
     database.engine.dispose()
 
 
-def plan(**tallies: int) -> PlanResult:
-    return PlanResult(board_id=BOARD, **tallies)
+def plan(unchanged: int = 0, **tallies: int) -> PlanResult:
+    return PlanResult(board_id=BOARD, unchanged=unchanged, tallies=Counter(tallies))
 
 
 def create(
@@ -135,12 +136,35 @@ def test_a_dry_run_shows_the_plan_s_own_tallies_under_sync_json_s_keys() -> None
     shown = planned_json(tallies)
     assert list(shown.items()) == [
         ("items_create", 1),
-        ("items_update", 3),  # moves are printed beside, not in it
+        ("items_update", 3 + 4),  # a move is an update: as the batch records it (below)
         ("items_archive", 5),
         ("subitems_create", 2),
         ("subitems_update", 0),
         ("subitems_archive", 0),
     ]
+    assert plan_counts(tallies)["planned_item_updates"] == shown["items_update"]
+
+
+def test_a_plan_s_tallies_are_the_names_the_counters_declare() -> None:
+    result = PlanResult(board_id=BOARD)
+    for name in PLAN_TALLIES:
+        setattr(result, name, getattr(result, name) + 2)
+    assert result.tallies == dict.fromkeys(PLAN_TALLIES, 2)
+    assert {
+        "items",
+        "subitems",
+        "item_updates",
+        "item_moves",
+        "item_archives",
+        "subitem_updates",
+        "subitem_archives",
+        "rejected",
+    } == PLAN_TALLIES
+    assert result.changes == 2 * 7  # every planned tally, moves too; not the rejected rows
+    assert (result.unchanged, result.warnings) == (0, 0)  # plain fields, no tallies
+    with pytest.raises(AttributeError, match="itemz"):
+        result.itemz  # noqa: B018 -- a name no counter declares is no tally
+    assert plan().empty and not plan(rejected=1).empty and not plan(item_moves=1).empty
 
 
 @pytest.mark.parametrize("write", ["create", "add"])

@@ -161,6 +161,11 @@ def test_a_moved_line_is_the_same_item_updated(
     assert item["texts"][FCST_QTY] == "77"
     assert item["group_title"] == group
     assert emulator.stats.mutations.get("move_item_to_group", 0) == int(moves_group)
+    # a move is an item update everywhere: the dry run's --json, the batch, what was done
+    done = outcomes[scopes.index(new_scope)].as_dict()
+    planned = (done["batch"] or {}).get("planned_item_updates", 0)
+    assert dry.as_dict()["planned"]["items_update"] == planned == done["items_updated"]
+    assert done["items_updated"] >= 2 * moves_group  # the columns' update and the move
     for column_id, text in shown.items():
         assert item["texts"][column_id] == text
     row = mirror(db, key)

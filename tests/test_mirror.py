@@ -134,6 +134,27 @@ def test_archive_lines_archives_items_and_all_their_subitems(db: Database) -> No
     }
 
 
+def test_archive_row_archives_a_line_or_one_size_of_it(db: Database) -> None:
+    add_item(db, "K1", 11)
+    add_item(db, "K2", 12)
+    for size, subitem_id in (("M", 31), ("L", 32)):
+        add_subitem(db, "K1", size, subitem_id, 11)
+    add_subitem(db, "K2", "M", 33, 12)
+    write(db, lambda m, c: m.archive_row(c, "K1", "M", batch_id="b1"))  # one size
+    assert {k: (r.state, r.batch_id) for k, r in subitems(db).items()} == {
+        ("K1", "M"): (ARCHIVED, "b1"),
+        ("K1", "L"): (ACTIVE, None),
+        ("K2", "M"): (ACTIVE, None),
+    }
+    assert {k: r.state for k, r in items(db).items()} == {"K1": ACTIVE, "K2": ACTIVE}
+    write(db, lambda m, c: m.archive_row(c, "K2", batch_id="b2"))  # the line: all its sizes
+    assert {k: (r.state, r.batch_id) for k, r in items(db).items()} == {
+        "K1": (ACTIVE, None),
+        "K2": (ARCHIVED, "b2"),
+    }
+    assert subitems(db)[("K2", "M")].state == ARCHIVED
+
+
 def test_update_item_and_subitem_touch_one_row(db: Database) -> None:
     add_item(db, "K1", 11)
     add_item(db, "K2", 12)

@@ -30,6 +30,7 @@ from ordersync.push.rows import (
     SubitemUpdates,
 )
 from ordersync.push.source import Scope
+from ordersync.rejections import rejected_rows
 from ordersync.states import Action, MirrorState, RowStatus, Stage
 
 GREYSON = Scope("GREYSON", "4755")
@@ -91,6 +92,32 @@ def _stage_item(db: Database, batch_id: str, action: Action, key: str, **values:
                 created_at=utcnow(),
                 updated_at=utcnow(),
                 **row,
+            )
+        )
+    return stg_id
+
+
+def _stage_subitem(
+    db: Database, batch_id: str, row: sa.Row, action: Action, qty: int | None, subitem_id: int
+) -> str:
+    """A change to the size of ``row`` (a staged subitem create) after it was created."""
+    stg_id = str(uuid.uuid4())
+    with db.engine.begin() as connection:
+        connection.execute(
+            db.tables.staged_subitems.insert().values(
+                stg_id=stg_id,
+                batch_id=batch_id,
+                parent_stg_id=row.parent_stg_id,
+                action=action,
+                order_key=row.order_key,
+                size_label=row.size_label,
+                qty=qty,
+                column_values="{}",
+                row_hash=f"h-{qty}",
+                status=RowStatus.PENDING,
+                attempts=0,
+                created_at=utcnow(),
+                monday_subitem_id=subitem_id,
             )
         )
     return stg_id
@@ -290,27 +317,8 @@ def test_a_subitem_update_promotes_its_quantity_and_an_archive_its_state(
     with db.engine.begin() as connection:
         creates.record(connection, first, 9001, RowStatus.DONE)
         creates.record(connection, second, 9002, RowStatus.DONE)
-    staged = db.tables.staged_subitems
-    with db.engine.begin() as connection:
-        changes = ((first, Action.UPDATE, 999, 9001), (second, Action.ARCHIVE, None, 9002))
-        for row, action, qty, subitem_id in changes:
-            connection.execute(
-                staged.insert().values(
-                    stg_id=str(uuid.uuid4()),
-                    batch_id=batch,
-                    parent_stg_id=row.parent_stg_id,
-                    action=action,
-                    order_key=row.order_key,
-                    size_label=row.size_label,
-                    qty=qty,
-                    column_values="{}",
-                    row_hash="h-new",
-                    status=RowStatus.PENDING,
-                    attempts=0,
-                    created_at=utcnow(),
-                    monday_subitem_id=subitem_id,
-                )
-            )
+    _stage_subitem(db, batch, first, Action.UPDATE, 999, 9001)
+    _stage_subitem(db, batch, second, Action.ARCHIVE, None, 9002)
     updates, archives = SubitemUpdates(*parts), SubitemArchives(*parts)
     [update], [archive] = updates.pending(batch), archives.pending(batch)
     change = updates.mutation("q1", update)
@@ -330,7 +338,7 @@ def test_a_subitem_update_promotes_its_quantity_and_an_archive_its_state(
 
     subitems = db.tables.subitems
     updated = _one(db, subitems, subitems.c.monday_subitem_id == 9001)
-    assert (updated["qty"], updated["row_hash"]) == (999, "h-new")
+    assert (updated["qty"], updated["row_hash"]) == (999, "h-999")
     archived = _one(db, subitems, subitems.c.monday_subitem_id == 9002)
     assert archived["state"] == MirrorState.ARCHIVED
 
@@ -433,6 +441,32 @@ def test_a_refused_subitem_writes_its_size_and_forgets_its_lines_hash(
     assert (err["size_label"], err["error_code"]) == (row.size_label, "UNKNOWN_LABEL")
     assert _one(db, items, items.c.order_key == row.order_key)["row_hash"] is None
     assert _counter(db, batch, "subitems_failed") == 1
+
+
+def test_a_size_refused_once_is_resolved_when_a_later_update_delivers_it(
+    db: Database, config: SyncConfig, client: MondayClient, board: BoardContext, batch: str
+) -> None:
+    _promote_creates(db, config, client, board, batch)
+    parts = _parts(db, config, client, board)
+    creates, updates = SubitemCreates(*parts), SubitemUpdates(*parts)
+    size = creates.pending(batch)[0]
+    with db.engine.begin() as connection:
+        creates.record(connection, size, 9001, RowStatus.DONE)
+    refused = _stage_subitem(db, batch, size, Action.UPDATE, 999, 9001)
+    refusal = PermanentMondayError("bad quantity", code="ColumnValueException", http_status=200)
+    with db.engine.begin() as connection:
+        updates.fail(connection, batch, updates.pending(batch)[0], refusal)
+    errors = db.tables.subitem_errors
+    assert not _one(db, errors, errors.c.stg_id == refused)["resolved"]
+    still_open = rejected_rows(db, config, batch_id=batch, open_only=True)
+    assert [r.shown_key for r in still_open] == [f"{size.order_key} size {size.size_label}"]
+
+    _stage_subitem(db, batch, size, Action.UPDATE, 998, 9001)  # the next sync's update
+    with db.engine.begin() as connection:
+        updates.record(connection, updates.pending(batch)[0], 9001, RowStatus.DONE)
+    err = _one(db, errors, errors.c.stg_id == refused)
+    assert err["resolved"] and err["resolved_at"] is not None
+    assert rejected_rows(db, config, batch_id=batch, open_only=True) == []
 
 
 def test_an_archive_of_an_item_monday_no_longer_has_is_done(

@@ -2,10 +2,11 @@
 keeps, with what it counts, how ``sync`` and ``status`` print it and its key in ``--json``.
 
 Everything else is derived from ``COUNTERS``: the table's columns (``db/tables.py``),
-``BatchReport``'s counters and its ``--json`` (``batches.py``), what a plan records in a new
-batch (``plan_counts``), the ``planned`` block of ``sync --json``, the printed reports
-(``cli.py``), ``report``, ``/metrics`` and the dashboard. A new counter is one entry here (and a
-migration adding its column). The order is the order of ``--json``.
+``BatchReport``'s counters and its ``--json`` (``batches.py``), ``PlanResult``'s tallies and
+what a plan records in a new batch (``plan_counts``), the ``planned`` block of
+``sync --json``, the printed reports (``cli.py``), ``report``, ``/metrics`` and the dashboard.
+A new counter is one entry here (and a migration adding its column). The order is the order
+of ``--json``.
 
 Imports nothing of ordersync but ``states``, so the table description can use it.
 """
@@ -44,8 +45,9 @@ class BatchCounter:
             ``/metrics``' action.
         label: how ``sync``/``status`` print it (a row of the batch table, or a format for
             the status line).
-        plan: the ``PlanResult`` tallies a new batch records in it (the first is the one a
-            dry run and ``sync --json``'s ``planned`` show; a move is recorded as an update).
+        plan: the ``PlanResult`` tallies a new batch records in it, and so the tallies a
+            ``PlanResult`` has; their sum is what a dry run and ``sync --json``'s ``planned``
+            show (a move is an update: delivery counts it in ``items_updated``).
         applied: delivered: the change is on the board (a failed row is not).
         chart: the dashboard chart's series it adds to (items and the batch only).
         big: a ``BIGINT`` column.
@@ -65,8 +67,8 @@ class BatchCounter:
     big: bool = False
 
     def shown_in(self, plan: Any) -> int:
-        """The tally of a plan (``PlanResult``) shown under this counter by a dry run."""
-        return int(getattr(plan, self.plan[0]))
+        """What a plan (``PlanResult``) counts under this counter: its ``plan`` tallies' sum."""
+        return sum(int(getattr(plan, name)) for name in self.plan)
 
     @property
     def json_key(self) -> str:
@@ -159,6 +161,7 @@ COUNTERS: tuple[BatchCounter, ...] = (
 )
 
 COLUMNS = frozenset(c.column for c in COUNTERS)
+PLAN_TALLIES = frozenset(name for c in COUNTERS for name in c.plan)  # ``PlanResult``'s tallies
 
 
 def counters(
@@ -183,7 +186,7 @@ def outcomes() -> list[str]:
 
 def plan_counts(plan: Any) -> dict[str, int]:
     """What a new batch records of its plan (``PlanResult``): each counter with ``plan``."""
-    return {c.column: sum(getattr(plan, name) for name in c.plan) for c in COUNTERS if c.plan}
+    return {c.column: c.shown_in(plan) for c in COUNTERS if c.plan}
 
 
 def planned_json(plan: Any) -> dict[str, int]:

@@ -2,7 +2,7 @@
 subitems (``MON_CustMasterSchedule_Subitems``), and every write to those two tables.
 
 Delivery promotes what monday confirmed (``promote_item``, ``merge_item_values``,
-``update_item``, ``promote_subitem``, ``update_subitem``, ``archive_lines``); adoption writes
+``update_item``, ``promote_subitem``, ``update_subitem``, ``archive_row``); adoption writes
 what it found on the board the same way. A pull or a webhook records when monday was read
 (``stamp_pulled``), the snapshot of the values people own there (``snapshot_values``) and the
 hand edits of pushed values (``forget_drifted_items``, ``forget_drifted_subitems``). Rows gone
@@ -151,6 +151,22 @@ class Mirror:
                     .where(table.c.board_id == self.board_id, table.c.order_key.in_(chunk))
                     .values(state=MirrorState.ARCHIVED, **values)
                 )
+
+    def archive_row(
+        self,
+        connection: sa.Connection,
+        order_key: str,
+        size_label: str | None = None,
+        **values: Any,
+    ) -> None:
+        """A line's item and all its subitems archived, or with ``size_label`` that size's
+        subitem only (with ``values`` set)."""
+        if size_label is None:
+            self.archive_lines(connection, [order_key], **values)
+        else:
+            self.update_subitem(
+                connection, order_key, size_label, state=MirrorState.ARCHIVED, **values
+            )
 
     # ------------------------------------------------------------------ by monday id
     def archive_subitems(self, connection: sa.Connection, monday_ids: Iterable[int]) -> None:

@@ -207,7 +207,9 @@ class ImportJob:
 
     Attributes:
         job_id: monday's id of the job.
-        upload_url: where its file is ``PUT`` (pre-signed, valid 10 minutes; carries no token).
+        upload_url: where its file is ``PUT`` (``Content-Type: text/csv``, without the token);
+            monday documents that it expires after 10 minutes (a ``PUT`` then gets 403). Its
+            query is a credential: kept out of ``repr``.
     """
 
     job_id: str

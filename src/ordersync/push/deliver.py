@@ -227,7 +227,7 @@ class Delivery:
                 elif result.outcome == "unknown":
                     unknown.append(row)
                 # a failed alias with a retryable error stays PENDING and is sent again
-            kind.count(connection, batch_id, **{kind.succeeded: succeeded})
+            add_counts(connection, self.db.tables, batch_id, {kind.succeeded: succeeded})
             close_entry(connection, self.db, sent[0].request_id)
         if unknown:
             kind.adopt(batch_id, unknown, before_create=False)

@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
-from ordersync.batch_counters import plan_counts
+from ordersync.batch_counters import PLAN_TALLIES, Tally, counters, plan_counts
 from ordersync.batches import create_batch
 from ordersync.column_types import QUANTITY_COLUMN_TYPE, SIZE_COLUMN_TYPE
 from ordersync.config import SyncConfig
@@ -83,35 +84,37 @@ class LineChange:
 
 @dataclass
 class PlanResult:
-    """What a plan found; ``batch_id`` is ``None`` for a dry run or when nothing changed."""
+    """What a plan found; ``batch_id`` is ``None`` for a dry run or when nothing changed.
+
+    Its tallies are the names ``batch_counters.COUNTERS`` declares for what a new batch records
+    (``BatchCounter.plan``: ``items``, ``subitems``, ``item_updates``, ``item_moves`` …,
+    ``rejected``): read and added to as attributes (``result.items += 1``), kept in ``tallies``.
+    """
 
     board_id: int
     batch_id: str | None = None
-    items: int = 0  # items to create
-    subitems: int = 0  # subitems to create
-    item_updates: int = 0
-    item_moves: int = 0  # items moved to another group (their group inputs changed)
-    item_archives: int = 0
-    subitem_updates: int = 0
-    subitem_archives: int = 0
-    rejected: int = 0
     unchanged: int = 0
     warnings: int = 0
     preview: list[LineChange] = field(default_factory=list)
     refused: str | None = None  # why nothing was staged (a mass archive), if it was refused
     rejections: list[tuple[str | None, str, str]] = field(default_factory=list)  # key, code, msg
+    tallies: Counter[str] = field(default_factory=Counter)  # by ``PLAN_TALLIES`` name
+
+    def __getattr__(self, name: str) -> int:  # called only for names not found otherwise
+        if name in PLAN_TALLIES:
+            return self.tallies[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in PLAN_TALLIES:
+            self.tallies[name] = value
+        else:
+            super().__setattr__(name, value)
 
     @property
     def changes(self) -> int:
-        return (
-            self.items
-            + self.subitems
-            + self.item_updates
-            + self.item_moves
-            + self.item_archives
-            + self.subitem_updates
-            + self.subitem_archives
-        )
+        """Every change staged: the sum of the planned counters."""
+        return sum(self.tallies[name] for c in counters(Tally.PLANNED) for name in c.plan)
 
     @property
     def empty(self) -> bool:

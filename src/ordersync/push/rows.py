@@ -27,7 +27,7 @@ from ordersync.monday import MondayClient, Mutation, documents
 from ordersync.push.adoption import Adoption, Differences, read_adopted
 from ordersync.push.board import BoardContext
 from ordersync.push.lookup import find_items, find_subitems
-from ordersync.states import Action, JournalKind, MirrorState, RowStatus, Stage
+from ordersync.states import Action, JournalKind, RowStatus, Stage
 
 MAX_ATTEMPTS = 5  # sends of one row without a confirmed outcome before it is given up
 
@@ -124,7 +124,11 @@ class RowKind:
         """Bring the mirror to what monday now holds for the row."""
         raise NotImplementedError
 
-    resolves_errors = False  # a recorded row resolves its line's earlier rejections
+    @property
+    def resolves_errors(self) -> bool:
+        """A recorded create or update resolves its line's (or size's) earlier rejections:
+        the values are on the board now. Moves and archives leave them."""
+        return self.action in (Action.CREATE, Action.UPDATE)
 
     # --- shared
     def record(
@@ -248,12 +252,8 @@ class RowKind:
             "created_at": utcnow(),
         }
         connection.execute(self.errors.insert().values(**values))
-        self.count(connection, batch_id, **{self.failed: 1})
+        add_counts(connection, self.tables, batch_id, {self.failed: 1})
         self.mirror.forget_hashes(connection, [row.order_key])
-
-    def count(self, connection: sa.Connection, batch_id: str, **increments: int) -> None:
-        """Add to the batch's counters (``batches.add_counts``)."""
-        add_counts(connection, self.tables, batch_id, increments)
 
     def _resolve_errors(self, connection: sa.Connection, row: sa.Row) -> None:
         """Earlier rejections of a row that has now reached the board are resolved."""
@@ -271,12 +271,20 @@ class RowKind:
 
 
 class _Archives(RowKind):
-    """Archives (items or subitems): one monday no longer has needs nothing more."""
+    """Archives (items or subitems): archived on monday (history stays) and in the mirror (an
+    item with its subitems); one monday no longer has needs nothing more."""
 
     action, field, gone_is_done = Action.ARCHIVE, "archive_item", True
 
     def mutation(self, alias: str, row: sa.Row) -> Mutation:
         return documents.archive_item(alias, item_id=self.known_id(row))
+
+    def update_mirror(
+        self, connection: sa.Connection, row: sa.Row, monday_id: int, now: datetime
+    ) -> None:
+        self.mirror.archive_row(
+            connection, **self.row_keys(row), batch_id=row.batch_id, synced_at=now
+        )
 
 
 class _ItemKind(RowKind):
@@ -305,8 +313,6 @@ class _ItemKind(RowKind):
 
 class _ItemValues(_ItemKind):
     """Creates and updates: they send column values, whose labels must be allowed."""
-
-    resolves_errors = True
 
     def problem(self, row: sa.Row) -> RowRejected | None:
         problems = self.board.item_label_problems(json.loads(row.column_values))
@@ -376,8 +382,8 @@ class ItemCreates(_ItemValues):
                     if item is not None:
                         adoption.stage(connection, row, item, differences)
             counter = self.succeeded if created else self.adopted
-            self.count(connection, batch_id, **{counter: len(found)})
-            self.count(connection, batch_id, **differences.counters())
+            add_counts(connection, self.tables, batch_id, {counter: len(found)})
+            add_counts(connection, self.tables, batch_id, differences.counters())
         return [row for row in rows if row.order_key not in found]
 
     def mutation(self, alias: str, row: sa.Row) -> Mutation:
@@ -471,15 +477,10 @@ class ItemMoves(_ItemKind):
 
 
 class ItemArchives(_Archives, _ItemKind):
-    """Lines gone from the source: archived on monday (history stays), archived in the mirror."""
+    """Lines gone from the source."""
 
     journal_kind, alias = JournalKind.ARCHIVE_ITEMS, AliasPrefix.ARCHIVE_ITEM
     succeeded = "items_archived"
-
-    def update_mirror(
-        self, connection: sa.Connection, row: sa.Row, monday_id: int, now: datetime
-    ) -> None:
-        self.mirror.archive_lines(connection, [row.order_key], batch_id=row.batch_id, synced_at=now)
 
 
 class _SubitemKind(RowKind):
@@ -515,23 +516,11 @@ class _SubitemKind(RowKind):
             "item_name": row.size_label,
         }
 
-    def _update_mirror(
-        self, connection: sa.Connection, row: sa.Row, now: datetime, **values: Any
-    ) -> None:
-        self.mirror.update_subitem(
-            connection,
-            row.order_key,
-            row.size_label,
-            batch_id=row.batch_id,
-            synced_at=now,
-            **values,
-        )
-
 
 class SubitemCreates(_SubitemKind):
     journal_kind, alias = JournalKind.CREATE_SUBITEMS, AliasPrefix.CREATE_SUBITEM
     succeeded, action, creates = "subitems_created", Action.CREATE, True
-    field, resolves_errors = "create_subitem", True
+    field = "create_subitem"
 
     def fail_orphans(self, batch_id: str) -> None:
         """Subitems whose parent item failed cannot be created: recorded, not dropped."""
@@ -580,7 +569,7 @@ class SubitemCreates(_SubitemKind):
                     self.record(connection, row, subitem_id, status)
                     adopted.add(row.stg_id)
             counter = self.succeeded if created else self.adopted
-            self.count(connection, batch_id, **{counter: len(adopted)})
+            add_counts(connection, self.tables, batch_id, {counter: len(adopted)})
         return [row for row in rows if row.stg_id not in adopted]
 
     def problem(self, row: sa.Row) -> RowRejected | None:
@@ -627,19 +616,22 @@ class SubitemUpdates(_SubitemKind):
     def update_mirror(
         self, connection: sa.Connection, row: sa.Row, monday_id: int, now: datetime
     ) -> None:
-        self._update_mirror(connection, row, now, qty=row.qty, row_hash=row.row_hash)
+        self.mirror.update_subitem(
+            connection,
+            row.order_key,
+            row.size_label,
+            qty=row.qty,
+            row_hash=row.row_hash,
+            batch_id=row.batch_id,
+            synced_at=now,
+        )
 
 
 class SubitemArchives(_Archives, _SubitemKind):
-    """Sizes gone from their line: archived on monday and in the mirror."""
+    """Sizes gone from their line."""
 
     journal_kind, alias = JournalKind.ARCHIVE_SUBITEMS, AliasPrefix.ARCHIVE_SUBITEM
     succeeded = "subitems_archived"
-
-    def update_mirror(
-        self, connection: sa.Connection, row: sa.Row, monday_id: int, now: datetime
-    ) -> None:
-        self._update_mirror(connection, row, now, state=MirrorState.ARCHIVED)
 
 
 def _unconfirmed(row: sa.Row) -> RowRejected | None:

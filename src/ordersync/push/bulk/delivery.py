@@ -36,6 +36,7 @@ from typing import cast
 
 import sqlalchemy as sa
 
+from ordersync.batches import add_counts
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
 from ordersync.errors import (
@@ -431,7 +432,9 @@ class BulkDelivery:
                     left.append(row)
                 else:
                     kind.record(connection, row, found, RowStatus.DONE)
-            kind.count(connection, batch_id, **{kind.succeeded: len(rows) - len(left)})
+            add_counts(
+                connection, self.db.tables, batch_id, {kind.succeeded: len(rows) - len(left)}
+            )
         return left
 
     def _adopt(self, job: BulkJob) -> tuple[list[sa.Row], list[sa.Row]]:

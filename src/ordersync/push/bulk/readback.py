@@ -59,17 +59,17 @@ def _matching(
     client: MondayClient, board_id: int, config: SyncConfig, values: list[str]
 ) -> Iterator[Item]:
     """The items whose first key column holds one of ``values``, page by page."""
-    limit = min(MAX_PAGE_SIZE, len(values))
+    column_ids = key_column_ids(config)
     selection: dict[str, Any] = {
-        "limit": limit,
-        "columnIds": key_column_ids(config),
+        "limit": min(MAX_PAGE_SIZE, len(values)),
+        "columnIds": column_ids,
         "subitemColumnIds": [config.subitems.size_column_id],
     }
     data = client.execute(
         documents.read_back_document(),
         {
             "boardId": str(board_id),
-            "columns": [{"column_id": key_column_ids(config)[0], "column_values": values}],
+            "columns": [{"column_id": column_ids[0], "column_values": values}],
             **selection,
         },
         operation_name="ReadBack",
