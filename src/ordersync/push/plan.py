@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
-from ordersync.batch_counters import PLAN_TALLIES, Tally, counters, plan_counts
+from ordersync.batch_counters import Tally, counters, plan_counts
 from ordersync.batches import create_batch
 from ordersync.column_types import QUANTITY_COLUMN_TYPE, SIZE_COLUMN_TYPE
 from ordersync.config import SyncConfig
@@ -82,39 +81,39 @@ class LineChange:
     sizes: list[tuple[Action, str, int | None, int | None]] = field(default_factory=list)
 
 
+def _tally() -> Any:
+    """A ``PlanResult`` tally: a field named as ``batch_counters.COUNTERS`` declares it."""
+    return field(default=0, metadata={"tally": True})
+
+
 @dataclass
 class PlanResult:
     """What a plan found; ``batch_id`` is ``None`` for a dry run or when nothing changed.
 
-    Its tallies are the names ``batch_counters.COUNTERS`` declares for what a new batch records
-    (``BatchCounter.plan``: ``items``, ``subitems``, ``item_updates``, ``item_moves`` …,
-    ``rejected``): read and added to as attributes (``result.items += 1``), kept in ``tallies``.
+    Its tallies (``_tally()``) are exactly the names the counters' ``plan`` declare (a test
+    holds them to it): typed fields, so a misspelt tally is a type error, not a new counter.
     """
 
     board_id: int
     batch_id: str | None = None
+    items: int = _tally()  # items to create
+    subitems: int = _tally()  # subitems to create
+    item_updates: int = _tally()
+    item_moves: int = _tally()  # items moved to another group (their group inputs changed)
+    item_archives: int = _tally()
+    subitem_updates: int = _tally()
+    subitem_archives: int = _tally()
+    rejected: int = _tally()
     unchanged: int = 0
     warnings: int = 0
     preview: list[LineChange] = field(default_factory=list)
     refused: str | None = None  # why nothing was staged (a mass archive), if it was refused
     rejections: list[tuple[str | None, str, str]] = field(default_factory=list)  # key, code, msg
-    tallies: Counter[str] = field(default_factory=Counter)  # by ``PLAN_TALLIES`` name
-
-    def __getattr__(self, name: str) -> int:  # called only for names not found otherwise
-        if name in PLAN_TALLIES:
-            return self.tallies[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in PLAN_TALLIES:
-            self.tallies[name] = value
-        else:
-            super().__setattr__(name, value)
 
     @property
     def changes(self) -> int:
         """Every change staged: the sum of the planned counters."""
-        return sum(self.tallies[name] for c in counters(Tally.PLANNED) for name in c.plan)
+        return sum(counter.shown_in(self) for counter in counters(Tally.PLANNED))
 
     @property
     def empty(self) -> bool:
