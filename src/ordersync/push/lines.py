@@ -2,8 +2,10 @@
 
 This is where a row is validated and normalised, where its item name, group and column values
 are derived, where its sizes are melted into subitems, and where its row hash is computed.
-``LineBuilder`` compiles the mapping once (a plan may read a hundred thousand rows) and
-``build`` turns each row into an ``OrderLine`` or a ``LineProblems`` with every reason found.
+``LineBuilder`` compiles the mapping once (a plan may read a hundred thousand rows), with a
+reader and a writer per column, and ``build`` turns each row into an ``OrderLine`` or a
+``LineProblems`` with every reason found. A line's monday values are encoded to JSON once
+(``encode_values``): the row hash, the scan table's line and the staged item share that text.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from itertools import compress
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -34,6 +37,12 @@ MAX_ITEM_NAME = 255
 _LONGEST_MARKER = max(len(marker) for marker in EMPTY_MARKERS)
 _MEMO_SIZE = 4096  # distinct raw values remembered per column
 _MISSING = object()
+_PLAIN_CELLS = frozenset({type(None), int})  # size cells whose falsy values are all empty
+# The one canonical encoding (sorted keys, fixed separators, no escaping of non-ASCII): the row
+# hash is taken over it, so it never changes.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_DECODER = json.JSONDecoder()
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,7 @@ class OrderLine:
     group_title: str
     values: dict[str, Normalized]  # board column id → normalised value (empty ones too)
     monday_values: dict[str, Any]  # board column id → monday JSON, empty values left out
+    values_json: str  # monday_values as ``encode_values`` writes them (encoded once)
     sizes: dict[str, int]  # size label → quantity > 0, in source column order
     customer: str
     po_number: str | None
@@ -78,21 +88,36 @@ class OrderLine:
     cancelled: bool = False  # the cancelled rule's column holds one of its values
 
     def to_json(self) -> str:
-        """What the scan table keeps of a line (everything staging needs)."""
-        return json.dumps(
-            {
-                "key": list(self.key),
-                "item_name": self.item_name,
-                "group_title": self.group_title,
-                "monday_values": self.monday_values,
-                "sizes": self.sizes,
-                "customer": self.customer,
-                "po_number": self.po_number,
-                "season": self.season,
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        """What the scan table keeps of a line (everything staging needs): the JSON array
+        ``[fields, monday values]``, the values as ``values_json`` holds them, so that staging
+        an item takes their text as it is (``split_line_json``)."""
+        fields = {
+            "key": list(self.key),
+            "item_name": self.item_name,
+            "group_title": self.group_title,
+            "sizes": self.sizes,
+            "customer": self.customer,
+            "po_number": self.po_number,
+            "season": self.season,
+        }
+        return f"[{_COMPACT(fields)},{self.values_json}]"
+
+
+def split_line_json(text: str) -> tuple[dict[str, Any], str]:
+    """``OrderLine.to_json``'s text → (its fields, its monday values still encoded): only the
+    fields are decoded."""
+    fields, end = _DECODER.raw_decode(text, 1)
+    return fields, text[end + 1 : -1]
+
+
+def read_line_json(text: str) -> dict[str, Any]:
+    """``OrderLine.to_json``'s text → its fields with ``monday_values`` decoded (any other
+    JSON, such as the ``{}`` of a line never built, as it is)."""
+    line = json.loads(text)
+    if isinstance(line, list):
+        fields, monday_values = line
+        return {**fields, "monday_values": monday_values}
+    return dict(line)
 
 
 @dataclass
@@ -104,15 +129,25 @@ class LineProblems:
     payload: dict[str, object] = field(default_factory=dict)
 
 
+def encode_values(monday_values: Mapping[str, Any]) -> str:
+    """A line's monday values in the canonical encoding (sorted keys, no spaces)."""
+    return _CANONICAL(monday_values)
+
+
 def line_hash(
     name: str, group: str, monday_values: Mapping[str, Any], sizes: Mapping[str, int]
 ) -> str:
-    """sha256 of the canonical encoding of everything the board shows of a line."""
-    canonical = json.dumps(
-        {"name": name, "group": group, "values": monday_values, "sizes": sizes},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+    """sha256 of the canonical encoding of everything the board shows of a line: of
+    ``{"name": name, "group": group, "values": monday_values, "sizes": sizes}``."""
+    return hash_encoded(name, group, encode_values(monday_values), sizes)
+
+
+def hash_encoded(name: str, group: str, values_json: str, sizes: Mapping[str, int]) -> str:
+    """``line_hash`` of monday values already encoded (``encode_values``): the same text,
+    spliced with the keys in sorted order, so the values are not encoded a second time."""
+    canonical = (
+        f'{{"group":{_CANONICAL(group)},"name":{_CANONICAL(name)},'
+        f'"sizes":{_CANONICAL(sizes)},"values":{values_json}}}'
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -140,6 +175,7 @@ class _Rule:
     column_type: ColumnType
     reject: bool
     read: Callable[[Mapping[str, object]], Normalized]
+    write: Callable[[Any], Any]  # a value ``read`` gave, not None → monday's JSON
 
 
 class LineBuilder:
@@ -151,12 +187,12 @@ class LineBuilder:
         self.key_columns = tuple(config.source.key_columns)
         self.name_columns = tuple(config.items.name_columns)
         self.group_columns = tuple(config.items.group_columns)
+        self._numbers: dict[Normalized, str] = {}  # normalised Decimal → monday's text
         self.rules = tuple(self._rule(column) for column in config.items.columns)
         getter = operator.itemgetter(*size_columns) if size_columns else lambda row: ()
         self._size_cells: Callable[[Mapping[str, object]], tuple[object, ...]] = (
             (lambda row: (getter(row),)) if len(size_columns) == 1 else getter
         )
-        self._numbers: dict[Normalized, str] = {}  # normalised Decimal → monday's text
         rule = config.items.cancelled
         self.cancelled_column = rule.column
         self.cancelled_values = frozenset(value.strip().upper() for value in rule.values)
@@ -167,13 +203,17 @@ class LineBuilder:
         )
 
     def _rule(self, column: Any) -> _Rule:
+        """A column's reader and writer (``to_monday`` compiled for what the reader gives)."""
         source, column_type, value_map = column.source, COLUMN_TYPES[column.type], column.value_map
+        write: Callable[[Any], Any] = column_type.to_monday
         if column.transform == "canonical_customer":
             customer_column = self.config.source.customer_column
 
             def read(row: Mapping[str, object]) -> Normalized:
                 return self.config.canonical_customer(str(row.get(customer_column) or ""))
         elif column_type.reads_plain_text(value_map):
+            # cleaned text is never blank: to_monday's checks for an empty value are moot
+            write = column_type.write
 
             def read(row: Mapping[str, object]) -> Normalized:
                 return _fast_text(row.get(source))
@@ -195,7 +235,25 @@ class LineBuilder:
                         memo[key] = value
                 return value  # type: ignore[return-value]
 
-        return _Rule(column.column_id, source, column_type, column.on_invalid == "reject_row", read)
+            if column_type.memoize_writes:
+                write = self._memoized_write(column_type)
+        reject = column.on_invalid == "reject_row"
+        return _Rule(column.column_id, source, column_type, reject, read, write)
+
+    def _memoized_write(self, column_type: ColumnType) -> Callable[[Any], Any]:
+        """``to_monday`` remembering its text per distinct value (numbers: a str, immutable,
+        safe to share between lines), in one memo for the builder."""
+        numbers = self._numbers
+
+        def write(value: Any) -> Any:
+            monday = numbers.get(value)
+            if monday is None:
+                monday = column_type.to_monday(value)
+                if len(numbers) < _MEMO_SIZE:
+                    numbers[value] = monday
+            return monday
+
+        return write
 
     def build(self, row: Mapping[str, object]) -> OrderLine | LineProblems:
         """Validate and derive one order line; never drops or changes a value silently."""
@@ -214,6 +272,7 @@ class LineBuilder:
         if problems or key is None:
             return LineProblems(key=key, problems=problems, payload=self.payload(row))
         group = self.group_title(row, customer)
+        values_json = encode_values(monday_values)
         return OrderLine(
             key=key,
             order_key=order_key(key),
@@ -221,11 +280,12 @@ class LineBuilder:
             group_title=group,
             values=values,
             monday_values=monday_values,
+            values_json=values_json,
             sizes=sizes,
             customer=customer,
             po_number=po_number,
             season=season,
-            row_hash=line_hash(name, group, monday_values, sizes),
+            row_hash=hash_encoded(name, group, values_json, sizes),
             warnings=tuple(warnings),
             cancelled=(_fast_text(row.get(self.cancelled_column)) or "").upper()
             in self.cancelled_values,
@@ -258,15 +318,7 @@ class LineBuilder:
                 continue
             values[rule.column_id] = value
             if value is not None:
-                if rule.column_type.memoize_writes:  # a str: safe to share between lines
-                    monday = self._numbers.get(value)
-                    if monday is None:
-                        monday = rule.column_type.to_monday(value)
-                        if len(self._numbers) < _MEMO_SIZE:
-                            self._numbers[value] = monday
-                    monday_values[rule.column_id] = monday
-                else:
-                    monday_values[rule.column_id] = rule.column_type.to_monday(value)
+                monday_values[rule.column_id] = rule.write(value)
         return values, monday_values
 
     def _item_name(self, row: Mapping[str, object], problems: list[RowRejected]) -> str:
@@ -321,11 +373,14 @@ class LineBuilder:
     def _sizes(self, row: Mapping[str, object], problems: list[RowRejected]) -> dict[str, int]:
         """Size label → quantity > 0, in source column order (bad cells are problems)."""
         try:  # all ~160 cells in one C call: most of them are empty
-            cells = zip(self.size_columns, self._size_cells(row), strict=True)
+            raws = self._size_cells(row)
         except KeyError:  # a row without some size columns (tests, partial rows)
-            cells = zip(
-                self.size_columns, [row.get(size) for size in self.size_columns], strict=True
-            )
+            raws = tuple(row.get(size) for size in self.size_columns)
+        cells: Iterable[tuple[str, object]] = zip(self.size_columns, raws, strict=True)
+        if _PLAIN_CELLS.issuperset(map(type, raws)):
+            # ints and NULLs only (INT size columns): the falsy cells are exactly the empty
+            # ones (0, NULL), and C leaves them out
+            cells = compress(cells, raws)
         sizes: dict[str, int] = {}
         for size, raw in cells:
             if raw is None or (type(raw) is int and raw == 0):

@@ -45,7 +45,14 @@ from ordersync.db import Database, utcnow
 from ordersync.db.engine import insert_rows, prepare_bulk
 from ordersync.errors import RowRejected
 from ordersync.push.board import BoardContext
-from ordersync.push.lines import LineBuilder, LineProblems, OrderLine, subitem_hash
+from ordersync.push.lines import (
+    LineBuilder,
+    LineProblems,
+    OrderLine,
+    read_line_json,
+    split_line_json,
+    subitem_hash,
+)
 from ordersync.push.lookup import first_key_part
 from ordersync.push.normalize import clean_text, order_key
 from ordersync.push.raw_digest import ROW_DIGEST, RawDigests
@@ -400,7 +407,7 @@ class _Planner:
         ).all()
         for key, row_hash, line in rows:
             problem = RowRejected("DUPLICATE_KEY", f"key {key!r} appears more than once in scope")
-            self._record_error(key, problem, json.loads(line))
+            self._record_error(key, problem, read_line_json(line))
             if row_hash != REJECTED:  # a row rejected for its own reasons is counted once
                 self.result.rejected += 1
         if rows:
@@ -424,13 +431,13 @@ class _Planner:
                 if self.limit is not None and staged_lines >= self.limit:
                     self._flush()
                     return
-                line = json.loads(row.line)
                 if row.order_key in duplicates:
-                    self._reject_duplicate_key(row, line)
+                    self._reject_duplicate_key(row, read_line_json(row.line))
                     continue
                 if row.monday_item_id is None or row.state != MirrorState.ACTIVE:
-                    self._stage_create(row.order_key, row.row_hash, line, row.raw_digest)
+                    self._stage_create(row.order_key, row.row_hash, row.line, row.raw_digest)
                 else:
+                    line = read_line_json(row.line)
                     self._stage_update(row, line, old_sizes.get(row.order_key, {}))
                 staged_lines += 1
             self._flush()
@@ -443,7 +450,7 @@ class _Planner:
             for row in page
             if row.monday_item_id is not None
             and row.state == MirrorState.ACTIVE
-            and _mirror_scope(row) != _line_scope(json.loads(row.line))
+            and _mirror_scope(row) != _line_scope(split_line_json(row.line)[0])
         }
         if not foreign:
             return set()
@@ -567,11 +574,13 @@ class _Planner:
 
     # ------------------------------------------------------------------------ staging
     def _stage_create(
-        self, key: str, row_hash: str, line: dict[str, Any], raw_digest: str | None = None
+        self, key: str, row_hash: str, line_json: str, raw_digest: str | None = None
     ) -> None:
-        """A new (or re-appearing) line; its raw digest goes into the mirror with it."""
-        stg_id = self._stage_item(
-            Action.CREATE, key, row_hash, line, line["monday_values"], None, raw_digest
+        """A new (or re-appearing) line (``OrderLine.to_json``'s text, its monday values staged
+        as they are encoded there); its raw digest goes into the mirror with it."""
+        line, values_json = split_line_json(line_json)
+        stg_id = self._stage_item_json(
+            Action.CREATE, key, row_hash, line, values_json, None, raw_digest
         )
         sizes = line["sizes"]
         self._stage_subitems(
@@ -691,6 +700,22 @@ class _Planner:
         item_id: int | None,
         raw_digest: str | None = None,
     ) -> str:
+        column_values_json = json.dumps(column_values, ensure_ascii=False)
+        return self._stage_item_json(
+            action, key, row_hash, line, column_values_json, item_id, raw_digest
+        )
+
+    def _stage_item_json(
+        self,
+        action: Action,
+        key: str,
+        row_hash: str | None,
+        line: dict[str, Any],
+        column_values: str,
+        item_id: int | None,
+        raw_digest: str | None = None,
+    ) -> str:
+        """Buffer a staged item (``column_values``: its JSON text); returns its id."""
         stg_id = str(uuid.uuid4())
         self._item_rows.append(
             {
@@ -700,7 +725,7 @@ class _Planner:
                 "order_key": key,
                 "item_name": line["item_name"],
                 "group_title": line["group_title"],
-                "column_values": json.dumps(column_values, ensure_ascii=False),
+                "column_values": column_values,
                 "row_hash": row_hash,
                 "customer": line["customer"],
                 "po_number": line["po_number"],
