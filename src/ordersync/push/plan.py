@@ -39,6 +39,7 @@ import sqlalchemy as sa
 
 from ordersync.batch_counters import Tally, counters, plan_counts
 from ordersync.batches import create_batch
+from ordersync.collector import bulk_collection
 from ordersync.column_types import QUANTITY_COLUMN_TYPE, SIZE_COLUMN_TYPE
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
@@ -155,7 +156,7 @@ def plan_batch(
     source = reflect_source(db.engine, config)
     result = PlanResult(board_id=board_id)
     batch_id = str(uuid.uuid4())
-    with db.engine.begin() as connection:
+    with bulk_collection(), db.engine.begin() as connection:
         prepare_bulk(connection)
         builder = LineBuilder(config, source.size_columns)
         digests = RawDigests(config, source.size_columns, db.engine.dialect.name)
