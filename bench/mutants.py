@@ -149,8 +149,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "lines-hash-ignores-the-name",
         "push/lines.py",
-        '{"name": name, "group": group, "values": monday_values, "sizes": sizes}',
-        '{"group": group, "values": monday_values, "sizes": sizes}',
+        """f'{{"group":{_CANONICAL(group)},"name":{_CANONICAL(name)},'""",
+        """f'{{"group":{_CANONICAL(group)},'""",
         ("tests/test_row_hash.py", "tests/test_lines.py", CHANGES),
         "a renamed line (style, colour) is never sent",
     ),

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from ordersync.config import SyncConfig
-from ordersync.push.lines import LineProblems, OrderLine, build_order_line
+from ordersync.push.lines import (
+    LineProblems,
+    OrderLine,
+    build_order_line,
+    hash_encoded,
+    read_line_json,
+    split_line_json,
+)
 
 SIZES = ("XS", "S", "M", "INFOR COLOUR CODE")[:3]
 
@@ -111,3 +119,20 @@ def test_skip_value_policy_warns_instead_of_rejecting(config: SyncConfig) -> Non
     assert isinstance(line, OrderLine)
     assert "numeric_mkr5cact" not in line.values
     assert [w.code for w in line.warnings] == ["INVALID_NUMBER"]
+
+
+def test_the_scan_line_keeps_the_values_as_encoded(config: SyncConfig) -> None:
+    """Staging takes the values' text from the scan line as it is (``split_line_json``): it
+    must be the text the row hash was taken over, and decode to the line's values."""
+    line = _line(config)
+    fields, values_json = split_line_json(line.to_json())
+    assert values_json == line.values_json
+    assert hash_encoded(line.item_name, line.group_title, values_json, line.sizes) == line.row_hash
+    assert json.loads(values_json) == line.monday_values
+    assert (fields["item_name"], fields["sizes"], fields["customer"]) == (
+        line.item_name,
+        {"XS": 12},
+        "GREYSON",
+    )
+    assert read_line_json(line.to_json()) == {**fields, "monday_values": line.monday_values}
+    assert read_line_json("{}") == {}  # a line never built

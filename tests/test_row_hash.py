@@ -3,11 +3,13 @@ name, the group, every pushed column's monday value and the sizes with their qua
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import pytest
 
-from ordersync.push.lines import line_hash
+from ordersync.push.lines import encode_values, hash_encoded, line_hash
 
 BASE: dict[str, Any] = {
     "name": "GMK1234WHITEJOO-00505",
@@ -44,3 +46,39 @@ def test_order_of_columns_and_sizes_does_not() -> None:
     sizes = dict(reversed(list(BASE["sizes"].items())))
     assert _hash(monday_values=values, sizes=sizes) == _hash()
     assert len(_hash()) == 64  # sha256, hex
+
+
+@pytest.mark.parametrize(
+    ("name", "group", "monday_values", "sizes"),
+    [
+        (BASE["name"], BASE["group"], BASE["monday_values"], BASE["sizes"]),
+        (
+            'Café "Noir" 🧥\\\n\t',
+            "GREYSON 2025 FALL",
+            {
+                "z": {"labels": ["B", "A"]},
+                "a": {"date": "2025-07-01"},
+                "m": {"text": 'x "y"\u2028'},
+                "b": None,
+                "long_text_1": {"text": "é"},
+            },
+            {"XXL": 1, "S": 240, "32/30": 12},
+        ),
+        ("", "", {}, {}),
+    ],
+    ids=["base", "odd-text", "empty"],
+)
+def test_the_hash_is_of_the_canonical_encoding_byte_for_byte(
+    name: str, group: str, monday_values: dict[str, Any], sizes: dict[str, int]
+) -> None:
+    """The values are encoded once and spliced in (``hash_encoded``): the bytes hashed must be
+    those of the one canonical encoding, or every mirror row would look changed."""
+    canonical = json.dumps(
+        {"name": name, "group": group, "values": monday_values, "sizes": sizes},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    expected = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    assert line_hash(name, group, monday_values, sizes) == expected
+    assert hash_encoded(name, group, encode_values(monday_values), sizes) == expected

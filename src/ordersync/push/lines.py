@@ -14,10 +14,10 @@ import hashlib
 import json
 import operator
 from collections.abc import Callable, Iterable, Mapping
-from itertools import compress
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from itertools import compress
 from typing import Any
 
 from ordersync.column_types import COLUMN_TYPES, ColumnType
