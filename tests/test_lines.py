@@ -136,3 +136,25 @@ def test_the_scan_line_keeps_the_values_as_encoded(config: SyncConfig) -> None:
     )
     assert read_line_json(line.to_json()) == {**fields, "monday_values": line.monday_values}
     assert read_line_json("{}") == {}  # a line never built
+
+
+@pytest.mark.parametrize(
+    ("cells", "sizes", "codes"),
+    [
+        ({"XS": 12, "S": None, "M": 0}, {"XS": 12}, []),  # INT columns: the fast path
+        ({"XS": -1, "S": None, "M": 0}, None, ["NEGATIVE_QUANTITY"]),
+        ({"XS": 12, "S": False, "M": 0.0}, None, ["INVALID_QUANTITY"]),  # a bool is no number
+        ({"XS": 12, "S": "", "M": 0.0}, {"XS": 12}, []),
+        ({"XS": "12", "S": " 3 ", "M": "0"}, {"XS": 12, "S": 3}, []),
+    ],
+    ids=["ints", "negative", "bool", "empty-text", "text"],
+)
+def test_size_cells_of_any_type(
+    config: SyncConfig, cells: dict[str, object], sizes: dict[str, int] | None, codes: list[str]
+) -> None:
+    """Cells of INT columns (ints and NULLs) skip their empty cells in C; any other kind of
+    cell is read one by one, so a falsy one that is not empty is still seen."""
+    if sizes is None:
+        assert _problems(config, **cells) == codes
+    else:
+        assert _line(config, **cells).sizes == sizes
