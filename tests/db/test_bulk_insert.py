@@ -1,5 +1,6 @@
 """Many rows at once (``db.engine.insert_rows``): COPY on PostgreSQL, executemany elsewhere,
-with pyodbc's ``fast_executemany`` on SQL Server; the rows read back as written."""
+with pyodbc's ``fast_executemany`` on SQL Server; the rows, given as dicts or as tuples in the
+order of named columns, read back as written."""
 
 from __future__ import annotations
 
@@ -46,8 +47,10 @@ def test_rows_read_back_as_written(db_url: str) -> None:
         }
         for n in range(3)
     ]
+    columns = tuple(ROWS[0])
     with db.engine.begin() as connection:
-        insert_rows(connection, scan, ROWS)
+        insert_rows(connection, scan, ROWS[:1])
+        insert_rows(connection, scan, [tuple(row.values()) for row in ROWS[1:]], columns)
         insert_rows(connection, db.tables.staged_items, staged)
         insert_rows(connection, scan, [])
     with db.engine.connect() as connection:
@@ -71,5 +74,7 @@ def test_sql_server_writes_parameter_arrays() -> None:
     engine = sa.create_mock_engine("mssql+pyodbc://", executor)
     scan = Database.connect("sqlite://").tables.scan
     insert_rows(engine, scan, ROWS)  # type: ignore[arg-type]
-    ((statement, (rows,)),) = sent
+    insert_rows(engine, scan, [tuple(row.values()) for row in ROWS], tuple(ROWS[0]))  # type: ignore[arg-type]
+    ((statement, (rows,)), (again, (named,))) = sent
     assert statement.startswith("INSERT INTO [MON_SyncScan]") and rows == ROWS
+    assert (again, named) == (statement, ROWS)  # tuples go as the same named parameters

@@ -103,11 +103,13 @@ def on_statement(
 
     copied = plan_module.insert_rows
 
-    def insert_rows(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    def insert_rows(
+        connection: sa.Connection, table: sa.Table, rows: list[Any], columns: Any = None
+    ) -> None:
         dialect = connection.dialect
         if rows and (dialect.name, dialect.driver) in COPY_DRIVERS:
             observe(connection, table.insert())
-        copied(connection, table, rows)
+        copied(connection, table, rows, columns)
 
     sa.event.listen(engine, "before_execute", check)
     plan_module.insert_rows = insert_rows  # type: ignore[assignment]

@@ -74,9 +74,16 @@ def engine_options(url: sa.URL) -> dict[str, Any]:
     return {"pool_pre_ping": True, **ENGINE_OPTIONS.get((dialect.name, dialect.driver), {})}
 
 
-def insert_rows(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows with the same keys: COPY where the driver has it, else executemany.
+def insert_rows(
+    connection: sa.Connection,
+    table: sa.Table,
+    rows: Sequence[Any],
+    columns: Sequence[str] | None = None,
+) -> None:
+    """Insert many rows: COPY where the driver has it, else executemany.
 
+    ``rows`` are dicts with the same keys or, given ``columns``, sequences of the values of
+    those columns in that order (no dict built a row where COPY takes them as they are).
     The values are sent as data either way (COPY's rows, or bound parameters); only the
     table's and columns' names, quoted as identifiers, are part of the statement.
     """
@@ -84,20 +91,22 @@ def insert_rows(connection: sa.Connection, table: sa.Table, rows: list[dict[str,
         return
     dialect = connection.dialect
     if (dialect.name, dialect.driver) not in COPY_DRIVERS:
-        connection.execute(table.insert(), rows)
+        named = rows if columns is None else [dict(zip(columns, row, strict=True)) for row in rows]
+        connection.execute(table.insert(), named)
         return
     from psycopg import sql
 
-    columns = list(rows[0])
+    names = list(rows[0]) if columns is None else list(columns)
+    values = rows if columns is not None else ([row[name] for name in names] for row in rows)
     name = sql.Identifier(*filter(None, (table.schema, table.name)))
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        name, sql.SQL(", ").join(sql.Identifier(column) for column in columns)
+        name, sql.SQL(", ").join(sql.Identifier(column) for column in names)
     )
     driver = connection.connection.driver_connection
     assert driver is not None
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row([row[column] for column in columns])
+        for row in values:
+            copy.write_row(row)
 
 
 def prepare_bulk(connection: sa.Connection) -> None:

@@ -74,6 +74,38 @@ UNBUILT = "{}"  # scan line of a row skipped by its raw digest (unchanged: never
 MASS_ARCHIVE_FLOOR = 5  # archiving up to this many items of a scope is never refused
 KEY_CHUNK = 500  # keys per IN (...) when looking keys up in the source (SQL Server: < 2100)
 SUBITEM_MEMO = 65_536  # (action, size, quantity) whose staged JSON and hash are remembered
+# the columns of a staged row as staging buffers it (a tuple, not a dict, per row)
+STAGED_ITEM_COLUMNS = (
+    "stg_id",
+    "batch_id",
+    "action",
+    "order_key",
+    "item_name",
+    "group_title",
+    "column_values",
+    "row_hash",
+    "customer",
+    "po_number",
+    "season",
+    "status",
+    "monday_item_id",
+    "raw_digest",
+    "created_at",
+)
+STAGED_SUBITEM_COLUMNS = (
+    "stg_id",
+    "batch_id",
+    "parent_stg_id",
+    "action",
+    "order_key",
+    "size_label",
+    "qty",
+    "column_values",
+    "row_hash",
+    "status",
+    "monday_subitem_id",
+    "created_at",
+)
 
 ScopeKey = tuple[str, str | None, str | None]  # (canonical customer, PO number, season)
 
@@ -224,8 +256,8 @@ class _Planner:
         self.customer = config.canonical_customer(scope.customer)
         self.elsewhere: _SourceKeys  # set by plan_batch
         self.scope_items = 0  # active mirror items of the scope (for the mass-archive rule)
-        self._item_rows: list[dict[str, Any]] = []
-        self._subitem_rows: list[dict[str, Any]] = []
+        self._item_rows: list[tuple[Any, ...]] = []  # in STAGED_ITEM_COLUMNS order
+        self._subitem_rows: list[tuple[Any, ...]] = []  # in STAGED_SUBITEM_COLUMNS order
         self._subitem_memo: dict[tuple[Action, str, int | None], tuple[str, str | None]] = {}
 
     # ------------------------------------------------------------------------ scanning
@@ -470,14 +502,16 @@ class _Planner:
         self.result.rejected += 1
 
     def _flush(self) -> None:
-        """Write the staged rows buffered so far: one executemany per table."""
-        self._insert(self.tables.staged_items, self._item_rows)
-        self._insert(self.tables.staged_subitems, self._subitem_rows)
+        """Write the staged rows buffered so far: one COPY or executemany per table."""
+        self._insert(self.tables.staged_items, self._item_rows, STAGED_ITEM_COLUMNS)
+        self._insert(self.tables.staged_subitems, self._subitem_rows, STAGED_SUBITEM_COLUMNS)
         self._item_rows, self._subitem_rows = [], []
 
-    def _insert(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    def _insert(
+        self, table: sa.Table, rows: list[Any], columns: tuple[str, ...] | None = None
+    ) -> None:
         # one COPY or executemany per table and page: staging 100k lines is 400 statements
-        insert_rows(self.connection, table, rows)
+        insert_rows(self.connection, table, rows, columns)
 
     def _changed_pages(self) -> Iterator[list[sa.Row]]:
         scan, mirror = self.tables.scan, self.tables.items
@@ -719,23 +753,23 @@ class _Planner:
         """Buffer a staged item (``column_values``: its JSON text); returns its id."""
         stg_id = str(uuid.uuid4())
         self._item_rows.append(
-            {
-                "stg_id": stg_id,
-                "batch_id": self.batch_id,
-                "action": action,
-                "order_key": key,
-                "item_name": line["item_name"],
-                "group_title": line["group_title"],
-                "column_values": column_values,
-                "row_hash": row_hash,
-                "customer": line["customer"],
-                "po_number": line["po_number"],
-                "season": line["season"],
-                "status": RowStatus.PENDING,
-                "monday_item_id": item_id,
-                "raw_digest": raw_digest,
-                "created_at": self.now,
-            }
+            (
+                stg_id,
+                self.batch_id,
+                action,
+                key,
+                line["item_name"],
+                line["group_title"],
+                column_values,
+                row_hash,
+                line["customer"],
+                line["po_number"],
+                line["season"],
+                RowStatus.PENDING,
+                item_id,
+                raw_digest,
+                self.now,
+            )
         )
         return stg_id
 
@@ -749,20 +783,20 @@ class _Planner:
         for position, (action, size, qty, subitem_id) in enumerate(changes):
             column_values, row_hash = self._subitem_columns(action, size, qty)
             rows.append(
-                {
-                    "stg_id": subitem_stg_id(parent, position),
-                    "batch_id": self.batch_id,
-                    "parent_stg_id": parent,
-                    "action": action,
-                    "order_key": key,
-                    "size_label": size,
-                    "qty": qty,
-                    "column_values": column_values,
-                    "row_hash": row_hash,
-                    "status": RowStatus.PENDING,
-                    "monday_subitem_id": subitem_id,
-                    "created_at": self.now,
-                }
+                (
+                    subitem_stg_id(parent, position),
+                    self.batch_id,
+                    parent,
+                    action,
+                    key,
+                    size,
+                    qty,
+                    column_values,
+                    row_hash,
+                    RowStatus.PENDING,
+                    subitem_id,
+                    self.now,
+                )
             )
 
     def _subitem_columns(
