@@ -13,9 +13,11 @@ PostgreSQL cases outside ``FAST_POSTGRES`` (``make test`` runs everything).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import fnmatch
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ import pytest
 import sqlalchemy as sa
 
 from helpers.board_support import GREYSON, Person
+from helpers.dashboard_support import History, make_history
 from helpers.pg_schemas import copy_schema, drop_schema, new_schema, schema_url
 from helpers.slow_cases import MATCHED
 from helpers.support import IN_CI, PG_URL, demo_database
@@ -281,9 +284,17 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    """ordersync's tables and the demo ORDERS_UNIFIED (GREYSON PO 4755 and friends)."""
-    database = demo_database(db_url)
+def db(db_url: str, templates: Callable[[str, Builder | None], Template]) -> Iterator[Database]:
+    """ordersync's tables and the demo ORDERS_UNIFIED (GREYSON PO 4755 and friends) at
+    ``db_url``: on SQLite a copy of a template file made once per session (the migrations and
+    demo data run once), on PostgreSQL made in the test's schema."""
+    if sa.make_url(db_url).get_backend_name() == "sqlite":
+        template = templates("sqlite", None)
+        assert template.file is not None
+        shutil.copyfile(template.file, str(sa.make_url(db_url).database))
+        database = Database.connect(db_url)
+    else:
+        database = demo_database(db_url)
     yield database
     database.engine.dispose()
 
@@ -311,18 +322,31 @@ def person(emulator: Emulator) -> Iterator[Person]:
     someone.close()
 
 
-# ------------------------------------------------------------------------------ synced
+# ------------------------------------------------------------------------------ templates
+Builder = Callable[[Database, SyncConfig, MondayClient, Emulator], Any]
+"""What a template holds beyond the demo database: a function of the database, the
+configuration, a client and its emulator (a sync, a history…); its result is kept."""
+
+
 @dataclass
-class SyncedTemplate:
-    """A database synced once, and the board state the sync left on the emulator."""
+class Template:
+    """A demo database prepared once by a ``Builder``, and the board state it left."""
 
     url: str
     board: dict[str, Any]
+    made: Any  # what the builder returned
     file: Path | None = None  # SQLite: the database file
     schema: str | None = None  # PostgreSQL: the template schema
 
 
-def _sync_greyson(url: str, config: SyncConfig) -> dict[str, Any]:
+def sync_greyson(
+    database: Database, config: SyncConfig, client: MondayClient, emulator: Emulator
+) -> None:
+    """The ``synced`` template: one clean sync of GREYSON PO 4755."""
+    assert run_sync(database, config, client, GREYSON).exit_code == 0
+
+
+def _build(url: str, config: SyncConfig, build: Builder | None) -> tuple[dict[str, Any], Any]:
     database = demo_database(url)
     clock = ManualClock()
     emulator = Emulator(clock=clock, seed=True)
@@ -330,31 +354,33 @@ def _sync_greyson(url: str, config: SyncConfig) -> dict[str, Any]:
         with MondayClient(
             "http://emulator.test/v2", "test-token", transport=emulator.transport(), clock=clock
         ) as client:
-            assert run_sync(database, config, client, GREYSON).exit_code == 0
-        return emulator.store.to_dict()
+            made = None if build is None else build(database, config, client, emulator)
+        return emulator.store.to_dict(), made
     finally:
         emulator.close()
         database.engine.dispose()
 
 
 @pytest.fixture(scope="session")
-def synced_template(
+def templates(
     tmp_path_factory: pytest.TempPathFactory, config: SyncConfig
-) -> Iterator[Callable[[str], SyncedTemplate]]:
-    """``backend`` → its template, built on first use and kept for the session."""
-    made: dict[str, SyncedTemplate] = {}
+) -> Iterator[Callable[[str, Builder | None], Template]]:
+    """``(backend, builder)`` → its template (``None``: the demo database alone), built on
+    first use and kept for the session: migrations, demo data and syncs run once, not per
+    test."""
+    made: dict[tuple[str, Builder | None], Template] = {}
 
-    def get(backend: str) -> SyncedTemplate:
-        if backend not in made:
+    def get(backend: str, build: Builder | None) -> Template:
+        if (backend, build) not in made:
             if backend == "sqlite":
-                file = tmp_path_factory.mktemp("synced") / "template.db"
+                file = tmp_path_factory.mktemp("template") / "template.db"
                 url = f"sqlite:///{file}"
-                made[backend] = SyncedTemplate(url, _sync_greyson(url, config), file=file)
+                made[backend, build] = Template(url, *_build(url, config, build), file=file)
             else:
                 schema = new_schema("t_tmpl")
                 url = schema_url(schema)
-                made[backend] = SyncedTemplate(url, _sync_greyson(url, config), schema=schema)
-        return made[backend]
+                made[backend, build] = Template(url, *_build(url, config, build), schema=schema)
+        return made[backend, build]
 
     yield get
     for template in made.values():
@@ -362,20 +388,12 @@ def synced_template(
             drop_schema(template.schema)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def synced(
-    request: pytest.FixtureRequest,
-    synced_template: Callable[[str], SyncedTemplate],
-    emulator: Emulator,
-    tmp_path: Path,
-) -> Iterator[Database]:
-    """GREYSON PO 4755 after a clean sync: the database (SQLite and PostgreSQL) and the
-    ``emulator``'s board. Both are copies of a template synced once per session (a file
-    copy; a schema copy, ``helpers.pg_schemas``), so each test starts from the same state."""
-    if request.param == "postgres":
-        require_postgres()
-    template = synced_template(request.param)
-    emulator.store.load_dict(copy.deepcopy(template.board))
+@contextmanager
+def copy_of(template: Template, emulator: Emulator | None, tmp_path: Path) -> Iterator[Database]:
+    """A database of the test's own holding what ``template`` holds (a file copy; a schema
+    copy, ``helpers.pg_schemas``), with the template's board loaded into ``emulator``."""
+    if emulator is not None:
+        emulator.store.load_dict(copy.deepcopy(template.board))
     if template.file is not None:
         file = tmp_path / "ordersync.db"
         shutil.copyfile(template.file, file)
@@ -391,15 +409,51 @@ def synced(
     drop_schema(schema)
 
 
+def _backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgres":
+        require_postgres()
+    return str(request.param)
+
+
+# ------------------------------------------------------------------------------ synced
+@pytest.fixture(params=["sqlite", "postgres"])
+def synced(
+    request: pytest.FixtureRequest,
+    templates: Callable[[str, Builder | None], Template],
+    emulator: Emulator,
+    tmp_path: Path,
+) -> Iterator[Database]:
+    """GREYSON PO 4755 after a clean sync: the database (SQLite and PostgreSQL) and the
+    ``emulator``'s board. Both are copies of a template synced once per session, so each test
+    starts from the same state."""
+    with copy_of(templates(_backend(request), sync_greyson), emulator, tmp_path) as database:
+        yield database
+
+
 @pytest.fixture
 def synced_board(
     request: pytest.FixtureRequest,
     synced: Database,
-    synced_template: Callable[[str], SyncedTemplate],
+    templates: Callable[[str, Builder | None], Template],
 ) -> dict[str, Any]:
     """The board that goes with ``synced``, for a test that makes its own emulator (other
     limits, real HTTP, its own webhook transport): ``emulator.store.load_dict(synced_board)``.
     A test can keep ``synced`` to one backend with
     ``@pytest.mark.parametrize("synced", ["sqlite"], indirect=True)``."""
     backend = request.node.callspec.params["synced"]
-    return copy.deepcopy(synced_template(backend).board)
+    return copy.deepcopy(templates(backend, sync_greyson).board)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def history(
+    request: pytest.FixtureRequest,
+    templates: Callable[[str, Builder | None], Template],
+    emulator: Emulator,
+    tmp_path: Path,
+) -> Iterator[History]:
+    """The report, metrics and dashboard tests' database with some history
+    (``helpers.dashboard_support.make_history``) and the ``emulator``'s board after it, copied
+    per test from a template made once per session."""
+    template = templates(_backend(request), make_history)
+    with copy_of(template, emulator, tmp_path) as database:
+        yield dataclasses.replace(template.made, db=database)
