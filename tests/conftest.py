@@ -12,9 +12,9 @@ PostgreSQL cases outside ``FAST_POSTGRES`` (``make test`` runs everything).
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import fnmatch
+import pickle
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -333,10 +333,15 @@ class Template:
     """A demo database prepared once by a ``Builder``, and the board state it left."""
 
     url: str
-    board: dict[str, Any]
+    pickled_board: bytes  # the emulator's state (``to_dict``), pickled: a copy is one ``loads``
     made: Any  # what the builder returned
     file: Path | None = None  # SQLite: the database file
     schema: str | None = None  # PostgreSQL: the template schema
+
+    def board(self) -> dict[str, Any]:
+        """A copy of the board state of its own (pickle is ~8x faster than ``deepcopy``)."""
+        board: dict[str, Any] = pickle.loads(self.pickled_board)
+        return board
 
 
 def sync_greyson(
@@ -346,7 +351,7 @@ def sync_greyson(
     assert run_sync(database, config, client, GREYSON).exit_code == 0
 
 
-def _build(url: str, config: SyncConfig, build: Builder | None) -> tuple[dict[str, Any], Any]:
+def _build(url: str, config: SyncConfig, build: Builder | None) -> tuple[bytes, Any]:
     database = demo_database(url)
     clock = ManualClock()
     emulator = Emulator(clock=clock, seed=True)
@@ -355,7 +360,7 @@ def _build(url: str, config: SyncConfig, build: Builder | None) -> tuple[dict[st
             "http://emulator.test/v2", "test-token", transport=emulator.transport(), clock=clock
         ) as client:
             made = None if build is None else build(database, config, client, emulator)
-        return emulator.store.to_dict(), made
+        return pickle.dumps(emulator.store.to_dict()), made
     finally:
         emulator.close()
         database.engine.dispose()
@@ -393,7 +398,7 @@ def copy_of(template: Template, emulator: Emulator | None, tmp_path: Path) -> It
     """A database of the test's own holding what ``template`` holds (a file copy; a schema
     copy, ``helpers.pg_schemas``), with the template's board loaded into ``emulator``."""
     if emulator is not None:
-        emulator.store.load_dict(copy.deepcopy(template.board))
+        emulator.store.load_dict(template.board())
     if template.file is not None:
         file = tmp_path / "ordersync.db"
         shutil.copyfile(template.file, file)
@@ -441,7 +446,7 @@ def synced_board(
     A test can keep ``synced`` to one backend with
     ``@pytest.mark.parametrize("synced", ["sqlite"], indirect=True)``."""
     backend = request.node.callspec.params["synced"]
-    return copy.deepcopy(templates(backend, sync_greyson).board)
+    return templates(backend, sync_greyson).board()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
