@@ -1,6 +1,9 @@
 """Shared fixtures: databases (SQLite file and a PostgreSQL schema per test), the built-in
-configuration, the monday emulator with a client wired to it in-process, and ``synced``: the
-demo database and board after a sync of GREYSON PO 4755, copied per test from one template.
+configuration, the monday emulator with a client wired to it in-process, and databases that
+start from a prepared state, each copied per test from a template made once per session
+(``templates``): ``db`` (the demo data; SQLite), ``migrated`` (the tables alone; SQLite),
+``synced`` (the demo database and board after a sync of GREYSON PO 4755) and ``history``
+(two syncs, a pull, an event and a lock, for the report, metrics and dashboard tests).
 
 PostgreSQL tests use ``ORDERSYNC_TEST_PG_URL`` (default: the local server). Where no server
 answers they skip with a reason, except under ``CI=true``, where that is a failure.
@@ -33,6 +36,7 @@ from helpers.support import IN_CI, PG_URL, demo_database
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig, load_builtin_config
 from ordersync.db import Database
+from ordersync.db.migrate import upgrade
 from ordersync.emulator import Emulator
 from ordersync.monday import MondayClient
 from ordersync.sync import run_sync
@@ -295,6 +299,30 @@ def db(db_url: str, templates: Callable[[str, Builder | None], Template]) -> Ite
         database = Database.connect(db_url)
     else:
         database = demo_database(db_url)
+    yield database
+    database.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file holding ordersync's tables as the migrations make them, made once."""
+    file = tmp_path_factory.mktemp("migrated") / "template.db"
+    database = Database.connect(f"sqlite:///{file}")
+    upgrade(database.engine)
+    database.engine.dispose()
+    return file
+
+
+@pytest.fixture
+def migrated(db_url: str, migrated_file: Path) -> Iterator[Database]:
+    """ordersync's tables only (no source table) at ``db_url``, made by the migrations: on
+    SQLite a copy of ``migrated_file``, on PostgreSQL migrated in the test's schema."""
+    if sa.make_url(db_url).get_backend_name() == "sqlite":
+        shutil.copyfile(migrated_file, str(sa.make_url(db_url).database))
+        database = Database.connect(db_url)
+    else:
+        database = Database.connect(db_url)
+        upgrade(database.engine)
     yield database
     database.engine.dispose()
 
