@@ -17,29 +17,26 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import pickle
 import shutil
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from helpers.board_support import GREYSON, Person
+from helpers.board_support import Person
 from helpers.dashboard_support import History, make_history
-from helpers.pg_schemas import copy_schema, drop_schema, new_schema, schema_url
+from helpers.pg_schemas import drop_schema, new_schema, schema_url
 from helpers.slow_cases import MATCHED
-from helpers.support import IN_CI, PG_URL, demo_database
+from helpers.support import backend_of, demo_database, require_postgres
+from helpers.templates import Builder, Template, build_template, copy_of, sync_greyson
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig, load_builtin_config
 from ordersync.db import Database
 from ordersync.db.migrate import upgrade
 from ordersync.emulator import Emulator
 from ordersync.monday import MondayClient
-from ordersync.sync import run_sync
 
 # ------------------------------------------------------------------------------ slow tests
 FAST_POSTGRES = ("db/",)
@@ -232,29 +229,6 @@ def slow_entry(item: pytest.Item) -> tuple[str, str | None]:
     return module, None
 
 
-def _postgres_available() -> str | None:
-    try:
-        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception as exc:  # any failure to connect means "not available here"
-        return f"{type(exc).__name__}: {exc}".splitlines()[0]
-    return None
-
-
-_PG_PROBLEM = _postgres_available()
-
-
-def require_postgres() -> None:
-    if _PG_PROBLEM is None:
-        return
-    message = f"PostgreSQL at {PG_URL} is not available ({_PG_PROBLEM})"
-    if IN_CI:
-        pytest.fail(message + "; under CI=true PostgreSQL tests must run")
-    pytest.skip(message)
-
-
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
@@ -351,49 +325,6 @@ def person(emulator: Emulator) -> Iterator[Person]:
 
 
 # ------------------------------------------------------------------------------ templates
-Builder = Callable[[Database, SyncConfig, MondayClient, Emulator], Any]
-"""What a template holds beyond the demo database: a function of the database, the
-configuration, a client and its emulator (a sync, a history…); its result is kept."""
-
-
-@dataclass
-class Template:
-    """A demo database prepared once by a ``Builder``, and the board state it left."""
-
-    url: str
-    pickled_board: bytes  # the emulator's state (``to_dict``), pickled: a copy is one ``loads``
-    made: Any  # what the builder returned
-    file: Path | None = None  # SQLite: the database file
-    schema: str | None = None  # PostgreSQL: the template schema
-
-    def board(self) -> dict[str, Any]:
-        """A copy of the board state of its own (pickle is ~8x faster than ``deepcopy``)."""
-        board: dict[str, Any] = pickle.loads(self.pickled_board)
-        return board
-
-
-def sync_greyson(
-    database: Database, config: SyncConfig, client: MondayClient, emulator: Emulator
-) -> None:
-    """The ``synced`` template: one clean sync of GREYSON PO 4755."""
-    assert run_sync(database, config, client, GREYSON).exit_code == 0
-
-
-def _build(url: str, config: SyncConfig, build: Builder | None) -> tuple[bytes, Any]:
-    database = demo_database(url)
-    clock = ManualClock()
-    emulator = Emulator(clock=clock, seed=True)
-    try:
-        with MondayClient(
-            "http://emulator.test/v2", "test-token", transport=emulator.transport(), clock=clock
-        ) as client:
-            made = None if build is None else build(database, config, client, emulator)
-        return pickle.dumps(emulator.store.to_dict()), made
-    finally:
-        emulator.close()
-        database.engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def templates(
     tmp_path_factory: pytest.TempPathFactory, config: SyncConfig
@@ -408,44 +339,19 @@ def templates(
             if backend == "sqlite":
                 file = tmp_path_factory.mktemp("template") / "template.db"
                 url = f"sqlite:///{file}"
-                made[backend, build] = Template(url, *_build(url, config, build), file=file)
+                made[backend, build] = Template(url, *build_template(url, config, build), file=file)
             else:
                 schema = new_schema("t_tmpl")
                 url = schema_url(schema)
-                made[backend, build] = Template(url, *_build(url, config, build), schema=schema)
+                made[backend, build] = Template(
+                    url, *build_template(url, config, build), schema=schema
+                )
         return made[backend, build]
 
     yield get
     for template in made.values():
         if template.schema is not None:
             drop_schema(template.schema)
-
-
-@contextmanager
-def copy_of(template: Template, emulator: Emulator | None, tmp_path: Path) -> Iterator[Database]:
-    """A database of the test's own holding what ``template`` holds (a file copy; a schema
-    copy, ``helpers.pg_schemas``), with the template's board loaded into ``emulator``."""
-    if emulator is not None:
-        emulator.store.load_dict(template.board())
-    if template.file is not None:
-        file = tmp_path / "ordersync.db"
-        shutil.copyfile(template.file, file)
-        database = Database.connect(f"sqlite:///{file}")
-        yield database
-        database.engine.dispose()
-        return
-    assert template.schema is not None
-    schema = copy_schema(template.schema)
-    database = Database.connect(schema_url(schema))
-    yield database
-    database.engine.dispose()
-    drop_schema(schema)
-
-
-def _backend(request: pytest.FixtureRequest) -> str:
-    if request.param == "postgres":
-        require_postgres()
-    return str(request.param)
 
 
 # ------------------------------------------------------------------------------ synced
@@ -459,7 +365,7 @@ def synced(
     """GREYSON PO 4755 after a clean sync: the database (SQLite and PostgreSQL) and the
     ``emulator``'s board. Both are copies of a template synced once per session, so each test
     starts from the same state."""
-    with copy_of(templates(_backend(request), sync_greyson), emulator, tmp_path) as database:
+    with copy_of(templates(backend_of(request), sync_greyson), emulator, tmp_path) as database:
         yield database
 
 
@@ -487,6 +393,6 @@ def history(
     """The report, metrics and dashboard tests' database with some history
     (``helpers.dashboard_support.make_history``) and the ``emulator``'s board after it, copied
     per test from a template made once per session."""
-    template = templates(_backend(request), make_history)
+    template = templates(backend_of(request), make_history)
     with copy_of(template, emulator, tmp_path) as database:
         yield dataclasses.replace(template.made, db=database)
