@@ -22,8 +22,8 @@ TEST_ENV := PYTHONDONTWRITEBYTECODE=
 test: $(STAMP)
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP)  # everything but the tests marked slow (list in tests/conftest.py)
-	$(TEST_ENV) $(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+test-fast: $(STAMP)  # all but the tests marked slow (SLOW in tests/conftest.py), a worker a core
+	$(TEST_ENV) $(BIN)/pytest -m "not slow" -n auto $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
