@@ -641,14 +641,13 @@ class _Planner:
             mirror.c.state == MirrorState.ACTIVE,
             *self._in_scope(mirror),
         ]
-        # one pass (a hash join, not a probe per item) counts the scope's items and those the
-        # scan holds: when it holds them all, nothing is archived and no page is read
-        keys = sa.select(scan.c.order_key).where(scan.c.batch_id == self.batch_id)
-        scanned = keys.distinct().subquery()
+        # one pass counts the scope's items and those the scan holds (the scan's keys hashed
+        # once, not probed per item): when it holds them all, nothing is archived
+        scanned = sa.select(scan.c.order_key).where(scan.c.batch_id == self.batch_id)
+        held = sa.case((mirror.c.order_key.in_(scanned), 1), else_=0).label("held")
+        items = sa.select(held).where(*conditions).subquery()  # SQL Server: no subquery in SUM
         self.scope_items, kept = self.connection.execute(
-            sa.select(sa.func.count(), sa.func.count(scanned.c.order_key))
-            .select_from(mirror.outerjoin(scanned, scanned.c.order_key == mirror.c.order_key))
-            .where(*conditions)
+            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(items.c.held), 0))
         ).one()
         if kept == self.scope_items:
             return
