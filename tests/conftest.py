@@ -1,6 +1,9 @@
 """Shared fixtures: databases (SQLite file and a PostgreSQL schema per test), the built-in
-configuration, the monday emulator with a client wired to it in-process, and ``synced``: the
-demo database and board after a sync of GREYSON PO 4755, copied per test from one template.
+configuration, the monday emulator with a client wired to it in-process, and databases that
+start from a prepared state, each copied per test from a template made once per session
+(``templates``): ``db`` (the demo data; SQLite), ``migrated`` (the tables alone; SQLite),
+``synced`` (the demo database and board after a sync of GREYSON PO 4755) and ``history``
+(two syncs, a pull, an event and a lock, for the report, metrics and dashboard tests).
 
 PostgreSQL tests use ``ORDERSYNC_TEST_PG_URL`` (default: the local server). Where no server
 answers they skip with a reason, except under ``CI=true``, where that is a failure.
@@ -12,27 +15,28 @@ PostgreSQL cases outside ``FAST_POSTGRES`` (``make test`` runs everything).
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import fnmatch
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from helpers.board_support import GREYSON, Person
-from helpers.pg_schemas import copy_schema, drop_schema, new_schema, schema_url
+from helpers.board_support import Person
+from helpers.dashboard_support import History, make_history
+from helpers.pg_schemas import drop_schema, new_schema, schema_url
 from helpers.slow_cases import MATCHED
-from helpers.support import IN_CI, PG_URL, demo_database
+from helpers.support import backend_of, demo_database, require_postgres
+from helpers.templates import Builder, Template, build_template, copy_of, sync_greyson
 from ordersync.clock import ManualClock
 from ordersync.config import SyncConfig, load_builtin_config
 from ordersync.db import Database
+from ordersync.db.migrate import upgrade
 from ordersync.emulator import Emulator
 from ordersync.monday import MondayClient
-from ordersync.sync import run_sync
 
 # ------------------------------------------------------------------------------ slow tests
 FAST_POSTGRES = ("db/",)
@@ -225,29 +229,6 @@ def slow_entry(item: pytest.Item) -> tuple[str, str | None]:
     return module, None
 
 
-def _postgres_available() -> str | None:
-    try:
-        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception as exc:  # any failure to connect means "not available here"
-        return f"{type(exc).__name__}: {exc}".splitlines()[0]
-    return None
-
-
-_PG_PROBLEM = _postgres_available()
-
-
-def require_postgres() -> None:
-    if _PG_PROBLEM is None:
-        return
-    message = f"PostgreSQL at {PG_URL} is not available ({_PG_PROBLEM})"
-    if IN_CI:
-        pytest.fail(message + "; under CI=true PostgreSQL tests must run")
-    pytest.skip(message)
-
-
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
@@ -281,9 +262,41 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    """ordersync's tables and the demo ORDERS_UNIFIED (GREYSON PO 4755 and friends)."""
-    database = demo_database(db_url)
+def db(db_url: str, templates: Callable[[str, Builder | None], Template]) -> Iterator[Database]:
+    """ordersync's tables and the demo ORDERS_UNIFIED (GREYSON PO 4755 and friends) at
+    ``db_url``: on SQLite a copy of a template file made once per session (the migrations and
+    demo data run once), on PostgreSQL made in the test's schema."""
+    if sa.make_url(db_url).get_backend_name() == "sqlite":
+        template = templates("sqlite", None)
+        assert template.file is not None
+        shutil.copyfile(template.file, str(sa.make_url(db_url).database))
+        database = Database.connect(db_url)
+    else:
+        database = demo_database(db_url)
+    yield database
+    database.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file holding ordersync's tables as the migrations make them, made once."""
+    file = tmp_path_factory.mktemp("migrated") / "template.db"
+    database = Database.connect(f"sqlite:///{file}")
+    upgrade(database.engine)
+    database.engine.dispose()
+    return file
+
+
+@pytest.fixture
+def migrated(db_url: str, migrated_file: Path) -> Iterator[Database]:
+    """ordersync's tables only (no source table) at ``db_url``, made by the migrations: on
+    SQLite a copy of ``migrated_file``, on PostgreSQL migrated in the test's schema."""
+    if sa.make_url(db_url).get_backend_name() == "sqlite":
+        shutil.copyfile(migrated_file, str(sa.make_url(db_url).database))
+        database = Database.connect(db_url)
+    else:
+        database = Database.connect(db_url)
+        upgrade(database.engine)
     yield database
     database.engine.dispose()
 
@@ -311,50 +324,29 @@ def person(emulator: Emulator) -> Iterator[Person]:
     someone.close()
 
 
-# ------------------------------------------------------------------------------ synced
-@dataclass
-class SyncedTemplate:
-    """A database synced once, and the board state the sync left on the emulator."""
-
-    url: str
-    board: dict[str, Any]
-    file: Path | None = None  # SQLite: the database file
-    schema: str | None = None  # PostgreSQL: the template schema
-
-
-def _sync_greyson(url: str, config: SyncConfig) -> dict[str, Any]:
-    database = demo_database(url)
-    clock = ManualClock()
-    emulator = Emulator(clock=clock, seed=True)
-    try:
-        with MondayClient(
-            "http://emulator.test/v2", "test-token", transport=emulator.transport(), clock=clock
-        ) as client:
-            assert run_sync(database, config, client, GREYSON).exit_code == 0
-        return emulator.store.to_dict()
-    finally:
-        emulator.close()
-        database.engine.dispose()
-
-
+# ------------------------------------------------------------------------------ templates
 @pytest.fixture(scope="session")
-def synced_template(
+def templates(
     tmp_path_factory: pytest.TempPathFactory, config: SyncConfig
-) -> Iterator[Callable[[str], SyncedTemplate]]:
-    """``backend`` → its template, built on first use and kept for the session."""
-    made: dict[str, SyncedTemplate] = {}
+) -> Iterator[Callable[[str, Builder | None], Template]]:
+    """``(backend, builder)`` → its template (``None``: the demo database alone), built on
+    first use and kept for the session: migrations, demo data and syncs run once, not per
+    test."""
+    made: dict[tuple[str, Builder | None], Template] = {}
 
-    def get(backend: str) -> SyncedTemplate:
-        if backend not in made:
+    def get(backend: str, build: Builder | None) -> Template:
+        if (backend, build) not in made:
             if backend == "sqlite":
-                file = tmp_path_factory.mktemp("synced") / "template.db"
+                file = tmp_path_factory.mktemp("template") / "template.db"
                 url = f"sqlite:///{file}"
-                made[backend] = SyncedTemplate(url, _sync_greyson(url, config), file=file)
+                made[backend, build] = Template(url, *build_template(url, config, build), file=file)
             else:
                 schema = new_schema("t_tmpl")
                 url = schema_url(schema)
-                made[backend] = SyncedTemplate(url, _sync_greyson(url, config), schema=schema)
-        return made[backend]
+                made[backend, build] = Template(
+                    url, *build_template(url, config, build), schema=schema
+                )
+        return made[backend, build]
 
     yield get
     for template in made.values():
@@ -362,44 +354,45 @@ def synced_template(
             drop_schema(template.schema)
 
 
+# ------------------------------------------------------------------------------ synced
 @pytest.fixture(params=["sqlite", "postgres"])
 def synced(
     request: pytest.FixtureRequest,
-    synced_template: Callable[[str], SyncedTemplate],
+    templates: Callable[[str, Builder | None], Template],
     emulator: Emulator,
     tmp_path: Path,
 ) -> Iterator[Database]:
     """GREYSON PO 4755 after a clean sync: the database (SQLite and PostgreSQL) and the
-    ``emulator``'s board. Both are copies of a template synced once per session (a file
-    copy; a schema copy, ``helpers.pg_schemas``), so each test starts from the same state."""
-    if request.param == "postgres":
-        require_postgres()
-    template = synced_template(request.param)
-    emulator.store.load_dict(copy.deepcopy(template.board))
-    if template.file is not None:
-        file = tmp_path / "ordersync.db"
-        shutil.copyfile(template.file, file)
-        database = Database.connect(f"sqlite:///{file}")
+    ``emulator``'s board. Both are copies of a template synced once per session, so each test
+    starts from the same state."""
+    with copy_of(templates(backend_of(request), sync_greyson), emulator, tmp_path) as database:
         yield database
-        database.engine.dispose()
-        return
-    assert template.schema is not None
-    schema = copy_schema(template.schema)
-    database = Database.connect(schema_url(schema))
-    yield database
-    database.engine.dispose()
-    drop_schema(schema)
 
 
 @pytest.fixture
 def synced_board(
     request: pytest.FixtureRequest,
     synced: Database,
-    synced_template: Callable[[str], SyncedTemplate],
+    templates: Callable[[str, Builder | None], Template],
 ) -> dict[str, Any]:
     """The board that goes with ``synced``, for a test that makes its own emulator (other
     limits, real HTTP, its own webhook transport): ``emulator.store.load_dict(synced_board)``.
     A test can keep ``synced`` to one backend with
     ``@pytest.mark.parametrize("synced", ["sqlite"], indirect=True)``."""
     backend = request.node.callspec.params["synced"]
-    return copy.deepcopy(synced_template(backend).board)
+    return templates(backend, sync_greyson).board()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def history(
+    request: pytest.FixtureRequest,
+    templates: Callable[[str, Builder | None], Template],
+    emulator: Emulator,
+    tmp_path: Path,
+) -> Iterator[History]:
+    """The report, metrics and dashboard tests' database with some history
+    (``helpers.dashboard_support.make_history``) and the ``emulator``'s board after it, copied
+    per test from a template made once per session."""
+    template = templates(backend_of(request), make_history)
+    with copy_of(template, emulator, tmp_path) as database:
+        yield dataclasses.replace(template.made, db=database)

@@ -466,22 +466,21 @@ def test_adopted_items_are_corrected_in_the_same_sync(
     assert sum(emulator.stats.mutations.values()) == 0
 
 
+@pytest.mark.parametrize("synced", ["sqlite"], indirect=True)
 def test_every_new_statement_compiles_for_sql_server(
-    sqlite_url: str, config: SyncConfig, client: MondayClient, emulator: Emulator
+    synced: Database, config: SyncConfig, client: MondayClient, emulator: Emulator
 ) -> None:
     """Moves, duplicate keys across scopes, archives looked up in the source, adoption with
-    differences: every statement they issue compiles for mssql."""
+    differences: every statement they issue compiles for mssql (after the first sync, the
+    ``synced`` template)."""
     from sqlalchemy.dialects import mssql
 
-    from helpers.support import demo_database
-
-    db = demo_database(sqlite_url)
+    db = synced
     seen: list[sa.ClauseElement] = []
 
     def capture(conn, clauseelement, multiparams, params, execution_options):  # type: ignore[no-untyped-def]
         seen.append(clauseelement)
 
-    sync(db, config, client, GREYSON)
     sa.event.listen(db.engine, "before_execute", capture)
     keys = keys_of(db, GREYSON)
     edit(db, keys[0], **{"CUSTOMER SEASON": "2026 SPRING"})
@@ -497,4 +496,3 @@ def test_every_new_statement_compiles_for_sql_server(
     for statement in seen:
         if isinstance(statement, sa.ClauseElement):
             assert str(statement.compile(dialect=mssql.dialect()))
-    db.engine.dispose()

@@ -5,13 +5,11 @@ resolve, oldest first, with its aliases as they were written."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 
 from ordersync.db import Database
-from ordersync.db.migrate import upgrade
 from ordersync.push.journal import close_entry, open_entries, open_entry, reopen_entry
 from ordersync.states import JournalState
 
@@ -20,12 +18,9 @@ ALIASES = {"i1": "stg-a", "i2": "stg-b", "i10": "stg-ü"}
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
+def db(migrated: Database) -> Database:
     """ordersync's tables only (no source table: the journal needs none)."""
-    database = Database.connect(db_url)
-    upgrade(database.engine)
-    yield database
-    database.engine.dispose()
+    return migrated
 
 
 def _row(db: Database, request_id: str) -> sa.Row:

@@ -9,7 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from helpers.board_support import GREYSON
-from helpers.dashboard_support import History, error_rows, make_history
+from helpers.dashboard_support import History, error_rows
 from ordersync.batches import load_report
 from ordersync.config import SyncConfig
 from ordersync.db import Database
@@ -19,11 +19,6 @@ from ordersync.monday import MondayClient
 from ordersync.push.board import BoardContext
 from ordersync.states import EventState
 from ordersync.sync import run_sync
-
-
-@pytest.fixture
-def history(db: Database, config: SyncConfig, client: MondayClient, emulator: Emulator) -> History:
-    return make_history(db, config, client, emulator)
 
 
 def scrape(db: Database, now: object) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:

@@ -12,12 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers.dashboard_support import History, error_rows, make_history
+from helpers.dashboard_support import History, error_rows
 from ordersync.config import SyncConfig
-from ordersync.db import Database, utcnow
-from ordersync.emulator import Emulator
+from ordersync.db import utcnow
 from ordersync.errors import ConfigError
-from ordersync.monday import MondayClient
 from ordersync.report import (
     build_report,
     exceeds,
@@ -28,11 +26,6 @@ from ordersync.report import (
 
 ENTRY = [sys.executable, "-c", "from ordersync.cli import main; main()"]
 NOW = datetime(2026, 3, 10, 12, 0, 0)
-
-
-@pytest.fixture
-def history(db: Database, config: SyncConfig, client: MondayClient, emulator: Emulator) -> History:
-    return make_history(db, config, client, emulator)
 
 
 @pytest.mark.parametrize(
@@ -118,8 +111,9 @@ def test_markdown_html_and_the_threshold(history: History, config: SyncConfig) -
     assert exceeds(report, share - 0.1) and not exceeds(report, share) and not exceeds(report, None)
 
 
-def test_report_from_the_command_line(history: History, db_url: str, tmp_path: Path) -> None:
+def test_report_from_the_command_line(history: History, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ORDERSYNC_", "MONDAY_"))}
+    db_url = history.db.engine.url.render_as_string(hide_password=False)
     env.update(ORDERSYNC_DATABASE_URL=db_url, HOME=str(tmp_path))
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:

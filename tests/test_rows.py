@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from helpers.support import backend_of
+from helpers.templates import Builder, Template, copy_of
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
-from ordersync.emulator import CMS_BOARD_ID
+from ordersync.emulator import CMS_BOARD_ID, Emulator
 from ordersync.errors import PermanentMondayError, RowRejected
 from ordersync.monday import MondayClient, Mutation
 from ordersync.push.board import BoardContext
@@ -43,12 +47,34 @@ def board(client: MondayClient, config: SyncConfig) -> BoardContext:
     return BoardContext.load(client, config, CMS_BOARD_ID)
 
 
-@pytest.fixture
-def batch(db: Database, config: SyncConfig) -> str:
+def stage_first_lines(
+    db: Database, config: SyncConfig, client: MondayClient, emulator: Emulator
+) -> str:
     """A staged batch: creates for the first ``LINES`` lines of GREYSON PO 4755, with sizes."""
     result = plan_batch(db, config, GREYSON, limit=LINES)
     assert result.batch_id is not None and result.items == LINES
     return result.batch_id
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(
+    request: pytest.FixtureRequest,
+    templates: Callable[[str, Builder | None], Template],
+    tmp_path: Path,
+) -> Iterator[Database]:
+    """The demo database with ``batch`` staged: a copy of a template staged once per session."""
+    with copy_of(templates(backend_of(request), stage_first_lines), None, tmp_path) as database:
+        yield database
+
+
+@pytest.fixture
+def batch(
+    request: pytest.FixtureRequest,
+    db: Database,
+    templates: Callable[[str, Builder | None], Template],
+) -> str:
+    """The id of the batch staged in ``db`` (``stage_first_lines``)."""
+    return str(templates(request.node.callspec.params["db"], stage_first_lines).made)
 
 
 def _parts(

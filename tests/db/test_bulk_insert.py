@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mssql
 
 from ordersync.db import Database
-from ordersync.db.engine import engine_options, insert_rows
+from ordersync.db.engine import engine_options, insert_rows, prepare_bulk
 from ordersync.db.migrate import upgrade
 
 ROWS = [
@@ -78,3 +78,22 @@ def test_sql_server_writes_parameter_arrays() -> None:
     ((statement, (rows,)), (again, (named,))) = sent
     assert statement.startswith("INSERT INTO [MON_SyncScan]") and rows == ROWS
     assert (again, named) == (statement, ROWS)  # tuples go as the same named parameters
+
+
+def test_set_based_work_gets_its_settings_for_its_transaction_only(db_url: str) -> None:
+    """PostgreSQL: no JIT (it compiled the row digest for minutes) and room to hash a scope."""
+    db = Database.connect(db_url)
+    settings = ("jit", "work_mem")
+
+    def shown(connection: sa.Connection) -> tuple[str, ...]:
+        return tuple(connection.exec_driver_sql(f"SHOW {name}").scalar_one() for name in settings)
+
+    with db.engine.begin() as connection:
+        before = shown(connection) if db.engine.dialect.name == "postgresql" else ()
+        prepare_bulk(connection)
+        if db.engine.dialect.name == "postgresql":
+            assert shown(connection) == ("off", "64MB")
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as connection:
+            assert shown(connection) == before  # SET LOCAL: gone with the transaction
+    db.engine.dispose()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,18 +14,15 @@ import sqlalchemy as sa
 from ordersync.clock import ManualClock
 from ordersync.db import Database, utcnow
 from ordersync.db.lock import BoardBusy, board_lock, holder_is_gone, process_identity
-from ordersync.db.migrate import upgrade
 
 ME = os.getpid()
 HOST = socket.gethostname()
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database.connect(db_url)
-    upgrade(database.engine)
-    yield database
-    database.engine.dispose()
+def db(migrated: Database) -> Database:
+    """ordersync's tables only (no source table: the lock needs none)."""
+    return migrated
 
 
 def plant(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -27,6 +28,37 @@ def require_shared(path: Path) -> None:
     if IN_CI:
         pytest.fail(f"{path} is missing; under CI=true it must be present")
     pytest.skip(f"{path} not present (clone outside the workspace)")
+
+
+@functools.cache
+def postgres_problem() -> str | None:
+    """Why the PostgreSQL server at ``PG_URL`` cannot be used (asked once), or None."""
+    try:
+        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:  # any failure to connect means "not available here"
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return None
+
+
+def require_postgres() -> None:
+    """Skip when PostgreSQL is not available; under ``CI=true`` fail instead."""
+    problem = postgres_problem()
+    if problem is None:
+        return
+    message = f"PostgreSQL at {PG_URL} is not available ({problem})"
+    if IN_CI:
+        pytest.fail(message + "; under CI=true PostgreSQL tests must run")
+    pytest.skip(message)
+
+
+def backend_of(request: pytest.FixtureRequest) -> str:
+    """A fixture's ``"sqlite"``/``"postgres"`` parameter (PostgreSQL required for the latter)."""
+    if request.param == "postgres":
+        require_postgres()
+    return str(request.param)
 
 
 def demo_database(url: str) -> Database:

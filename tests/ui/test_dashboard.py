@@ -13,20 +13,14 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.test import Client
 
-from helpers.dashboard_support import HAND_MADE, LOCK_OWNER, History, error_rows, make_history
+from helpers.dashboard_support import HAND_MADE, LOCK_OWNER, History, error_rows
 from ordersync.config import SyncConfig
-from ordersync.db import Database, utcnow
-from ordersync.emulator import CMS_BOARD_ID, Emulator
+from ordersync.db import utcnow
+from ordersync.emulator import CMS_BOARD_ID
 from ordersync.errors import ConfigError
-from ordersync.monday import MondayClient
 from ordersync.states import BatchStatus, Stage
 from ordersync.ui import Dashboard, check_bind
 from ordersync.ui.app import TOKEN_COOKIE
-
-
-@pytest.fixture
-def history(db: Database, config: SyncConfig, client: MondayClient, emulator: Emulator) -> History:
-    return make_history(db, config, client, emulator)
 
 
 @pytest.fixture

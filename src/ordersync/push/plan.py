@@ -416,6 +416,7 @@ class _Planner:
         newer = sa.exists().where(
             scanned,
             scan.c.raw_digest.is_not(None),
+            _built(scan),  # an unbuilt row carries the mirror's digest already
             sa.or_(mirror.c.raw_digest.is_(None), mirror.c.raw_digest != scan.c.raw_digest),
         )
         self.connection.execute(
@@ -520,18 +521,22 @@ class _Planner:
             sa.and_(mirror.c.board_id == self.board_id, mirror.c.order_key == scan.c.order_key),
         )
         present = sa.and_(scan.c.batch_id == self.batch_id, scan.c.row_hash != REJECTED)
-        changed = sa.or_(
-            mirror.c.order_key.is_(None),
-            mirror.c.state != MirrorState.ACTIVE,
-            mirror.c.row_hash.is_(None),
-            mirror.c.row_hash != scan.c.row_hash,
-            *self._outside_scope(mirror),  # moved here from another scope, or a duplicate
+        changed = sa.and_(
+            _built(scan),  # a row left unbuilt holds its mirror item's hash: never changed
+            sa.or_(
+                mirror.c.order_key.is_(None),
+                mirror.c.state != MirrorState.ACTIVE,
+                mirror.c.row_hash.is_(None),
+                mirror.c.row_hash != scan.c.row_hash,
+                *self._outside_scope(mirror),  # moved here from another scope, or a duplicate
+            ),
         )
+        # every present row counts once (one mirror row a key at most): no join to count them
         total, changed_total = (
             self.connection.execute(
-                sa.select(sa.func.count()).select_from(joined).where(present, *where)
+                sa.select(sa.func.count()).select_from(table).where(present, *where)
             ).scalar_one()
-            for where in ((), (changed,))
+            for table, where in ((scan, ()), (joined, (changed,)))
         )
         self.result.unchanged = total - changed_total  # known before paging: --limit stops it
         last = ""
@@ -680,9 +685,16 @@ class _Planner:
             mirror.c.state == MirrorState.ACTIVE,
             *self._in_scope(mirror),
         ]
-        self.scope_items = self.connection.execute(
-            sa.select(sa.func.count()).select_from(mirror).where(*conditions)
-        ).scalar_one()
+        # one pass counts the scope's items and those the scan holds (the scan's keys hashed
+        # once, not probed per item): when it holds them all, nothing is archived
+        scanned = sa.select(scan.c.order_key).where(scan.c.batch_id == self.batch_id)
+        held = sa.case((mirror.c.order_key.in_(scanned), 1), else_=0).label("held")
+        items = sa.select(held).where(*conditions).subquery()  # SQL Server: no subquery in SUM
+        self.scope_items, kept = self.connection.execute(
+            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(items.c.held), 0))
+        ).one()
+        if kept == self.scope_items:
+            return
         last = ""
         while True:
             page = self.connection.execute(
@@ -936,6 +948,11 @@ def _with_digest(
     if isinstance(line, OrderLine) and not line.warnings:
         return line, digests.digest(row_digest, line.row_hash)
     return line, None
+
+
+def _built(scan: sa.Table) -> sa.ColumnElement[bool]:
+    """A scan row whose line was built (not skipped as unchanged by its raw digest)."""
+    return scan.c.line != UNBUILT
 
 
 def _mirror_scope(row: sa.Row) -> ScopeKey:
