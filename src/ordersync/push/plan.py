@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +74,13 @@ REJECTED = "REJECTED"  # scan row_hash of a key present in the source but not st
 UNBUILT = "{}"  # scan line of a row skipped by its raw digest (unchanged: never staged)
 MASS_ARCHIVE_FLOOR = 5  # archiving up to this many items of a scope is never refused
 KEY_CHUNK = 500  # keys per IN (...) when looking keys up in the source (SQL Server: < 2100)
+# PostgreSQL guesses the scope filter (an expression of the source: no statistics) keeps 1 %
+# of the rows, so it joins the unchanged rows to the mirror one index probe per row; they are
+# all of the scope's rows, and one hash join of the two tables costs a quarter less server CPU
+# (100,000 lines: 3.3 s against 4.4 s for ``scan_unchanged``, docs/benchmarks.md).
+UNCHANGED_SETTINGS: dict[str, tuple[tuple[str, str], ...]] = {
+    "postgresql": (("enable_nestloop", "off"),)
+}
 SUBITEM_MEMO = 65_536  # (action, size, quantity) whose staged JSON and hash are remembered
 # the columns of a staged row as staging buffers it (a tuple, not a dict, per row)
 STAGED_ITEM_COLUMNS = (
@@ -292,8 +300,10 @@ class _Planner:
 
     def scan_unchanged(self, source: SourceTable, digests: RawDigests) -> None:
         """Scan the rows of the scope whose raw digest, taken by the database, matches their
-        mirror item's (one INSERT … SELECT: nothing of them is read into Python)."""
-        self.connection.execute(self.unchanged_insert(source, digests))
+        mirror item's (one INSERT … SELECT: nothing of them is read into Python), joined as
+        ``UNCHANGED_SETTINGS`` says."""
+        with _local_settings(self.connection, UNCHANGED_SETTINGS):
+            self.connection.execute(self.unchanged_insert(source, digests))
 
     def unchanged_insert(self, source: SourceTable, digests: RawDigests) -> sa.Insert:
         """``scan_unchanged``'s statement."""
@@ -923,6 +933,27 @@ def _subitem_values(
         size_column: SIZE_COLUMN_TYPE.to_monday(size),
         qty_column: QUANTITY_COLUMN_TYPE.to_monday(qty),
     }
+
+
+@contextmanager
+def _local_settings(
+    connection: sa.Connection, settings: Mapping[str, tuple[tuple[str, str], ...]]
+) -> Iterator[None]:
+    """Run a statement with the planner settings of its dialect (``settings``), then put back
+    what they were: the rest of the plan's transaction plans as before. (A failing statement
+    aborts the transaction, settings and all: nothing to put back then.)"""
+    changed = settings.get(connection.dialect.name, ())
+    before = [_set_local(connection, name, value) for name, value in changed]
+    yield
+    for (name, _), value in zip(changed, before, strict=True):
+        _set_local(connection, name, value)
+
+
+def _set_local(connection: sa.Connection, name: str, value: str) -> str:
+    """Set a PostgreSQL setting for the rest of the transaction; returns its former value."""
+    before = connection.execute(sa.select(sa.func.current_setting(name))).scalar_one()
+    connection.execute(sa.select(sa.func.set_config(name, value, True)))
+    return str(before)
 
 
 def _row_digest(source: SourceTable, digests: RawDigests) -> sa.ColumnElement[str]:
