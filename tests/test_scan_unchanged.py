@@ -16,21 +16,23 @@ from ordersync.config import SyncConfig
 from ordersync.db import Database
 from ordersync.monday import MondayClient
 from ordersync.push import deliver
-from ordersync.push.plan import plan_batch
+from ordersync.push.plan import UNCHANGED_TABLE, plan_batch
 from ordersync.sync import run_sync
+
+SETTINGS = ("enable_nestloop", "parallel_setup_cost", "parallel_tuple_cost")
 
 
 @pytest.fixture
-def nestloop_seen(synced: Database) -> Iterator[list[tuple[str, str]]]:
-    """(statement's first words, ``enable_nestloop`` when it ran) of every statement sent
-    (but those reading or changing settings)."""
-    seen: list[tuple[str, str]] = []
+def settings_seen(synced: Database) -> Iterator[list[tuple[str, tuple[str, ...]]]]:
+    """(statement's first words, ``SETTINGS`` when it ran) of every statement sent (but those
+    reading or changing settings)."""
+    seen: list[tuple[str, tuple[str, ...]]] = []
+    query = "SELECT " + ", ".join(f"current_setting('{name}')" for name in SETTINGS)
 
     def before(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        driver = conn.connection.driver_connection  # not through SQLAlchemy: no event again
-        setting = driver.execute("SELECT current_setting('enable_nestloop')").fetchone()[0]
         if "current_setting(" not in statement and "set_config(" not in statement:
-            seen.append((" ".join(statement.split()[:3]), setting))
+            driver = conn.connection.driver_connection  # not through SQLAlchemy: no event
+            seen.append((" ".join(statement.split()[:4]), tuple(driver.execute(query).fetchone())))
 
     sa.event.listen(synced.engine, "before_cursor_execute", before)
     yield seen
@@ -38,15 +40,17 @@ def nestloop_seen(synced: Database) -> Iterator[list[tuple[str, str]]]:
 
 
 @pytest.mark.parametrize("synced", ["postgres"], indirect=True)
-def test_only_the_unchanged_rows_are_joined_without_nested_loops(
-    synced: Database, config: SyncConfig, nestloop_seen: list[tuple[str, str]]
+def test_only_the_unchanged_rows_are_found_by_a_parallel_hash_join(
+    synced: Database, config: SyncConfig, settings_seen: list[tuple[str, tuple[str, ...]]]
 ) -> None:
+    """``scan_unchanged`` finds them (into a temporary table: PostgreSQL runs no INSERT …
+    SELECT in parallel) with nested loops off and parallel plans free; every other statement
+    of the plan, before and after it, runs with the server's settings."""
     result = plan_batch(synced, config, GREYSON, dry_run=True)
     assert result.unchanged > 0 and result.changes == 0
-    scan_inserts = [s for s in nestloop_seen if s[0].startswith('INSERT INTO "MON_SyncScan"')]
-    assert scan_inserts == [('INSERT INTO "MON_SyncScan"', "off")]  # scan_unchanged's
-    others = {setting for statement, setting in nestloop_seen if statement != scan_inserts[0][0]}
-    assert others == {"on"}  # before it, and every statement after it: set back
+    finding = f"CREATE TEMPORARY TABLE {UNCHANGED_TABLE}"
+    assert [s for s in settings_seen if s[0] == finding] == [(finding, ("off", "0", "0"))]
+    assert {s for _, s in settings_seen if _ != finding} == {("on", "1000", "0.1")}
 
 
 def vacuums(db: Database) -> int:
