@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,9 +71,28 @@ from ordersync.states import Action, MirrorState, RowStatus, Stage
 PREVIEW_LINES = 25
 PAGE = 500  # rows per keyset page of the scan ⋈ mirror join (a bound parameter each)
 REJECTED = "REJECTED"  # scan row_hash of a key present in the source but not stageable
+SCAN_COLUMNS = ("batch_id", "order_key", "row_hash", "line", "raw_digest")  # a scan row
 UNBUILT = "{}"  # scan line of a row skipped by its raw digest (unchanged: never staged)
 MASS_ARCHIVE_FLOOR = 5  # archiving up to this many items of a scope is never refused
 KEY_CHUNK = 500  # keys per IN (...) when looking keys up in the source (SQL Server: < 2100)
+# PostgreSQL guesses the scope filter (an expression of the source: no statistics) keeps 1 %
+# of the rows, so it joins the unchanged rows to the mirror one index probe per row; they are
+# all of the scope's rows, and one hash join of the two tables costs a quarter less server CPU
+# (100,000 unchanged lines: 3.3 s against 4.4 s for ``scan_unchanged``'s statement).
+UNCHANGED_SETTINGS: dict[str, tuple[tuple[str, str], ...]] = {
+    "postgresql": (
+        ("enable_nestloop", "off"),
+        # the same 1 % guess makes a parallel plan look dearer than a serial one
+        ("parallel_setup_cost", "0"),
+        ("parallel_tuple_cost", "0"),
+    )
+}
+# PostgreSQL runs no INSERT … SELECT in parallel, but it does a CREATE TABLE … AS SELECT: the
+# unchanged rows (a row digest each, most of the step's work) are found by the plan's server
+# process and its parallel workers into a temporary table, then scanned from it (100,000
+# unchanged lines on 2 busy cores: 2.1-2.4 s of wall for ``scan_unchanged``, against 3.0 s).
+PARALLEL_UNCHANGED = {"postgresql"}
+UNCHANGED_TABLE = "ordersync_unchanged"  # the temporary table (dropped at once)
 SUBITEM_MEMO = 65_536  # (action, size, quantity) whose staged JSON and hash are remembered
 # the columns of a staged row as staging buffers it (a tuple, not a dict, per row)
 STAGED_ITEM_COLUMNS = (
@@ -292,25 +312,45 @@ class _Planner:
 
     def scan_unchanged(self, source: SourceTable, digests: RawDigests) -> None:
         """Scan the rows of the scope whose raw digest, taken by the database, matches their
-        mirror item's (one INSERT … SELECT: nothing of them is read into Python)."""
-        self.connection.execute(self.unchanged_insert(source, digests))
+        mirror item's (one INSERT … SELECT: nothing of them is read into Python), joined as
+        ``UNCHANGED_SETTINGS`` says; where ``PARALLEL_UNCHANGED``, found by several server
+        processes into a temporary table first."""
+        connection = self.connection
+        with _local_settings(connection, UNCHANGED_SETTINGS):
+            if connection.dialect.name not in PARALLEL_UNCHANGED:
+                connection.execute(self.unchanged_insert(source, digests))
+                return
+            compiled = self.unchanged_select(source, digests).compile(
+                connection, compile_kwargs={"render_postcompile": True}
+            )
+            found = connection.dialect.identifier_preparer.quote(UNCHANGED_TABLE)
+            connection.exec_driver_sql(
+                f"CREATE TEMPORARY TABLE {found} AS {compiled}", compiled.params
+            )
+        table = sa.table(UNCHANGED_TABLE, *(sa.column(name) for name in SCAN_COLUMNS))
+        connection.execute(self.tables.scan.insert().from_select(SCAN_COLUMNS, table.select()))
+        connection.exec_driver_sql(f"DROP TABLE {found}")
 
     def unchanged_insert(self, source: SourceTable, digests: RawDigests) -> sa.Insert:
-        """``scan_unchanged``'s statement."""
+        """``scan_unchanged``'s statement (but where ``PARALLEL_UNCHANGED``)."""
+        return self.tables.scan.insert().from_select(
+            SCAN_COLUMNS, self.unchanged_select(source, digests)
+        )
+
+    def unchanged_select(self, source: SourceTable, digests: RawDigests) -> sa.Select:
+        """The scan rows of the scope's unchanged rows (``SCAN_COLUMNS``)."""
         scan, mirror = self.tables.scan, self.tables.items
-        unchanged = (
+        return (
             sa.select(
-                sa.literal(self.batch_id, scan.c.batch_id.type),
+                sa.literal(self.batch_id, scan.c.batch_id.type).label("batch_id"),
                 mirror.c.order_key,
                 mirror.c.row_hash,
-                sa.literal(UNBUILT, scan.c.line.type),
+                sa.literal(UNBUILT, scan.c.line.type).label("line"),
                 mirror.c.raw_digest,
             )
             .select_from(source.table.join(mirror, sa.and_(*self._digest_held(source, digests))))
             .where(scope_condition(source, self.config, self.scope))
         )
-        columns = ["batch_id", "order_key", "row_hash", "line", "raw_digest"]
-        return scan.insert().from_select(columns, unchanged)
 
     def changed_rows(
         self, statement: sa.Select, source: SourceTable, digests: RawDigests
@@ -923,6 +963,27 @@ def _subitem_values(
         size_column: SIZE_COLUMN_TYPE.to_monday(size),
         qty_column: QUANTITY_COLUMN_TYPE.to_monday(qty),
     }
+
+
+@contextmanager
+def _local_settings(
+    connection: sa.Connection, settings: Mapping[str, tuple[tuple[str, str], ...]]
+) -> Iterator[None]:
+    """Run a statement with the planner settings of its dialect (``settings``), then put back
+    what they were: the rest of the plan's transaction plans as before. (A failing statement
+    aborts the transaction, settings and all: nothing to put back then.)"""
+    changed = settings.get(connection.dialect.name, ())
+    before = [_set_local(connection, name, value) for name, value in changed]
+    yield
+    for (name, _), value in zip(changed, before, strict=True):
+        _set_local(connection, name, value)
+
+
+def _set_local(connection: sa.Connection, name: str, value: str) -> str:
+    """Set a PostgreSQL setting for the rest of the transaction; returns its former value."""
+    before = connection.execute(sa.select(sa.func.current_setting(name))).scalar_one()
+    connection.execute(sa.select(sa.func.set_config(name, value, True)))
+    return str(before)
 
 
 def _row_digest(source: SourceTable, digests: RawDigests) -> sa.ColumnElement[str]:
