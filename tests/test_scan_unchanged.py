@@ -4,6 +4,7 @@ delivery leaves the mirror vacuumed and analysed for the next plan."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from ordersync.db import Database
 from ordersync.monday import MondayClient
 from ordersync.push import deliver
 from ordersync.push.plan import UNCHANGED_TABLE, plan_batch
+from ordersync.states import BatchStatus, SyncStatus
 from ordersync.sync import run_sync
 
 SETTINGS = ("enable_nestloop", "parallel_setup_cost", "parallel_tuple_cost")
@@ -77,4 +79,25 @@ def test_a_large_delivery_vacuums_and_analyses_the_mirror(
     before = vacuums(db)
     assert run_sync(db, config, client, GREYSON).exit_code == 0
     assert vacuums(db) == before + (1 if rows == 1 else 0)
+    db.engine.dispose()
+
+
+def test_a_failed_refresh_leaves_the_sync_done(
+    pg_url: str,
+    config: SyncConfig,
+    client: MondayClient,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The refresh comes after the batch is complete: when VACUUM fails (here: a table that is
+    not there), the sync still succeeds, and the failure is logged."""
+    monkeypatch.setattr(deliver, "MIRROR_REFRESH_ROWS", 1)
+    monkeypatch.setattr(deliver, "MIRROR_REFRESH", {"postgresql": "VACUUM (ANALYZE) {}, no_such"})
+    db = demo_database(pg_url)
+    with caplog.at_level(logging.WARNING, logger="ordersync.push.deliver"):
+        first = run_sync(db, config, client, GREYSON)
+    assert first.exit_code == 0 and first.status == BatchStatus.BATCH_COMPLETED
+    assert "refreshing the mirror's statistics failed" in caplog.text
+    again = run_sync(db, config, client, GREYSON)
+    assert again.status == SyncStatus.NO_CHANGES and again.plan.changes == 0
     db.engine.dispose()

@@ -29,6 +29,7 @@ items) stops the run at once, whole request or one alias, with the batch resumab
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -74,6 +75,7 @@ Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 # monday replays an Idempotency-Key's first answer for 30 minutes; resend within 25.
 IDEMPOTENCY_WINDOW = timedelta(minutes=25)
+logger = logging.getLogger(__name__)
 
 
 # A batch that wrote at least this many mirror rows (items and subitems created, updated,
@@ -100,8 +102,13 @@ def refresh_mirror(db: Database, batch_id: str | None = None) -> None:
             return
     quote = db.engine.dialect.identifier_preparer.quote
     tables = ", ".join(quote(table.name) for table in (db.tables.items, db.tables.subitems))
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql(statement.format(tables))  # VACUUM: outside a transaction
+    try:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql(statement.format(tables))  # VACUUM: outside a transaction
+    except sa.exc.SQLAlchemyError as error:  # the batch is complete: the next plan is slower
+        logger.warning(
+            "refreshing the mirror's statistics failed (%s); the batch is complete", error
+        )
 
 
 class Delivery:
