@@ -90,7 +90,7 @@ class OrderLine:
     def monday_values(self) -> dict[str, Any]:
         """Board column id → monday JSON, empty values left out: ``values_json`` decoded (the
         line keeps only the text, which is what the row hash and staging read)."""
-        return json.loads(self.values_json)  # type: ignore[no-any-return]
+        return json.loads(self.values_json)
 
     def to_json(self) -> str:
         """What the scan table keeps of a line (everything staging needs): the JSON array
