@@ -265,6 +265,9 @@ def test_spliced_values_are_the_canonical_encoding(config: SyncConfig, data: st.
         ("PO NUMBER", "x", ["x"]),  # unhashable
         ("CUSTOMER PRICE", 1, True),  # a number, then a boolean (rejected)
         ("CUSTOMER PRICE", "1", "TRUE"),
+        ("CUSTOMER PRICE", Decimal("1.0"), Decimal("1.00")),  # the same number
+        ("CUSTOMER PRICE", 0.0, -0.0),
+        ("CUSTOMER PRICE", Decimal("1.5"), 1.5),
         ("ORDER TYPE", "ACTIVE", Decimal("1.0")),  # a mapped label column
         ("ORDER TYPE", Decimal("1.0"), Decimal("1.00")),
         (

@@ -29,6 +29,7 @@ from ordersync.push.normalize import (
     EMPTY_MARKERS,
     Normalized,
     clean_text,
+    normalize_number,
     normalize_quantity,
     order_key,
 )
@@ -36,7 +37,6 @@ from ordersync.push.normalize import (
 MAX_ITEM_NAME = 255
 _LONGEST_MARKER = max(len(marker) for marker in EMPTY_MARKERS)
 _MEMO_SIZE = 4096  # distinct raw values remembered per column
-_MISSING = object()
 _PLAIN_CELLS = frozenset({type(None), int})  # size cells whose falsy values are all empty
 # The one canonical encoding (sorted keys, fixed separators, no escaping of non-ASCII): the row
 # hash is taken over it, so it never changes.
@@ -190,6 +190,7 @@ class _Rule(NamedTuple):
     slot: int
     cell: Callable[[object], _Cell]
     memo: dict[object, _Cell]  # raw value (or its type and value) → ``cell``'s answer
+    same_when_equal: frozenset[type]  # raw values of these types ``memo`` may keep
 
     def read(self, row: Mapping[str, object]) -> Normalized:
         """The column's normalised value in ``row`` (``RowRejected`` when it does not read)."""
@@ -248,7 +249,9 @@ class LineBuilder:
             return value, None if value is None else prefix + _CANONICAL(write(value))
 
         reject = column.on_invalid == "reject_row"
-        return _Rule(column.column_id, source, column_type, reject, slot, cell, {})
+        numeric = column_type.parse is normalize_number
+        same_when_equal = _SAME_NUMBER_WHEN_EQUAL if numeric else _SAME_WHEN_EQUAL
+        return _Rule(column.column_id, source, column_type, reject, slot, cell, {}, same_when_equal)
 
     def build(self, row: Mapping[str, object]) -> OrderLine | LineProblems:
         """Validate and derive one order line; never drops or changes a value silently."""
@@ -314,7 +317,8 @@ class LineBuilder:
             raws = self._source_cells(row)
         except KeyError:  # a row without some columns (tests, partial rows)
             raws = tuple(map(row.get, self._sources))
-        for (column_id, _, _, reject, slot, cell, memo), raw in zip(self.rules, raws, strict=True):
+        for rule, raw in zip(self.rules, raws, strict=True):
+            column_id, _, _, reject, slot, cell, memo, same_when_equal = rule
             key = raw if type(raw) is str else (type(raw), raw)
             try:
                 found = memo.get(key)
@@ -326,7 +330,7 @@ class LineBuilder:
                 except RowRejected as rejected:
                     (problems if reject else warnings).append(rejected)
                     continue
-                if len(memo) < _MEMO_SIZE and _memoizable(raw):
+                if len(memo) < _MEMO_SIZE and _memoizable(raw, same_when_equal):
                     memo[key] = found
             values[column_id], fragments[slot] = found
         return values, f"{{{','.join(filter(None, fragments))}}}"
@@ -437,16 +441,18 @@ def _items_getter(keys: tuple[Any, ...]) -> Callable[[Any], tuple[Any, ...]]:
     return (lambda items: (getter(items),)) if len(keys) == 1 else getter
 
 
-_SAME_WHEN_EQUAL = frozenset({str, int, bool, type(None), date})
+_SAME_WHEN_EQUAL: frozenset[type] = frozenset({str, int, bool, type(None), date})
+# Equal numbers read as the same number (1.0 and 1.00, 0.0 and -0.0), but not as the same text.
+_SAME_NUMBER_WHEN_EQUAL = _SAME_WHEN_EQUAL | {Decimal, float}
 
 
-def _memoizable(raw: object) -> bool:
-    """Whether every raw value equal to ``raw`` (and of its type) normalises as it does, so
-    that a column may remember what it gave: not ``Decimal('1.0')`` and ``Decimal('1.00')``,
-    nor ``0.0`` and ``-0.0`` (equal, but not the same text), nor aware datetimes (equal in
-    different time zones, not on the same day)."""
+def _memoizable(raw: object, same_when_equal: frozenset[type]) -> bool:
+    """Whether every raw value equal to ``raw`` (and of its type) reads as it does, so that a
+    column may remember what it gave: of ``same_when_equal``'s types, or a naive datetime (aware
+    ones are equal in different time zones, not on the same day). Not, in a text column,
+    ``Decimal('1.0')`` and ``Decimal('1.00')``, nor ``0.0`` and ``-0.0``."""
     kind = type(raw)
-    return kind in _SAME_WHEN_EQUAL or (kind is datetime and raw.tzinfo is None)  # type: ignore[attr-defined]
+    return kind in same_when_equal or (kind is datetime and raw.tzinfo is None)  # type: ignore[attr-defined]
 
 
 def _jsonable(value: object) -> object:
