@@ -3,9 +3,10 @@
 This is where a row is validated and normalised, where its item name, group and column values
 are derived, where its sizes are melted into subitems, and where its row hash is computed.
 ``LineBuilder`` compiles the mapping once (a plan may read a hundred thousand rows), with a
-reader and a writer per column, and ``build`` turns each row into an ``OrderLine`` or a
-``LineProblems`` with every reason found. A line's monday values are encoded to JSON once
-(``encode_values``): the row hash, the scan table's line and the staged item share that text.
+reader per column that remembers what each distinct raw value gave, and ``build`` turns each
+row into an ``OrderLine`` or a ``LineProblems`` with every reason found. A line's monday values
+are encoded once, as ``encode_values`` writes them, spliced from each column's remembered
+fragment: the row hash, the scan table's line and the staged item share that text.
 """
 
 from __future__ import annotations
