@@ -108,18 +108,12 @@ def test_parsed_types_reject_what_does_not_read_as_them(name: str, raw: str, cod
 def test_reads_plain_text_when_nothing_is_parsed_or_mapped(
     name: str, value_map: dict[str, str] | None, plain: bool
 ) -> None:
-    """What lets ``LineBuilder`` skip the memo for a column: a wrong answer changes hashes."""
+    """What lets ``LineBuilder`` read a column as plain text (``clean_text`` alone): a wrong
+    answer changes hashes."""
     kind = COLUMN_TYPES[name]
     assert kind.reads_plain_text(value_map) is plain
     if plain:
         assert kind.normalize(" A ", "C", value_map) == "A"
-
-
-def test_only_writes_that_are_strings_are_memoized() -> None:
-    """``LineBuilder`` shares a memoized write between lines: it must be immutable."""
-    memoized = [kind for kind in COLUMN_TYPES.values() if kind.memoize_writes]
-    assert [kind.name for kind in memoized] == ["numbers"]
-    assert all(isinstance(kind.to_monday(Decimal("1.5")), str) for kind in memoized)
 
 
 # ------------------------------------------------------------------------------ labels

@@ -46,9 +46,6 @@ class ColumnType:
             apply, and the labels must exist on the board or be allowed to be created.
         many_labels: a value holds several labels, read back joined by ``LABEL_SEPARATOR``.
         blank_clears: a blank string clears the column (all but text, which keeps it).
-        memoize_writes: ``write`` is worth remembering per distinct normalised value (its
-            result is an immutable string, safe to share between lines); ``LineBuilder``
-            keeps one such memo, keyed by the value alone, so only numbers set it.
     """
 
     name: str
@@ -60,7 +57,6 @@ class ColumnType:
     has_labels: bool = False
     many_labels: bool = False
     blank_clears: bool = True
-    memoize_writes: bool = False
 
     def normalize(
         self, value: object, column: str, value_map: Mapping[str, str] | None = None
@@ -302,7 +298,6 @@ NUMBERS = ColumnType(
     read=_read_number,
     import_cell=_import_number,
     parse=normalize_number,
-    memoize_writes=True,
 )
 STATUS = ColumnType(
     "status",

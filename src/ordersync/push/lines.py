@@ -3,9 +3,10 @@
 This is where a row is validated and normalised, where its item name, group and column values
 are derived, where its sizes are melted into subitems, and where its row hash is computed.
 ``LineBuilder`` compiles the mapping once (a plan may read a hundred thousand rows), with a
-reader and a writer per column, and ``build`` turns each row into an ``OrderLine`` or a
-``LineProblems`` with every reason found. A line's monday values are encoded to JSON once
-(``encode_values``): the row hash, the scan table's line and the staged item share that text.
+reader per column that remembers what each distinct raw value gave, and ``build`` turns each
+row into an ``OrderLine`` or a ``LineProblems`` with every reason found. A line's monday values
+are encoded once, as ``encode_values`` writes them, spliced from each column's remembered
+fragment: the row hash, the scan table's line and the staged item share that text.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import json
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from itertools import compress
-from typing import Any
+from typing import Any, NamedTuple
 
 from ordersync.column_types import COLUMN_TYPES, ColumnType
 from ordersync.config import SyncConfig
@@ -29,6 +30,7 @@ from ordersync.push.normalize import (
     EMPTY_MARKERS,
     Normalized,
     clean_text,
+    normalize_number,
     normalize_quantity,
     order_key,
 )
@@ -36,7 +38,6 @@ from ordersync.push.normalize import (
 MAX_ITEM_NAME = 255
 _LONGEST_MARKER = max(len(marker) for marker in EMPTY_MARKERS)
 _MEMO_SIZE = 4096  # distinct raw values remembered per column
-_MISSING = object()
 _PLAIN_CELLS = frozenset({type(None), int})  # size cells whose falsy values are all empty
 # The one canonical encoding (sorted keys, fixed separators, no escaping of non-ASCII): the row
 # hash is taken over it, so it never changes.
@@ -77,8 +78,7 @@ class OrderLine:
     item_name: str
     group_title: str
     values: dict[str, Normalized]  # board column id → normalised value (empty ones too)
-    monday_values: dict[str, Any]  # board column id → monday JSON, empty values left out
-    values_json: str  # monday_values as ``encode_values`` writes them (encoded once)
+    values_json: str  # the monday values as ``encode_values`` writes them (encoded once)
     sizes: dict[str, int]  # size label → quantity > 0, in source column order
     customer: str
     po_number: str | None
@@ -86,6 +86,12 @@ class OrderLine:
     row_hash: str
     warnings: tuple[RowRejected, ...] = ()  # values left off under on_invalid = "skip_value"
     cancelled: bool = False  # the cancelled rule's column holds one of its values
+
+    @property
+    def monday_values(self) -> dict[str, Any]:
+        """Board column id → monday JSON, empty values left out: ``values_json`` decoded (the
+        line keeps only the text, which is what the row hash and staging read)."""
+        return json.loads(self.values_json)
 
     def to_json(self) -> str:
         """What the scan table keeps of a line (everything staging needs): the JSON array
@@ -166,16 +172,30 @@ def _fast_text(value: object) -> str | None:
     return clean_text(value)
 
 
-@dataclass(frozen=True)
-class _Rule:
-    """One pushed column, compiled: how to read it from a row and write it for monday."""
+_Cell = tuple[Normalized, str | None]  # a column's normalised value, its ``values_json`` fragment
+
+
+class _Rule(NamedTuple):
+    """One pushed column, compiled: how to turn its raw cell into what a line holds of it.
+
+    ``cell`` gives the normalised value and the column's fragment of ``values_json``
+    (``"<column id>":<monday JSON>``, ``None`` for an empty value, which monday values leave
+    out); ``slot`` is the column's place among the pushed columns in sorted column id order,
+    the order ``encode_values`` writes them in.
+    """
 
     column_id: str
-    source: str
+    source: str  # the row's column read
     column_type: ColumnType
     reject: bool
-    read: Callable[[Mapping[str, object]], Normalized]
-    write: Callable[[Any], Any]  # a value ``read`` gave, not None → monday's JSON
+    slot: int
+    cell: Callable[[object], _Cell]
+    memo: dict[object, _Cell]  # raw value (or its type and value) → ``cell``'s answer
+    same_when_equal: frozenset[type]  # raw values of these types ``memo`` may keep
+
+    def read(self, row: Mapping[str, object]) -> Normalized:
+        """The column's normalised value in ``row`` (``RowRejected`` when it does not read)."""
+        return self.cell(row.get(self.source))[0]
 
 
 class LineBuilder:
@@ -187,12 +207,14 @@ class LineBuilder:
         self.key_columns = tuple(config.source.key_columns)
         self.name_columns = tuple(config.items.name_columns)
         self.group_columns = tuple(config.items.group_columns)
-        self._numbers: dict[Normalized, str] = {}  # normalised Decimal → monday's text
-        self.rules = tuple(self._rule(column) for column in config.items.columns)
-        getter = operator.itemgetter(*size_columns) if size_columns else lambda row: ()
-        self._size_cells: Callable[[Mapping[str, object]], tuple[object, ...]] = (
-            (lambda row: (getter(row),)) if len(size_columns) == 1 else getter
-        )
+        columns = config.items.columns
+        slots = {
+            column_id: slot for slot, column_id in enumerate(sorted(c.column_id for c in columns))
+        }
+        self.rules = tuple(self._rule(column, slots[column.column_id]) for column in columns)
+        self._sources = tuple(rule.source for rule in self.rules)
+        self._source_cells = _items_getter(self._sources)
+        self._size_cells = _items_getter(size_columns)
         rule = config.items.cancelled
         self.cancelled_column = rule.column
         self.cancelled_values = frozenset(value.strip().upper() for value in rule.values)
@@ -202,65 +224,42 @@ class LineBuilder:
             )
         )
 
-    def _rule(self, column: Any) -> _Rule:
-        """A column's reader and writer (``to_monday`` compiled for what the reader gives)."""
+    def _rule(self, column: Any, slot: int) -> _Rule:
+        """A column's reader: normalise (``column_types``), ``to_monday``, encode canonically."""
         source, column_type, value_map = column.source, COLUMN_TYPES[column.type], column.value_map
+        normalize: Callable[[object], Normalized]
         write: Callable[[Any], Any] = column_type.to_monday
         if column.transform == "canonical_customer":
-            customer_column = self.config.source.customer_column
+            source = self.config.source.customer_column
+            canonical = self.config.canonical_customer
 
-            def read(row: Mapping[str, object]) -> Normalized:
-                return self.config.canonical_customer(str(row.get(customer_column) or ""))
+            def normalize(raw: object) -> Normalized:
+                return canonical(str(raw or ""))
         elif column_type.reads_plain_text(value_map):
-            # cleaned text is never blank: to_monday's checks for an empty value are moot
-            write = column_type.write
-
-            def read(row: Mapping[str, object]) -> Normalized:
-                return _fast_text(row.get(source))
+            normalize = _fast_text
+            write = column_type.write  # cleaned text is never blank: to_monday's checks are moot
         else:
-            # Numbers, dates and mapped labels repeat a lot (fees, rates, seasons): normalise each
-            # distinct raw value once. Pure functions, immutable results; failures not kept.
-            memo: dict[tuple[type, object], Normalized] = {}
 
-            def read(row: Mapping[str, object]) -> Normalized:
-                raw = row.get(source)
-                key = (type(raw), raw)  # type too: True == 1, but True is not a number
-                try:
-                    value = memo.get(key, _MISSING)
-                except TypeError:  # unhashable raw value: no shortcut
-                    return column_type.normalize(raw, source, value_map)
-                if value is _MISSING:
-                    value = column_type.normalize(raw, source, value_map)
-                    if len(memo) < _MEMO_SIZE:
-                        memo[key] = value
-                return value  # type: ignore[return-value]
+            def normalize(raw: object) -> Normalized:
+                return column_type.normalize(raw, source, value_map)
 
-            if column_type.memoize_writes:
-                write = self._memoized_write(column_type)
+        prefix = f"{_CANONICAL(column.column_id)}:"
+
+        def cell(raw: object) -> _Cell:
+            value = normalize(raw)
+            return value, None if value is None else prefix + _CANONICAL(write(value))
+
         reject = column.on_invalid == "reject_row"
-        return _Rule(column.column_id, source, column_type, reject, read, write)
-
-    def _memoized_write(self, column_type: ColumnType) -> Callable[[Any], Any]:
-        """``to_monday`` remembering its text per distinct value (numbers: a str, immutable,
-        safe to share between lines), in one memo for the builder."""
-        numbers = self._numbers
-
-        def write(value: Any) -> Any:
-            monday = numbers.get(value)
-            if monday is None:
-                monday = column_type.to_monday(value)
-                if len(numbers) < _MEMO_SIZE:
-                    numbers[value] = monday
-            return monday
-
-        return write
+        numeric = column_type.parse is normalize_number
+        same_when_equal = _SAME_NUMBER_WHEN_EQUAL if numeric else _SAME_WHEN_EQUAL
+        return _Rule(column.column_id, source, column_type, reject, slot, cell, {}, same_when_equal)
 
     def build(self, row: Mapping[str, object]) -> OrderLine | LineProblems:
         """Validate and derive one order line; never drops or changes a value silently."""
         problems: list[RowRejected] = []
         warnings: list[RowRejected] = []
         key = self._key(row, problems)
-        values, monday_values = self._values(row, problems, warnings)
+        values, values_json = self._values(row, problems, warnings)
         sizes = self._sizes(row, problems)
         name = self._item_name(row, problems)
         if key is not None:
@@ -272,14 +271,12 @@ class LineBuilder:
         if problems or key is None:
             return LineProblems(key=key, problems=problems, payload=self.payload(row))
         group = self.group_title(row, customer)
-        values_json = encode_values(monday_values)
         return OrderLine(
             key=key,
             order_key=order_key(key),
             item_name=name,
             group_title=group,
             values=values,
-            monday_values=monday_values,
             values_json=values_json,
             sizes=sizes,
             customer=customer,
@@ -306,20 +303,38 @@ class LineBuilder:
         row: Mapping[str, object],
         problems: list[RowRejected],
         warnings: list[RowRejected],
-    ) -> tuple[dict[str, Normalized], dict[str, Any]]:
-        """The pushed columns: normalised, and as monday's JSON (empty values left out)."""
+    ) -> tuple[dict[str, Normalized], str]:
+        """The pushed columns: normalised, and as monday's JSON encoded (``encode_values``'s
+        text, spliced from each column's fragment in sorted column id order, empty values left
+        out).
+
+        Each column remembers what each distinct raw value gave (most repeat: prices, dates,
+        seasons, labels), keyed by the value and, but for plain strings, its type
+        (``True == 1``). A value that fails is worked out, and rejected, every time.
+        """
         values: dict[str, Normalized] = {}
-        monday_values: dict[str, Any] = {}
-        for rule in self.rules:
+        fragments: list[str | None] = [None] * len(self.rules)
+        try:
+            raws = self._source_cells(row)
+        except KeyError:  # a row without some columns (tests, partial rows)
+            raws = tuple(map(row.get, self._sources))
+        for rule, raw in zip(self.rules, raws, strict=True):
+            column_id, _, _, reject, slot, cell, memo, same_when_equal = rule
+            key = raw if type(raw) is str else (type(raw), raw)
             try:
-                value = rule.read(row)
-            except RowRejected as rejected:
-                (problems if rule.reject else warnings).append(rejected)
-                continue
-            values[rule.column_id] = value
-            if value is not None:
-                monday_values[rule.column_id] = rule.write(value)
-        return values, monday_values
+                found = memo.get(key)
+            except TypeError:  # an unhashable raw value: no shortcut
+                found = None
+            if found is None:
+                try:
+                    found = cell(raw)
+                except RowRejected as rejected:
+                    (problems if reject else warnings).append(rejected)
+                    continue
+                if len(memo) < _MEMO_SIZE and _memoizable(raw, same_when_equal):
+                    memo[key] = found
+            values[column_id], fragments[slot] = found
+        return values, f"{{{','.join(filter(None, fragments))}}}"
 
     def _item_name(self, row: Mapping[str, object], problems: list[RowRejected]) -> str:
         """The name columns joined; empty or too long for monday is a problem."""
@@ -416,6 +431,29 @@ def _too_long(code: str, what: str, value: str | None, limit: int | None) -> Row
         f"{what} is {stored_length(value)} characters long ({start!r}…); ordersync keeps at "
         f"most {limit}",
     )
+
+
+def _items_getter(keys: tuple[Any, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """``lambda items: tuple(items[key] for key in keys)`` in one C call, for any number of
+    keys (a row's cells: ``KeyError`` when the row lacks one)."""
+    if not keys:
+        return lambda items: ()
+    getter = operator.itemgetter(*keys)
+    return (lambda items: (getter(items),)) if len(keys) == 1 else getter
+
+
+_SAME_WHEN_EQUAL: frozenset[type] = frozenset({str, int, bool, type(None), date})
+# Equal numbers read as the same number (1.0 and 1.00, 0.0 and -0.0), but not as the same text.
+_SAME_NUMBER_WHEN_EQUAL = _SAME_WHEN_EQUAL | {Decimal, float}
+
+
+def _memoizable(raw: object, same_when_equal: frozenset[type]) -> bool:
+    """Whether every raw value equal to ``raw`` (and of its type) reads as it does, so that a
+    column may remember what it gave: of ``same_when_equal``'s types, or a naive datetime (aware
+    ones are equal in different time zones, not on the same day). Not, in a text column,
+    ``Decimal('1.0')`` and ``Decimal('1.00')``, nor ``0.0`` and ``-0.0``."""
+    kind = type(raw)
+    return kind in same_when_equal or (kind is datetime and raw.tzinfo is None)  # type: ignore[attr-defined]
 
 
 def _jsonable(value: object) -> object:
