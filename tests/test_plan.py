@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +19,7 @@ from ordersync.demo_data import (
     BAD_ROWS_PO,
 )
 from ordersync.errors import ConfigError, SourceError
-from ordersync.push.plan import plan_batch
+from ordersync.push.plan import StagedIds, plan_batch
 from ordersync.push.source import Scope
 from ordersync.states import BatchStatus
 
@@ -157,3 +158,34 @@ def test_a_column_missing_from_the_source_is_a_config_error(
     )
     with pytest.raises(ConfigError, match="NOPE"):
         plan_batch(db, broken, Scope("GREYSON", "4755"))
+
+
+def test_staged_ids_sort_in_the_order_rows_are_staged(db: Database, config: SyncConfig) -> None:
+    """Items are staged in key order: their ids sort the same way, and each item's subitems
+    sort right after the item's earlier siblings' (their parent's first 24 characters, then
+    their size position). The staged tables' indexes take every row at their end."""
+    first = plan_batch(db, config, Scope("GREYSON", "4755"))
+    t = db.tables
+    with db.engine.connect() as connection:
+        items = (
+            connection.execute(
+                sa.select(t.staged_items.c.stg_id)
+                .where(t.staged_items.c.batch_id == first.batch_id)
+                .order_by(t.staged_items.c.order_key)
+            )
+            .scalars()
+            .all()
+        )
+        subitems = connection.execute(
+            sa.select(t.staged_subitems.c.stg_id, t.staged_subitems.c.parent_stg_id).where(
+                t.staged_subitems.c.batch_id == first.batch_id
+            )
+        ).all()
+    assert len(items) == 69 and items == sorted(items)
+    assert {len(stg_id) for stg_id in items} == {36}
+    place = {stg_id: n for n, stg_id in enumerate(items)}
+    by_id = sorted(subitems)
+    assert [place[parent] for _, parent in by_id] == sorted(place[p] for _, p in subitems)
+    assert all(stg_id[:24] == parent[:24] for stg_id, parent in subitems)
+    ids = StagedIds(str(uuid.uuid4())), StagedIds(str(uuid.uuid4()))
+    assert ids[0].next()[:24] != ids[1].next()[:24]  # another batch: other ids

@@ -8,10 +8,16 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mssql
+from sqlalchemy.dialects import mssql, postgresql
 
 from ordersync.db import Database
-from ordersync.db.engine import engine_options, insert_rows, prepare_bulk
+from ordersync.db.engine import (
+    _copy_types,
+    engine_options,
+    insert_rows,
+    prepare_bulk,
+    refresh_statistics,
+)
 from ordersync.db.migrate import upgrade
 
 ROWS = [
@@ -96,4 +102,71 @@ def test_set_based_work_gets_its_settings_for_its_transaction_only(db_url: str) 
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect() as connection:
             assert shown(connection) == before  # SET LOCAL: gone with the transaction
+    db.engine.dispose()
+
+
+def test_typed_rows_go_in_binary_and_read_back_as_written(db_url: str) -> None:
+    """Staged rows as plan writes them (``typed``): text, integers, NULLs and timestamps;
+    on PostgreSQL every column of the staged tables has a type a binary COPY can send."""
+    db = Database.connect(db_url)
+    upgrade(db.engine)
+    items, subitems = db.tables.staged_items, db.tables.staged_subitems
+    started = datetime(2026, 12, 2, 4, 5, 6, 789000)
+    columns = ("stg_id", "batch_id", "action", "order_key", "qty", "size_label", "status")
+    rows = [
+        ("s1", "b1", "CREATE", "O'NEIL-3", 2_147_483_647, 'Café "M"\ttab', "PENDING"),
+        ("s2", "b1", "UPDATE", "GRY-2", None, "XL", "PENDING"),
+    ]
+    with db.engine.begin() as connection:
+        insert_rows(
+            connection,
+            subitems,
+            [(*row, started) for row in rows],
+            (*columns, "created_at"),
+            typed=True,
+        )
+    with db.engine.connect() as connection:
+        got = connection.execute(
+            sa.select(*(subitems.c[name] for name in columns), subitems.c.created_at).order_by(
+                subitems.c.stg_id
+            )
+        ).all()
+    assert [tuple(row) for row in got] == [(*row, started) for row in rows]
+    for table in (items, subitems, db.tables.scan):
+        names = [column.name for column in table.c]
+        assert _copy_types(postgresql.dialect(), table, names) is not None, table.name
+    db.engine.dispose()
+
+
+def test_statistics_count_the_rows_written_in_the_transaction(db_url: str) -> None:
+    """PostgreSQL plans the scan ⋈ mirror pages for the rows the scan holds, not for an empty
+    table (``refresh_statistics`` before the transaction commits)."""
+    db = Database.connect(db_url)
+    upgrade(db.engine)
+    scan = db.tables.scan
+    rows = [{**ROWS[0], "order_key": f"K{n:05d}"} for n in range(5_000)]
+    with db.engine.begin() as connection:
+        insert_rows(connection, scan, rows)
+        refresh_statistics(connection, scan)
+        if db.engine.dialect.name == "postgresql":
+            counted = connection.execute(
+                sa.text("SELECT reltuples FROM pg_class WHERE oid = CAST(:name AS regclass)"),
+                {"name": connection.dialect.identifier_preparer.format_table(scan)},
+            ).scalar_one()
+            assert counted == 5_000
+    db.engine.dispose()
+
+
+def test_concurrent_plans_do_not_wait_on_each_others_statistics(db_url: str) -> None:
+    """A second transaction refreshing the scan's statistics while the first still holds
+    ANALYZE's lock goes on at once (it skips them), never waits for the first to commit."""
+    db = Database.connect(db_url)
+    upgrade(db.engine)
+    scan = db.tables.scan
+    with db.engine.begin() as first:
+        refresh_statistics(first, scan)
+        with db.engine.begin() as second:
+            if db.engine.dialect.name == "postgresql":
+                second.exec_driver_sql("SET LOCAL lock_timeout = '1s'")
+            refresh_statistics(second, scan)  # waiting: "canceling statement due to lock timeout"
     db.engine.dispose()

@@ -104,12 +104,17 @@ def on_statement(
     copied = plan_module.insert_rows
 
     def insert_rows(
-        connection: sa.Connection, table: sa.Table, rows: list[Any], columns: Any = None
+        connection: sa.Connection,
+        table: sa.Table,
+        rows: list[Any],
+        columns: Any = None,
+        *,
+        typed: bool = False,
     ) -> None:
         dialect = connection.dialect
         if rows and (dialect.name, dialect.driver) in COPY_DRIVERS:
             observe(connection, table.insert())
-        copied(connection, table, rows, columns)
+        copied(connection, table, rows, columns, typed=typed)
 
     sa.event.listen(engine, "before_execute", check)
     plan_module.insert_rows = insert_rows  # type: ignore[assignment]

@@ -83,6 +83,8 @@ def insert_rows(
     table: sa.Table,
     rows: Sequence[Any],
     columns: Sequence[str] | None = None,
+    *,
+    typed: bool = False,
 ) -> None:
     """Insert many rows: COPY where the driver has it, else executemany.
 
@@ -90,6 +92,8 @@ def insert_rows(
     those columns in that order (no dict built a row where COPY takes them as they are).
     The values are sent as data either way (COPY's rows, or bound parameters); only the
     table's and columns' names, quoted as identifiers, are part of the statement.
+    ``typed``: each value is of its column's Python type (``str`` for text, ``int`` for an
+    integer, ``datetime`` for a timestamp), so a COPY can take the rows in binary.
     """
     if not rows:
         return
@@ -108,15 +112,50 @@ def insert_rows(
     )
     driver = connection.connection.driver_connection
     assert driver is not None
+    types = _copy_types(connection.dialect, table, names) if typed else None
+    if types is not None:
+        statement = sql.SQL("{} (FORMAT BINARY)").format(statement)
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        if types is not None:
+            copy.set_types(types)
         for row in values:
             copy.write_row(row)
+
+
+def _copy_types(dialect: sa.Dialect, table: sa.Table, names: Sequence[str]) -> list[str] | None:
+    """The PostgreSQL type of each column, for a binary COPY (``None``: one is not a type
+    psycopg knows by name, so the COPY is text). Binary rows cost a third of the client's CPU
+    of text ones (no value formatted as text) and less of the server's (no text parsed):
+    measured, 640,000 staged rows, client 4.2 -> 1.2 s, server 8.8 -> 7.8 s. Only for typed
+    rows: text COPY lets the server parse a ``str`` into a date or a uuid, binary does not."""
+    from psycopg.postgres import types as known
+
+    compiled = [str(table.c[name].type.compile(dialect=dialect)) for name in names]
+    types = [text.split("(")[0].strip().lower() for text in compiled]
+    return types if all(known.get(name) is not None for name in types) else None
 
 
 def prepare_bulk(connection: sa.Connection) -> None:
     """Ready a transaction for set-based work over many rows (``BULK_SETTINGS``)."""
     for statement in BULK_SETTINGS.get(connection.dialect.name, ()):
         connection.exec_driver_sql(statement)
+
+
+def refresh_statistics(connection: sa.Connection, table: sa.Table) -> None:
+    """Have the planner count the rows just written to ``table`` in this transaction.
+
+    PostgreSQL's autovacuum analyzes a table only after the rows are committed (and then only
+    some time later): a query over 100,000 scan rows written in the same transaction is
+    planned for ~1,000, and each keyset page of the scan ⋈ mirror join sorted all of them on
+    disk (~0.9 s a page, 167 MB of temporary files; measured). ``ANALYZE`` samples the table
+    (own uncommitted rows included); elsewhere nothing is needed (SQLite plans by index).
+    Its lock is held to the end of the transaction and taken by no other ``ANALYZE``: one
+    that finds it taken (another board's plan under way) is skipped (``SKIP_LOCKED``, from
+    PostgreSQL 12), so concurrent plans never wait on each other here.
+    """
+    if connection.dialect.name == "postgresql":
+        name = connection.dialect.identifier_preparer.format_table(table)
+        connection.exec_driver_sql(f"ANALYZE (SKIP_LOCKED) {name}")
 
 
 def max_parameters(connection: sa.Connection) -> int:

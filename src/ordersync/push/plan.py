@@ -44,7 +44,7 @@ from ordersync.collector import bulk_collection
 from ordersync.column_types import QUANTITY_COLUMN_TYPE, SIZE_COLUMN_TYPE
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
-from ordersync.db.engine import insert_rows, prepare_bulk
+from ordersync.db.engine import insert_rows, prepare_bulk, refresh_statistics
 from ordersync.errors import RowRejected
 from ordersync.push.board import BoardContext
 from ordersync.push.lines import (
@@ -220,6 +220,7 @@ def plan_batch(
             statement = planner.changed_rows(statement, source, digests)
         for chunk in iter_chunks(connection, statement, config.source.chunk_size):
             planner.scan_rows(chunk, builder, digests)
+        refresh_statistics(connection, db.tables.scan)
         planner.reject_duplicates()
         planner.stage_changes()
         planner.stage_archives()
@@ -279,6 +280,7 @@ class _Planner:
         self._item_rows: list[tuple[Any, ...]] = []  # in STAGED_ITEM_COLUMNS order
         self._subitem_rows: list[tuple[Any, ...]] = []  # in STAGED_SUBITEM_COLUMNS order
         self._subitem_memo: dict[tuple[Action, str, int | None], tuple[str, str | None]] = {}
+        self._item_ids = StagedIds(batch_id)
 
     # ------------------------------------------------------------------------ scanning
     def scan_rows(
@@ -551,8 +553,9 @@ class _Planner:
     def _insert(
         self, table: sa.Table, rows: list[Any], columns: tuple[str, ...] | None = None
     ) -> None:
-        # one COPY or executemany per table and page: staging 100k lines is 400 statements
-        insert_rows(self.connection, table, rows, columns)
+        # one COPY or executemany per table and page: staging 100k lines is 400 statements;
+        # plan's rows hold values of their columns' types (binary COPY)
+        insert_rows(self.connection, table, rows, columns, typed=True)
 
     def _changed_pages(self) -> Iterator[list[sa.Row]]:
         scan, mirror = self.tables.scan, self.tables.items
@@ -659,23 +662,19 @@ class _Planner:
         """A new (or re-appearing) line (``OrderLine.to_json``'s text, its monday values staged
         as they are encoded there); its raw digest goes into the mirror with it."""
         line, values_json = split_line_json(line_json)
-        stg_id = self._stage_item_json(
-            Action.CREATE, key, row_hash, line, values_json, None, raw_digest
-        )
+        create = Action.CREATE  # an enum member read once, not once a size (0.4 µs each)
+        stg_id = self._stage_item_json(create, key, row_hash, line, values_json, None, raw_digest)
         sizes = line["sizes"]
         self._stage_subitems(
-            stg_id, key, [(Action.CREATE, size, qty, None) for size, qty in sizes.items()]
+            stg_id, key, [(create, size, qty, None) for size, qty in sizes.items()]
         )
         self.result.items += 1
         self.result.subitems += len(sizes)
-        self._preview(
-            LineChange(
-                Action.CREATE,
-                key,
-                line["item_name"],
-                sizes=[(Action.CREATE, s, None, q) for s, q in sizes.items()],
-            )
-        )
+        if self._previewing():
+            changes: list[tuple[Action, str, int | None, int | None]] = [
+                (create, size, None, qty) for size, qty in sizes.items()
+            ]
+            self._preview(LineChange(create, key, line["item_name"], sizes=changes))
 
     def _stage_update(
         self, row: sa.Row, line: dict[str, Any], old_sizes: dict[str, tuple[int | None, int]]
@@ -803,7 +802,7 @@ class _Planner:
         raw_digest: str | None = None,
     ) -> str:
         """Buffer a staged item (``column_values``: its JSON text); returns its id."""
-        stg_id = str(uuid.uuid4())
+        stg_id = self._item_ids.next()
         self._item_rows.append(
             (
                 stg_id,
@@ -831,25 +830,14 @@ class _Planner:
         """Stage (action, size, new quantity, existing subitem id) under a staged item."""
         if not changes:
             return
-        rows = self._subitem_rows
+        # a first plan stages ~5 subitems a line: what is the same for all is read once
+        append, columns = self._subitem_rows.append, self._subitem_columns
+        batch_id, pending, now = self.batch_id, RowStatus.PENDING, self.now
         for position, (action, size, qty, subitem_id) in enumerate(changes):
-            column_values, row_hash = self._subitem_columns(action, size, qty)
-            rows.append(
-                (
-                    subitem_stg_id(parent, position),
-                    self.batch_id,
-                    parent,
-                    action,
-                    key,
-                    size,
-                    qty,
-                    column_values,
-                    row_hash,
-                    RowStatus.PENDING,
-                    subitem_id,
-                    self.now,
-                )
-            )
+            column_values, row_hash = columns(action, size, qty)
+            stg_id = subitem_stg_id(parent, position)
+            row = (stg_id, batch_id, parent, action, key, size, qty, column_values, row_hash)
+            append((*row, pending, subitem_id, now))
 
     def _subitem_columns(
         self, action: Action, size: str, qty: int | None
@@ -898,8 +886,12 @@ class _Planner:
             )
         )
 
+    def _previewing(self) -> bool:
+        """The preview takes more changes (else none is described: most lines are not)."""
+        return len(self.result.preview) < PREVIEW_LINES
+
     def _preview(self, change: LineChange) -> None:
-        if len(self.result.preview) < PREVIEW_LINES:
+        if self._previewing():
             self.result.preview.append(change)
 
 
@@ -1081,11 +1073,34 @@ class _SourceKeys:
         return found
 
 
+class StagedIds:
+    """The ids of a batch's staged items, in the order they are staged.
+
+    ``<16 hex digits of the batch id><counter, 8 hex digits>-00000000000`` (36 characters):
+    each id sorts after the one before, and so do their subitems' (``subitem_stg_id``), so
+    the staged tables' indexes (primary key, parent) take each COPY at their right-hand end,
+    not at random places (uuid4 ids: a third more of the server's CPU to stage a first plan).
+    Unique across batches as long as no two batch ids share their first 16 hex digits (60
+    random bits); within a batch, the first 24 characters are unique (2**32 items at most),
+    which is what a subitem's id keeps of its parent's. Never equal to a subitem's id (the
+    ``-`` where those have digits), nor to a uuid4 (hex digits where those have ``-``).
+    """
+
+    def __init__(self, batch_id: str) -> None:
+        self.prefix = batch_id.replace("-", "")[:16].ljust(16, "0")
+        self.count = 0
+
+    def next(self) -> str:
+        self.count += 1
+        return f"{self.prefix}{self.count:08x}-{0:011d}"
+
+
 def subitem_stg_id(parent_stg_id: str, position: int) -> str:
     """A staged subitem's id: its parent's id, then its place among the line's size changes.
 
     Delivery sends pending rows in ``(order_key, stg_id)`` order, so these ids make a line's
     subitems go to monday (and appear under their item) in the source's size-column order
-    (``XS, S, M, L, XL``), not in a random one. Unique: one staged item per parent id.
+    (``XS, S, M, L, XL``), not in a random one. Unique: one staged item per parent id (whose
+    first 24 characters are unique: ``StagedIds``).
     """
     return f"{parent_stg_id[:24]}{position:012d}"
