@@ -5,6 +5,7 @@ line at all."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from helpers.board_support import GREYSON
 from helpers.support import demo_database
 from ordersync.config import SyncConfig
 from ordersync.db import Database
+from ordersync.push import plan as plan_module
 from ordersync.push.lines import LineBuilder
 from ordersync.push.plan import PlanResult, _Planner, plan_batch
 from ordersync.push.raw_digest import RawDigests, config_digest
@@ -87,6 +89,43 @@ def test_a_synced_source_builds_no_line(
     result = dry_plan(synced, config)
     assert result.empty and result.unchanged == len(keys(synced)) > 0
     assert builds == []
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[sa.Select]:
+    """The statements each plan reads source rows into Python with."""
+    read: list[sa.Select] = []
+    original = plan_module.iter_chunks
+
+    def iter_chunks(connection: sa.Connection, statement: sa.Select, size: int) -> Any:
+        read.append(statement)
+        return original(connection, statement, size)
+
+    monkeypatch.setattr(plan_module, "iter_chunks", iter_chunks)
+    return read
+
+
+@pytest.mark.parametrize("synced", ["postgres"], indirect=True)
+def test_a_scope_found_unchanged_in_the_database_is_not_read(
+    synced: Database, config: SyncConfig, reads: list[sa.Select]
+) -> None:
+    """Every row of the scope unchanged (the database counted them): no row is read, not
+    even a row added twice as it was (both are still rejected); one row more, and the rows
+    not found unchanged are read."""
+    assert dry_plan(synced, config).unchanged == len(keys(synced)) and reads == []
+    table = source(synced)
+    key = keys(synced)[0]
+    with synced.engine.begin() as connection:
+        row = connection.execute(sa.select(table).where(table.c[KEY] == key)).one()
+        connection.execute(table.insert().values(dict(row._mapping)))
+    result = dry_plan(synced, config)
+    assert (result.rejected, result.changes, reads) == (2, 0, [])
+    with synced.engine.begin() as connection:
+        copy = {**row._mapping, KEY: "NOT-YET-ON-THE-BOARD"}
+        connection.execute(table.delete().where(table.c[KEY] == key))
+        connection.execute(table.insert().values([dict(row._mapping), copy]))
+    result = dry_plan(synced, config)
+    assert (result.items, result.rejected, len(reads)) == (1, 0, 1)
 
 
 def test_a_size_quantity_is_found(synced: Database, config: SyncConfig, builds: list[str]) -> None:

@@ -214,12 +214,18 @@ def plan_batch(
         digests = RawDigests(config, source.size_columns, db.engine.dialect.name)
         planner = _Planner(db, config, connection, batch_id, board_id, scope, result, limit)
         planner.elsewhere = _SourceKeys(connection, config, source, builder)
-        statement = select_scope(source, config, scope)
+        statement: sa.Select | None = select_scope(source, config, scope)
         if digests.in_database:  # unchanged rows never leave the database
-            planner.scan_unchanged(source, digests)
-            statement = planner.changed_rows(statement, source, digests)
-        for chunk in iter_chunks(connection, statement, config.source.chunk_size):
-            planner.scan_rows(chunk, builder, digests)
+            unchanged = planner.scan_unchanged(source, digests)
+            if unchanged and unchanged == planner.scope_rows(source):
+                statement = None  # every row of the scope is unchanged: none to read
+            else:
+                statement = planner.changed_rows(
+                    select_scope(source, config, scope), source, digests
+                )
+        if statement is not None:
+            for chunk in iter_chunks(connection, statement, config.source.chunk_size):
+                planner.scan_rows(chunk, builder, digests)
         refresh_statistics(connection, db.tables.scan)
         planner.reject_duplicates()
         planner.stage_changes()
@@ -312,16 +318,16 @@ class _Planner:
             lines.append(_with_digest(builder.build(row), digests, values))
         self.scan(lines, unbuilt)
 
-    def scan_unchanged(self, source: SourceTable, digests: RawDigests) -> None:
+    def scan_unchanged(self, source: SourceTable, digests: RawDigests) -> int | None:
         """Scan the rows of the scope whose raw digest, taken by the database, matches their
         mirror item's (one INSERT … SELECT: nothing of them is read into Python), joined as
         ``UNCHANGED_SETTINGS`` says; where ``PARALLEL_UNCHANGED``, found by several server
-        processes into a temporary table first."""
+        processes into a temporary table first. Returns how many rows it scanned (``None``
+        when the driver does not say)."""
         connection = self.connection
         with _local_settings(connection, UNCHANGED_SETTINGS):
             if connection.dialect.name not in PARALLEL_UNCHANGED:
-                connection.execute(self.unchanged_insert(source, digests))
-                return
+                return _rowcount(connection, self.unchanged_insert(source, digests))
             compiled = self.unchanged_select(source, digests).compile(
                 connection, compile_kwargs={"render_postcompile": True}
             )
@@ -330,8 +336,23 @@ class _Planner:
                 f"CREATE TEMPORARY TABLE {found} AS {compiled}", compiled.params
             )
         table = sa.table(UNCHANGED_TABLE, *(sa.column(name) for name in SCAN_COLUMNS))
-        connection.execute(self.tables.scan.insert().from_select(SCAN_COLUMNS, table.select()))
+        scanned = _rowcount(
+            connection, self.tables.scan.insert().from_select(SCAN_COLUMNS, table.select())
+        )
         connection.exec_driver_sql(f"DROP TABLE {found}")
+        return scanned
+
+    def scope_rows(self, source: SourceTable) -> int:
+        """How many rows of the source are in this plan's scope.
+
+        When ``scan_unchanged`` scanned as many, ``changed_rows`` has none to give: a row
+        matches one mirror item at most (one per board and key), so each row was scanned,
+        its digest held (a re-plan with nothing changed reads no row at all)."""
+        return self.connection.execute(
+            sa.select(sa.func.count())
+            .select_from(source.table)
+            .where(scope_condition(source, self.config, self.scope))
+        ).scalar_one()
 
     def unchanged_insert(self, source: SourceTable, digests: RawDigests) -> sa.Insert:
         """``scan_unchanged``'s statement (but where ``PARALLEL_UNCHANGED``)."""
@@ -976,6 +997,13 @@ def _set_local(connection: sa.Connection, name: str, value: str) -> str:
     before = connection.execute(sa.select(sa.func.current_setting(name))).scalar_one()
     connection.execute(sa.select(sa.func.set_config(name, value, True)))
     return str(before)
+
+
+def _rowcount(connection: sa.Connection, insert: sa.Insert) -> int | None:
+    """Run an INSERT; the rows it wrote, as the driver counts them (``None`` when it does
+    not; SQLAlchemy keeps an INSERT's count only when asked)."""
+    count = connection.execute(insert, execution_options={"preserve_rowcount": True}).rowcount
+    return count if count >= 0 else None
 
 
 def _row_digest(source: SourceTable, digests: RawDigests) -> sa.ColumnElement[str]:
