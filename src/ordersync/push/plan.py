@@ -214,15 +214,14 @@ def plan_batch(
         digests = RawDigests(config, source.size_columns, db.engine.dialect.name)
         planner = _Planner(db, config, connection, batch_id, board_id, scope, result, limit)
         planner.elsewhere = _SourceKeys(connection, config, source, builder)
-        statement: sa.Select | None = select_scope(source, config, scope)
+        scoped = select_scope(source, config, scope)
+        statement: sa.Select | None = scoped
         if digests.in_database:  # unchanged rows never leave the database
             unchanged = planner.scan_unchanged(source, digests)
             if unchanged and unchanged == planner.scope_rows(source):
                 statement = None  # every row of the scope is unchanged: none to read
             else:
-                statement = planner.changed_rows(
-                    select_scope(source, config, scope), source, digests
-                )
+                statement = planner.changed_rows(scoped, source, digests)
         if statement is not None:
             for chunk in iter_chunks(connection, statement, config.source.chunk_size):
                 planner.scan_rows(chunk, builder, digests)
@@ -983,20 +982,25 @@ def _local_settings(
     connection: sa.Connection, settings: Mapping[str, tuple[tuple[str, str], ...]]
 ) -> Iterator[None]:
     """Run a statement with the planner settings of its dialect (``settings``), then put back
-    what they were: the rest of the plan's transaction plans as before. (A failing statement
-    aborts the transaction, settings and all: nothing to put back then.)"""
+    what they were: the rest of the plan's transaction plans as before. Three statements
+    whatever the number of settings: read them, set them, put them back. (A failing
+    statement aborts the transaction, settings and all: nothing to put back then.)"""
     changed = settings.get(connection.dialect.name, ())
-    before = [_set_local(connection, name, value) for name, value in changed]
+    if not changed:
+        yield
+        return
+    names = [name for name, _ in changed]
+    before = connection.execute(sa.select(*map(sa.func.current_setting, names))).one()
+    _set_local(connection, changed)
     yield
-    for (name, _), value in zip(changed, before, strict=True):
-        _set_local(connection, name, value)
+    _set_local(connection, zip(names, before, strict=True))
 
 
-def _set_local(connection: sa.Connection, name: str, value: str) -> str:
-    """Set a PostgreSQL setting for the rest of the transaction; returns its former value."""
-    before = connection.execute(sa.select(sa.func.current_setting(name))).scalar_one()
-    connection.execute(sa.select(sa.func.set_config(name, value, True)))
-    return str(before)
+def _set_local(connection: sa.Connection, settings: Iterable[tuple[str, str]]) -> None:
+    """Set PostgreSQL settings (name, value) for the rest of the transaction, in one statement."""
+    connection.execute(
+        sa.select(*(sa.func.set_config(name, value, True) for name, value in settings))
+    )
 
 
 def _rowcount(connection: sa.Connection, insert: sa.Insert) -> int | None:
