@@ -17,8 +17,9 @@ Usage::
     .venv/bin/python bench/mutants.py --check         # snippets only, no tests (seconds)
     .venv/bin/python bench/mutants.py --list
 
-By default only SQLite runs (``-k "not postgres"``: the mutants are dialect-neutral); use
-``--postgres`` to run the selected tests on both databases. A kill only counts when the same
+By default only SQLite runs (``-k "not postgres"``: most mutants are dialect-neutral); use
+``--postgres`` to run the selected tests on both databases. A mutant of code that runs on
+PostgreSQL only (``postgres=True``) always runs its tests there. A kill only counts when the same
 tests pass on the unchanged tree: when a verdict looks odd, run the named test there.
 Exit code: 0 when every mutant was killed, 1 when some survived, 2 when a snippet no longer
 matches or a run errored.
@@ -51,6 +52,7 @@ class Mutant:
     replacement: str
     tests: tuple[str, ...]  # pytest node ids or paths, relative to the repository
     why: str
+    postgres: bool = False  # the mutated code runs on PostgreSQL only: so do its tests
 
     def apply(self, text: str) -> str:
         count = text.count(self.original)
@@ -385,6 +387,34 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/test_missing.py", PULL),
         "a subitem archived by hand is not re-created under the recreate policy",
     ),
+    # --- PostgreSQL only: unchanged rows found in the database, the mirror refreshed -----------
+    Mutant(
+        "plan-unchanged-count-not-checked",
+        "push/plan.py",
+        "if unchanged and unchanged == planner.scope_rows(source):",
+        "if unchanged:",
+        ("tests/test_raw_digest.py::test_a_scope_found_unchanged_in_the_database_is_not_read",),
+        "a scope with one new line among unchanged ones is not read: the new line is never sent",
+        postgres=True,
+    ),
+    Mutant(
+        "plan-settings-not-put-back",
+        "push/plan.py",
+        "    yield\n    _set_local(connection, zip(names, before, strict=True))\n",
+        "    yield\n",
+        ("tests/test_scan_unchanged.py",),
+        "the rest of the plan runs with nested loops off and parallel plans free",
+        postgres=True,
+    ),
+    Mutant(
+        "deliver-mirror-never-refreshed",
+        "push/deliver.py",
+        'MIRROR_REFRESH = {"postgresql": "VACUUM (ANALYZE) {}"}',
+        'MIRROR_REFRESH = {"postgres": "VACUUM (ANALYZE) {}"}',
+        ("tests/test_scan_unchanged.py",),
+        "a large delivery leaves the mirror unvacuumed: the next re-plan writes every page",
+        postgres=True,
+    ),
 )
 
 
@@ -448,7 +478,7 @@ def run_mutant(mutant: Mutant, args: argparse.Namespace) -> Outcome:
         if not selection:
             return Outcome(mutant, "error", f"none of its tests exist: {', '.join(missing)}")
         command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-rfE"]
-        if not args.postgres:
+        if not args.postgres and not mutant.postgres:
             command += ["-k", "not postgres"]
         if args.full and not args.slow:
             command += ["-m", "not slow"]
