@@ -409,10 +409,19 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "deliver-mirror-never-refreshed",
         "push/deliver.py",
-        'MIRROR_REFRESH = {"postgresql": "VACUUM (ANALYZE) {}"}',
-        'MIRROR_REFRESH = {"postgres": "VACUUM (ANALYZE) {}"}',
+        '    vacuum(db.engine, (db.tables.items, db.tables.subitems), "the batch is complete")',
+        "",
         ("tests/test_scan_unchanged.py",),
         "a large delivery leaves the mirror unvacuumed: the next re-plan writes every page",
+        postgres=True,
+    ),
+    Mutant(
+        "plan-scan-never-vacuumed",
+        "push/plan.py",
+        "    if planner.scanned >= SCAN_VACUUM_ROWS:",
+        "    if planner.scanned > SCAN_VACUUM_ROWS * 1_000_000:",
+        ("tests/test_scan_unchanged.py",),
+        "the scan's dead rows pile up with every plan (autovacuum off): re-plans slow down",
         postgres=True,
     ),
 )

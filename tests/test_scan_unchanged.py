@@ -1,6 +1,7 @@
 """Re-planning at scale on PostgreSQL (issue 12): the unchanged rows are joined to the mirror
 under their own planner settings, which the rest of the plan does not keep, and a large
-delivery leaves the mirror vacuumed and analysed for the next plan."""
+delivery leaves the mirror vacuumed and analysed for the next plan, a large plan the scan
+table."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ import sqlalchemy as sa
 from helpers.board_support import GREYSON
 from helpers.support import demo_database
 from ordersync.config import SyncConfig
-from ordersync.db import Database
+from ordersync.db import Database, engine
 from ordersync.monday import MondayClient
-from ordersync.push import deliver
+from ordersync.push import deliver, plan
 from ordersync.push.plan import UNCHANGED_TABLE, plan_batch
 from ordersync.states import BatchStatus, SyncStatus
 from ordersync.sync import run_sync
@@ -55,13 +56,15 @@ def test_only_the_unchanged_rows_are_found_by_a_parallel_hash_join(
     assert {s for _, s in settings_seen if _ != finding} == {("on", "1000", "0.1")}
 
 
-def vacuums(db: Database) -> int:
-    """How many times the mirror's items table was vacuumed (by hand, not autovacuum)."""
+def vacuums(db: Database, table: sa.Table | None = None) -> int:
+    """How many times ``table`` (the mirror's items table) was vacuumed (by hand, not
+    autovacuum)."""
     query = sa.text(
         "SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = quote_ident(:table)::regclass"
     )
+    name = (db.tables.items if table is None else table).name
     with db.engine.connect() as connection:
-        return int(connection.execute(query, {"table": db.tables.items.name}).scalar_one())
+        return int(connection.execute(query, {"table": name}).scalar_one())
 
 
 @pytest.mark.parametrize("rows", [1, 1_000_000])
@@ -92,12 +95,36 @@ def test_a_failed_refresh_leaves_the_sync_done(
     """The refresh comes after the batch is complete: when VACUUM fails (here: a table that is
     not there), the sync still succeeds, and the failure is logged."""
     monkeypatch.setattr(deliver, "MIRROR_REFRESH_ROWS", 1)
-    monkeypatch.setattr(deliver, "MIRROR_REFRESH", {"postgresql": "VACUUM (ANALYZE) {}, no_such"})
+    monkeypatch.setattr(engine, "VACUUM", {"postgresql": "VACUUM (ANALYZE) {}, no_such"})
     db = demo_database(pg_url)
-    with caplog.at_level(logging.WARNING, logger="ordersync.push.deliver"):
+    with caplog.at_level(logging.WARNING, logger="ordersync.db.engine"):
         first = run_sync(db, config, client, GREYSON)
     assert first.exit_code == 0 and first.status == BatchStatus.BATCH_COMPLETED
-    assert "refreshing the mirror's statistics failed" in caplog.text
+    assert 'vacuuming "' in caplog.text and 'relation "no_such" does not exist' in caplog.text
+    assert "the batch is complete" in caplog.text
     again = run_sync(db, config, client, GREYSON)
     assert again.status == SyncStatus.NO_CHANGES and again.plan.changes == 0
+    db.engine.dispose()
+
+
+@pytest.mark.parametrize("rows", [1, 1_000_000])
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_large_plan_vacuums_the_scan_table(
+    pg_url: str, config: SyncConfig, monkeypatch: pytest.MonkeyPatch, rows: int, dry_run: bool
+) -> None:
+    """A plan that scanned at least ``SCAN_VACUUM_ROWS`` lines (PO 4755 has 69: the threshold
+    is lowered) vacuums the scan table as it ends, kept or rolled back (its rows are dead
+    either way), and leaves no dead row there for the next plan to read past."""
+    monkeypatch.setattr(plan, "SCAN_VACUUM_ROWS", rows)
+    db = demo_database(pg_url)
+    before = vacuums(db, db.tables.scan)
+    result = plan_batch(db, config, GREYSON, dry_run=dry_run)
+    assert result.items == 69 and (result.batch_id is None) == dry_run
+    assert vacuums(db, db.tables.scan) == before + (1 if rows == 1 else 0)
+    if rows == 1:
+        dead = sa.text(
+            "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = quote_ident(:t)::regclass"
+        )
+        with db.engine.connect() as connection:
+            assert connection.execute(dead, {"t": db.tables.scan.name}).scalar_one() == 0
     db.engine.dispose()

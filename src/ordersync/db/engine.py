@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -11,6 +12,8 @@ from sqlalchemy.engine import make_url
 
 from ordersync.chunking import chunked
 from ordersync.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 # The capability table: what differs per dialect, and nothing else.
 MAX_BOUND_PARAMETERS = {"sqlite": 999, "postgresql": 30_000, "mssql": 2_000}
@@ -26,6 +29,10 @@ COPY_DRIVERS = {("postgresql", "psycopg")}
 BULK_SETTINGS: dict[str, tuple[str, ...]] = {
     "postgresql": ("SET LOCAL jit = off", "SET LOCAL work_mem = '64MB'")
 }
+# PostgreSQL: a table a run has rewritten wholesale (the mirror after a large delivery, the
+# scan a plan fills and empties) is vacuumed and analysed when the run ends, whether autovacuum
+# runs or not; one another run holds a lock on is left alone (``SKIP_LOCKED``: never a wait).
+VACUUM = {"postgresql": "VACUUM (ANALYZE, SKIP_LOCKED) {}"}
 ENGINE_OPTIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("sqlite", "pysqlite"): {"connect_args": {"timeout": 30}},  # SQLite waits on locks
     ("mssql", "pyodbc"): {"fast_executemany": True},
@@ -156,6 +163,21 @@ def refresh_statistics(connection: sa.Connection, table: sa.Table) -> None:
     if connection.dialect.name == "postgresql":
         name = connection.dialect.identifier_preparer.format_table(table)
         connection.exec_driver_sql(f"ANALYZE (SKIP_LOCKED) {name}")
+
+
+def vacuum(engine: sa.Engine, tables: Sequence[sa.Table], kept: str) -> None:
+    """``VACUUM`` ``tables`` now, outside any transaction (as VACUUM must run). The run before
+    it is done (``kept`` says what it kept): a failure is logged, not raised; the next run
+    only finds the tables as autovacuum left them."""
+    statement = VACUUM.get(engine.dialect.name)
+    if statement is None:
+        return
+    names = ", ".join(engine.dialect.identifier_preparer.format_table(t) for t in tables)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql(statement.format(names))
+    except sa.exc.SQLAlchemyError as error:
+        logger.warning("vacuuming %s failed (%s); %s", names, error, kept)
 
 
 def max_parameters(connection: sa.Connection) -> int:

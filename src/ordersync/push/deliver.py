@@ -48,6 +48,7 @@ from ordersync.batches import (
 )
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
+from ordersync.db.engine import vacuum
 from ordersync.errors import (
     LimitReachedError,
     MondayError,
@@ -79,36 +80,24 @@ logger = logging.getLogger(__name__)
 
 
 # A batch that wrote at least this many mirror rows (items and subitems created, updated,
-# archived) is followed by ``MIRROR_REFRESH`` on the mirror tables.
+# archived) is followed by a ``vacuum`` of the mirror tables. PostgreSQL: the next plan reads
+# every mirror row of its scope. Right after a large delivery none of the new rows' commit hint
+# bits are set, so that read writes nearly every page back (500,000 lines: 90,026 pages
+# written; 21.9 s, against 15.6 s for the same read run again), and the statistics still
+# describe the mirror as it was. VACUUM sets the bits (and the visibility map) and ANALYZE the
+# statistics here, on the delivery's clock, whether autovacuum runs or not (it would, some
+# time later).
 MIRROR_REFRESH_ROWS = 10_000
-# PostgreSQL: the next plan reads every mirror row of its scope. Right after a large delivery
-# none of the new rows' commit hint bits are set, so that read writes nearly every page back
-# (500,000 lines: 90,026 pages written; 21.9 s, against 15.6 s for the same read run again),
-# and the statistics still describe the mirror as it was. VACUUM sets the bits (and the
-# visibility map) and ANALYZE the statistics here, on the delivery's clock, whether
-# autovacuum runs or not (it would, some time later).
-MIRROR_REFRESH = {"postgresql": "VACUUM (ANALYZE) {}"}
 
 
 def refresh_mirror(db: Database, batch_id: str | None = None) -> None:
-    """Vacuum and analyse the mirror tables (``MIRROR_REFRESH``) after a batch that wrote
-    ``MIRROR_REFRESH_ROWS`` rows into them, or (no ``batch_id``) now."""
-    statement = MIRROR_REFRESH.get(db.engine.dialect.name)
-    if statement is None:
-        return
+    """Vacuum and analyse the mirror tables after a batch that wrote ``MIRROR_REFRESH_ROWS``
+    rows into them, or (no ``batch_id``) now."""
     if batch_id is not None:
         report = load_report(db, batch_id)
         if report is None or total(report, Tally.DELIVERED, applied=True) < MIRROR_REFRESH_ROWS:
             return
-    quote = db.engine.dialect.identifier_preparer.quote
-    tables = ", ".join(quote(table.name) for table in (db.tables.items, db.tables.subitems))
-    try:
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql(statement.format(tables))  # VACUUM: outside a transaction
-    except sa.exc.SQLAlchemyError as error:  # the batch is complete: the next plan is slower
-        logger.warning(
-            "refreshing the mirror's statistics failed (%s); the batch is complete", error
-        )
+    vacuum(db.engine, (db.tables.items, db.tables.subitems), "the batch is complete")
 
 
 class Delivery:

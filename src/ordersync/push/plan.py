@@ -44,7 +44,7 @@ from ordersync.collector import bulk_collection
 from ordersync.column_types import QUANTITY_COLUMN_TYPE, SIZE_COLUMN_TYPE
 from ordersync.config import SyncConfig
 from ordersync.db import Database, utcnow
-from ordersync.db.engine import insert_rows, prepare_bulk, refresh_statistics
+from ordersync.db.engine import insert_rows, prepare_bulk, refresh_statistics, vacuum
 from ordersync.errors import RowRejected
 from ordersync.push.board import BoardContext
 from ordersync.push.lines import (
@@ -93,6 +93,11 @@ UNCHANGED_SETTINGS: dict[str, tuple[tuple[str, str], ...]] = {
 # unchanged lines on 2 busy cores: 2.1-2.4 s of wall for ``scan_unchanged``, against 3.0 s).
 PARALLEL_UNCHANGED = {"postgresql"}
 UNCHANGED_TABLE = "ordersync_unchanged"  # the temporary table (dropped at once)
+# A plan that scanned at least this many lines vacuums the scan table when it ends: a plan
+# deletes its scan rows as it ends, and left there (autovacuum off, or not run yet) they are
+# read past by every later plan (500,000 lines, after four plans: 1.3 GB of dead rows, a
+# no-change plan 11.9 s against 8.8 s on the table vacuumed; the VACUUM took 1.8 s).
+SCAN_VACUUM_ROWS = 10_000
 SUBITEM_MEMO = 65_536  # (action, size, quantity) whose staged JSON and hash are remembered
 # the columns of a staged row as staging buffers it (a tuple, not a dict, per row)
 STAGED_ITEM_COLUMNS = (
@@ -254,6 +259,8 @@ def plan_batch(
                 config_snapshot=config.model_dump_json(),
             )
             result.batch_id = batch_id
+    if planner.scanned >= SCAN_VACUUM_ROWS:
+        vacuum(db.engine, (db.tables.scan,), "the plan is kept")
     return result
 
 
@@ -282,6 +289,7 @@ class _Planner:
         self.customer = config.canonical_customer(scope.customer)
         self.elsewhere: _SourceKeys  # set by plan_batch
         self.scope_items = 0  # active mirror items of the scope (for the mass-archive rule)
+        self.scanned = 0  # rows written to the scan table
         self._item_rows: list[tuple[Any, ...]] = []  # in STAGED_ITEM_COLUMNS order
         self._subitem_rows: list[tuple[Any, ...]] = []  # in STAGED_SUBITEM_COLUMNS order
         self._subitem_memo: dict[tuple[Action, str, int | None], tuple[str, str | None]] = {}
@@ -326,7 +334,9 @@ class _Planner:
         connection = self.connection
         with _local_settings(connection, UNCHANGED_SETTINGS):
             if connection.dialect.name not in PARALLEL_UNCHANGED:
-                return _rowcount(connection, self.unchanged_insert(source, digests))
+                scanned = _rowcount(connection, self.unchanged_insert(source, digests))
+                self.scanned += scanned or 0
+                return scanned
             compiled = self.unchanged_select(source, digests).compile(
                 connection, compile_kwargs={"render_postcompile": True}
             )
@@ -339,6 +349,7 @@ class _Planner:
             connection, self.tables.scan.insert().from_select(SCAN_COLUMNS, table.select())
         )
         connection.exec_driver_sql(f"DROP TABLE {found}")
+        self.scanned += scanned or 0
         return scanned
 
     def scope_rows(self, source: SourceTable) -> int:
@@ -453,6 +464,7 @@ class _Planner:
                 self.result.warnings += 1
             rows.append(self._scan_row(line.order_key, line.row_hash, line.to_json(), digest))
         self._insert(self.tables.scan, rows)
+        self.scanned += len(rows)
 
     def _scan_row(
         self, key: str, row_hash: str, line: str, digest: str | None
