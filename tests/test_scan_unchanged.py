@@ -114,17 +114,12 @@ def test_a_large_plan_vacuums_the_scan_table(
 ) -> None:
     """A plan that scanned at least ``SCAN_VACUUM_ROWS`` lines (PO 4755 has 69: the threshold
     is lowered) vacuums the scan table as it ends, kept or rolled back (its rows are dead
-    either way), and leaves no dead row there for the next plan to read past."""
+    either way), so the next plan does not read past them. (How many dead rows the VACUUM
+    could remove depends on the oldest transaction open on the server: not asserted.)"""
     monkeypatch.setattr(plan, "SCAN_VACUUM_ROWS", rows)
     db = demo_database(pg_url)
     before = vacuums(db, db.tables.scan)
     result = plan_batch(db, config, GREYSON, dry_run=dry_run)
     assert result.items == 69 and (result.batch_id is None) == dry_run
     assert vacuums(db, db.tables.scan) == before + (1 if rows == 1 else 0)
-    if rows == 1:
-        dead = sa.text(
-            "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = quote_ident(:t)::regclass"
-        )
-        with db.engine.connect() as connection:
-            assert connection.execute(dead, {"t": db.tables.scan.name}).scalar_one() == 0
     db.engine.dispose()

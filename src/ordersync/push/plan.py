@@ -96,7 +96,7 @@ UNCHANGED_TABLE = "ordersync_unchanged"  # the temporary table (dropped at once)
 # A plan that scanned at least this many lines vacuums the scan table when it ends: a plan
 # deletes its scan rows as it ends, and left there (autovacuum off, or not run yet) they are
 # read past by every later plan (500,000 lines, after four plans: 1.3 GB of dead rows, a
-# no-change plan 11.9 s against 8.8 s on the table vacuumed; the VACUUM took 1.8 s).
+# no-change plan 11.9 s against 8.8 s on the table vacuumed; vacuuming those took 1.8 s).
 SCAN_VACUUM_ROWS = 10_000
 SUBITEM_MEMO = 65_536  # (action, size, quantity) whose staged JSON and hash are remembered
 # the columns of a staged row as staging buffers it (a tuple, not a dict, per row)
